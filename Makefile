@@ -1,0 +1,41 @@
+# thidua — two commands on a fresh machine:
+#   make run    set up (venv + pinned deps) and run the bot (BOT_TOKEN from env or .env)
+#   make test   set up and run the whole suite on SQLite, then on PostgreSQL
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
+
+.PHONY: run test setup migrate migration i18n bench clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/thidua run
+
+migrate: $(STAMP)
+	$(BIN)/thidua migrate
+
+test: $(STAMP)
+	bash scripts/test.sh
+
+# Regenerate the initial migration from the models (allowed until the first release).
+migration: $(STAMP)
+	bash scripts/regen_migration.sh
+
+i18n: $(STAMP)
+	$(BIN)/python -m bot.i18n_tools pot
+	$(BIN)/python -m bot.i18n_tools missing
+
+bench: $(STAMP)
+	for f in bench/bench_*.py; do $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) data/test-*

@@ -1,0 +1,55 @@
+"""`thidua` / `python -m bot`: run, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.config import Settings, get_settings
+
+NO_TOKEN = ("BOT_TOKEN is not set. Create a bot with @BotFather in Telegram (/newbot), then put "
+            "BOT_TOKEN=<the token> in a .env file here or in the environment, and run again.")
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # aiohttp's access log would print webhook URLs; the token is never in them, but keep it quiet.
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def cmd_migrate(settings: Settings) -> int:
+    from storage.migrate import upgrade
+
+    asyncio.run(upgrade(settings.database_url))
+    print("database is up to date")
+    return 0
+
+
+def cmd_run(settings: Settings) -> int:
+    if settings.bot_token is None:
+        print(NO_TOKEN, file=sys.stderr)
+        return 2
+    from bot.runner import run
+
+    asyncio.run(run(settings))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="thidua", description="Emulation bloc assistant (khối thi đua)")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="run the bot (polling, or webhook with MODE=webhook)")
+    sub.add_parser("migrate", help="bring the database schema up to date")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    _logging(settings.log_level)
+    if args.command == "migrate":
+        return cmd_migrate(settings)
+    return cmd_run(settings)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

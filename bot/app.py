@@ -1,0 +1,69 @@
+"""Composition root: settings -> database -> Bot + Dispatcher + middlewares + routers + workers."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def make_bot(settings: Settings, token: str | None = None) -> Bot:
+    token = token or (settings.bot_token.get_secret_value() if settings.bot_token else None)
+    session = None
+    if settings.telegram_api_base:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+    return Bot(token=token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+def make_storage(settings: Settings) -> BaseStorage:
+    if settings.redis_url:
+        from aiogram.fsm.storage.redis import RedisStorage
+
+        return RedisStorage.from_url(settings.redis_url)
+    return MemoryStorage()
+
+
+@dataclass
+class App:
+    settings: Settings
+    db: Database
+    dp: Dispatcher
+    clock: Clock
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def build_dispatcher(settings: Settings, db: Database, clock: Clock | None = None,
+                     storage: BaseStorage | None = None) -> App:
+    from handlers import build_router
+    from handlers.middlewares import ContextMiddleware, DbSessionMiddleware
+
+    clock = clock or SystemClock()
+    dp = Dispatcher(storage=storage or make_storage(settings))
+    dp.update.outer_middleware(DbSessionMiddleware(db))
+    dp.update.outer_middleware(ContextMiddleware(clock, settings))
+    dp.include_router(build_router())
+    dp["db"] = db
+    app = App(settings=settings, db=db, dp=dp, clock=clock)
+    dp["app"] = app
+    return app
+
+
+async def prepare(app: App, bot: Bot) -> None:
+    """What must happen once the bot is known: its username (for deep links), its command menu."""
+    me = await bot.get_me()
+    app.dp["bot_username"] = me.username
+    log.info("bot @%s ready", me.username)

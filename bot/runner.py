@@ -1,0 +1,67 @@
+"""Run the bot: migrate, build, start workers, poll or serve the webhook."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from aiogram import Bot
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+
+from bot.app import App, build_dispatcher, make_bot, prepare
+from bot.config import Mode, Settings
+from storage.db import Database
+from storage.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+
+async def start_app(settings: Settings) -> tuple[App, Bot]:
+    await upgrade(settings.database_url)
+    db = Database(settings.database_url)
+    app = build_dispatcher(settings, db)
+    bot = make_bot(settings)
+    await prepare(app, bot)
+    for hook in app.dp.get("startup_hooks", []):
+        await hook(app, bot)
+    return app, bot
+
+
+async def stop_app(app: App, bot: Bot) -> None:
+    for hook in app.dp.get("shutdown_hooks", []):
+        await hook(app, bot)
+    await bot.session.close()
+    await app.db.dispose()
+
+
+async def run(settings: Settings) -> None:
+    app, bot = await start_app(settings)
+    try:
+        if settings.mode is Mode.webhook:
+            await _serve_webhook(app, bot, settings)
+        else:
+            await bot.delete_webhook(drop_pending_updates=False)
+            await app.dp.start_polling(bot, allowed_updates=app.dp.resolve_used_update_types())
+    finally:
+        await stop_app(app, bot)
+
+
+async def _serve_webhook(app: App, bot: Bot, settings: Settings) -> None:
+    import asyncio
+
+    if not settings.webhook_base_url or settings.webhook_secret is None:
+        raise SystemExit("MODE=webhook needs WEBHOOK_BASE_URL and WEBHOOK_SECRET")
+    secret = settings.webhook_secret.get_secret_value()
+    web_app = web.Application()
+    SimpleRequestHandler(dispatcher=app.dp, bot=bot, secret_token=secret).register(web_app, path=settings.webhook_path)
+    setup_application(web_app, app.dp, bot=bot)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+    await bot.set_webhook(settings.webhook_base_url.rstrip("/") + settings.webhook_path, secret_token=secret,
+                          allowed_updates=app.dp.resolve_used_update_types())
+    log.info("webhook served on %s:%s%s", settings.webhook_host, settings.webhook_port, settings.webhook_path)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,205 @@
+"""Blocs, roles and who may do what. Rights are checked here, on every action, not by hiding buttons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
+
+from bot.clock import Clock
+from bot.i18n import _
+from bot.services.errors import NotAllowed, UserError
+from storage.db import begin_write
+from storage.models import AuditEvent, Bloc, Person, Representative, Unit
+
+MAX_TITLE = 200
+
+
+class Role(str, Enum):
+    head = "head"
+    deputy = "deputy"
+    founder = "founder"  # the admin who ran /setup, until a head unit has a representative
+    representative = "representative"
+    outsider = "outsider"
+
+
+@dataclass
+class Member:
+    """What one person is in one bloc."""
+
+    bloc: Bloc
+    person: Person
+    unit: Unit | None
+    role: Role
+
+    @property
+    def can_manage(self) -> bool:
+        return self.role in (Role.head, Role.deputy, Role.founder)
+
+    @property
+    def is_representative(self) -> bool:
+        return self.unit is not None
+
+
+async def bloc_by_chat(session: AsyncSession, chat_id: int) -> Bloc | None:
+    result = await session.execute(select(Bloc).where(Bloc.chat_id == chat_id))
+    return result.scalar_one_or_none()
+
+
+async def bloc_by_id(session: AsyncSession, bloc_id: int) -> Bloc | None:
+    return await session.get(Bloc, bloc_id)
+
+
+async def setup_bloc(session: AsyncSession, clock: Clock, chat_id: int, title: str, founder: Person,
+                     locale: str, timezone: str, is_admin: bool) -> Bloc:
+    from bot.services.units import clean_name
+
+    title = clean_name(title)
+    if not is_admin:
+        raise NotAllowed(_("Only an administrator of this group can set up the bloc."))
+    if not title:
+        raise UserError(_("Write the bloc's name after the command, for example:\n/setup Khối thi đua các TTYT tuyến huyện"))
+    if len(title) > MAX_TITLE:
+        raise UserError(_("The bloc name is too long (at most {limit} characters).").format(limit=MAX_TITLE))
+    await begin_write(session)
+    existing = await bloc_by_chat(session, chat_id)
+    if existing is not None and existing.is_active:
+        await session.rollback()
+        raise UserError(_("This group is already the bloc “{title}”. Send /status to see it.").format(
+            title=existing.title))
+    now = clock.now()
+    if existing is not None:  # the bot was removed and added back: the bloc comes back, history kept
+        existing.is_active, existing.title = True, title
+        bloc = existing
+    else:
+        local_year = now.astimezone(_zone(timezone)).year
+        bloc = Bloc(chat_id=chat_id, title=title, locale=locale, timezone=timezone, year=local_year,
+                    founder_person_id=founder.id, created_at=now)
+        session.add(bloc)
+        await session.flush()
+    session.add(AuditEvent(bloc_id=bloc.id, at=now, actor_person_id=founder.id, action="bloc.setup",
+                           detail={"title": title}))
+    await session.commit()
+    return bloc
+
+
+def _zone(name: str):
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+async def active_representation(session: AsyncSession, bloc_id: int, person_id: int) -> Representative | None:
+    result = await session.execute(select(Representative).where(
+        Representative.bloc_id == bloc_id, Representative.person_id == person_id,
+        Representative.revoked_at == None))  # noqa: E711
+    return result.scalars().first()
+
+
+async def has_representative(session: AsyncSession, unit_id: int) -> bool:
+    result = await session.execute(select(Representative.id).where(
+        Representative.unit_id == unit_id, Representative.revoked_at == None).limit(1))  # noqa: E711
+    return result.first() is not None
+
+
+async def member_of(session: AsyncSession, bloc: Bloc, person: Person) -> Member:
+    rep = await active_representation(session, bloc.id, person.id)
+    unit = await session.get(Unit, rep.unit_id) if rep else None
+    if unit is not None and unit.id == bloc.head_unit_id:
+        role = Role.head
+    elif unit is not None and unit.id == bloc.deputy_unit_id:
+        role = Role.deputy
+    elif person.id == bloc.founder_person_id and (
+        bloc.head_unit_id is None or not await has_representative(session, bloc.head_unit_id)
+    ):
+        role = Role.founder
+    elif unit is not None:
+        role = Role.representative
+    else:
+        role = Role.outsider
+    return Member(bloc=bloc, person=person, unit=unit, role=role)
+
+
+def require_manager(member: Member) -> None:
+    if not member.can_manage:
+        raise NotAllowed(_("Only the bloc head or deputy can do this."))
+
+
+def require_representative(member: Member) -> Unit:
+    if member.unit is None:
+        raise NotAllowed(_("You are not registered as the representative of a unit in this bloc. "
+                           "Ask the bloc head for your unit's join link."))
+    return member.unit
+
+
+async def blocs_of_person(session: AsyncSession, person: Person) -> list[tuple[Bloc, Unit]]:
+    result = await session.execute(
+        select(Bloc, Unit).join(Representative, Representative.bloc_id == Bloc.id)
+        .join(Unit, Unit.id == Representative.unit_id)
+        .where(Representative.person_id == person.id, Representative.revoked_at == None,  # noqa: E711
+               Bloc.is_active == True)  # noqa: E712
+        .order_by(Representative.joined_at.desc())
+    )
+    return [(b, u) for b, u in result.all()]
+
+
+async def private_bloc(session: AsyncSession, person: Person) -> Bloc | None:
+    """Which bloc a private chat is about: the one chosen last, else the latest joined."""
+    if person.current_bloc_id:
+        bloc = await session.get(Bloc, person.current_bloc_id)
+        if bloc is not None and bloc.is_active:
+            return bloc
+    founded = await session.execute(select(Bloc).where(Bloc.founder_person_id == person.id, Bloc.is_active == True))  # noqa: E712
+    memberships = await blocs_of_person(session, person)
+    if memberships:
+        return memberships[0][0]
+    return founded.scalars().first()
+
+
+async def set_post(session: AsyncSession, clock: Clock, bloc: Bloc, post: Role, unit: Unit, actor_id: int) -> None:
+    await begin_write(session)
+    bloc = await session.get(Bloc, bloc.id, populate_existing=True)
+    other = bloc.deputy_unit_id if post is Role.head else bloc.head_unit_id
+    if other == unit.id:
+        await session.rollback()
+        raise UserError(_("One unit cannot be both head and deputy."))
+    if post is Role.head:
+        bloc.head_unit_id = unit.id
+    else:
+        bloc.deputy_unit_id = unit.id
+    session.add(AuditEvent(bloc_id=bloc.id, at=clock.now(), actor_person_id=actor_id, action=f"bloc.{post.value}",
+                           detail={"unit_id": unit.id}))
+    await session.commit()
+
+
+async def migrate_chat(session: AsyncSession, old_chat_id: int, new_chat_id: int) -> Bloc | None:
+    """Telegram turned the group into a supergroup: the bloc follows it."""
+    await begin_write(session)
+    bloc = await bloc_by_chat(session, old_chat_id)
+    if bloc is None or await bloc_by_chat(session, new_chat_id) is not None:
+        await session.rollback()
+        return None
+    bloc.chat_id = new_chat_id
+    await session.commit()
+    return bloc
+
+
+async def set_bloc_active(session: AsyncSession, clock: Clock, chat_id: int, active: bool) -> Bloc | None:
+    await begin_write(session)
+    bloc = await bloc_by_chat(session, chat_id)
+    if bloc is None or bloc.is_active == active:
+        await session.rollback()
+        return bloc
+    bloc.is_active = active
+    session.add(AuditEvent(bloc_id=bloc.id, at=clock.now(), action="bloc.active" if active else "bloc.inactive"))
+    await session.commit()
+    return bloc
+
+
+async def set_bloc_locale(session: AsyncSession, bloc: Bloc, locale: str) -> None:
+    await begin_write(session)
+    bloc = await session.get(Bloc, bloc.id, populate_existing=True)
+    bloc.locale = locale
+    await session.commit()

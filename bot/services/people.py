@@ -1,0 +1,71 @@
+"""People who talk to the bot."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
+
+from bot.clock import Clock
+from storage.models import Person
+
+
+async def get_person(session: AsyncSession, external_id: int, channel: str = "telegram") -> Person | None:
+    result = await session.execute(
+        select(Person).where(Person.channel == channel, Person.external_id == external_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def touch_person(
+    session: AsyncSession,
+    clock: Clock,
+    external_id: int,
+    full_name: str,
+    username: str | None,
+    language_code: str | None,
+    channel: str = "telegram",
+    private: bool = False,
+) -> Person:
+    """Find or create the person behind an update; refresh their name.
+
+    Writing happens only when something changed, so most updates stay read-only."""
+    person = await get_person(session, external_id, channel)
+    if person is None:
+        person = Person(
+            channel=channel,
+            external_id=external_id,
+            full_name=full_name[:256],
+            username=username,
+            language_code=language_code,
+            started=private,
+            created_at=clock.now(),
+        )
+        session.add(person)
+        await session.commit()
+        return person
+    changed = False
+    for attr, value in (("full_name", full_name[:256]), ("username", username), ("language_code", language_code)):
+        if value is not None and getattr(person, attr) != value:
+            setattr(person, attr, value)
+            changed = True
+    if private and (not person.started or person.blocked):
+        person.started, person.blocked = True, False
+        changed = True
+    if changed:
+        await session.commit()
+    return person
+
+
+async def set_person_locale(session: AsyncSession, person: Person, locale: str) -> None:
+    person.locale = locale
+    session.add(person)
+    await session.commit()
+
+
+async def mark_blocked(session: AsyncSession, external_id: int, blocked: bool, channel: str = "telegram") -> None:
+    person = await get_person(session, external_id, channel)
+    if person is not None and person.blocked != blocked:
+        person.blocked = blocked
+        if not blocked:
+            person.started = True
+        await session.commit()

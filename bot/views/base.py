@@ -1,0 +1,51 @@
+"""Channel-neutral replies: text (Telegram's HTML subset) plus rows of actions.
+
+A Telegram front turns actions into inline keyboards; a text-only front (Zalo) turns them into
+numbered choices. Nothing here knows about aiogram.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+def esc(value: object) -> str:
+    """Escape anything that came from a user before it goes into an HTML reply."""
+    return html.escape(str(value), quote=False)
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button. kind 'callback' carries `data` (<= 64 bytes) back to us; 'url' opens a link;
+    'start' is a deep link into the private chat with the bot (`data` is the start payload)."""
+
+    label: str
+    data: str
+    kind: Literal["callback", "url", "start"] = "callback"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    kind: Literal["document", "photo"] = "document"
+    caption: str | None = None
+
+
+@dataclass
+class Reply:
+    text: str
+    actions: list[list[Action]] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    # Where the reply should go when it is not simply "back to the same chat".
+    private: bool = False
+
+    def add_row(self, *actions: Action) -> "Reply":
+        self.actions.append(list(actions))
+        return self
+
+
+def deep_link(bot_username: str, payload: str) -> str:
+    return f"https://t.me/{bot_username}?start={payload}"

@@ -1,0 +1,54 @@
+"""The bot added to or removed from a group, and groups migrating to supergroups."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import F, Router
+from aiogram.filters import IS_MEMBER, IS_NOT_MEMBER, ChatMemberUpdatedFilter
+from aiogram.types import ChatMemberUpdated, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.services import blocs as bloc_service
+from bot.services.people import mark_blocked
+from bot.views import core as views
+from handlers.reply import answer
+
+log = logging.getLogger(__name__)
+router = Router(name="chat_events")
+
+
+@router.my_chat_member(F.chat.type.in_({"group", "supergroup"}), ChatMemberUpdatedFilter(IS_MEMBER >> IS_NOT_MEMBER))
+async def bot_removed(event: ChatMemberUpdated, session: AsyncSession, clock: Clock) -> None:
+    bloc = await bloc_service.set_bloc_active(session, clock, event.chat.id, False)
+    if bloc is not None:
+        log.info("bot removed from the group of bloc %s: bloc marked inactive", bloc.id)
+
+
+@router.my_chat_member(F.chat.type.in_({"group", "supergroup"}), ChatMemberUpdatedFilter(IS_NOT_MEMBER >> IS_MEMBER))
+async def bot_added(event: ChatMemberUpdated, bot_username: str) -> None:
+    await event.bot.send_message(event.chat.id, views.welcome_group().text)
+
+
+@router.my_chat_member(F.chat.type == "private")
+async def private_status(event: ChatMemberUpdated, session: AsyncSession) -> None:
+    blocked = event.new_chat_member.status == "kicked"
+    await mark_blocked(session, event.from_user.id, blocked)
+
+
+@router.message(F.migrate_to_chat_id)
+async def group_migrated(message: Message, session: AsyncSession, bot_username: str) -> None:
+    bloc = await bloc_service.migrate_chat(session, message.chat.id, message.migrate_to_chat_id)
+    if bloc is not None:
+        log.info("bloc %s followed its group to a supergroup", bloc.id)
+        await message.bot.send_message(message.migrate_to_chat_id, views.migrated().text)
+
+
+@router.message(F.migrate_from_chat_id)
+async def supergroup_created(message: Message, session: AsyncSession) -> None:
+    """The same move seen from the new supergroup (Telegram sends both, in either order)."""
+    bloc = await bloc_service.migrate_chat(session, message.migrate_from_chat_id, message.chat.id)
+    if bloc is not None:
+        log.info("bloc %s followed its group to a supergroup", bloc.id)
+        await message.bot.send_message(message.chat.id, views.migrated().text)

@@ -1,0 +1,88 @@
+"""Engine and session factory.
+
+SQLite: WAL, busy_timeout, foreign keys, secure_delete, and write transactions opened with
+`BEGIN IMMEDIATE`: a deferred transaction that reads and then writes fails with SQLITE_BUSY
+at once instead of waiting for the lock. The Python driver's own implicit BEGIN is switched off
+so we control every BEGIN. PostgreSQL: asyncpg, plain READ COMMITTED with explicit row locks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+WRITE_OPTION = "thidua_write"
+SQLITE_BUSY_TIMEOUT_MS = 15000
+
+
+def _prepare_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # Freed pages are zeroed: old ballot-box versions do not linger in the file.
+        cursor.execute("PRAGMA secure_delete=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn):
+        mode = "IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def create_engine(url: str, **kwargs) -> AsyncEngine:
+    # Never put SQL parameters (names, ballots) into exception texts or logs.
+    kwargs.setdefault("hide_parameters", True)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        db = parsed.database
+        if db and db != ":memory:":
+            Path(db).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, **kwargs)
+        _prepare_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_async_engine(url, **kwargs)
+
+
+def is_sqlite(engine_or_session) -> bool:
+    bind = getattr(engine_or_session, "bind", None) or engine_or_session
+    return bind.dialect.name == "sqlite"
+
+
+class Database:
+    """Owns the engine; hands out one AsyncSession per unit of work (per update)."""
+
+    def __init__(self, url: str, **engine_kwargs) -> None:
+        self.url = url
+        self.engine = create_engine(url, **engine_kwargs)
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def session(self) -> AsyncSession:
+        return self.sessionmaker()
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+async def begin_write(session: AsyncSession) -> None:
+    """Start the session's transaction as a write transaction.
+
+    Call before the first read of any read-modify-write. On SQLite this is `BEGIN IMMEDIATE`
+    (takes the write lock up front, waits up to busy_timeout). A read transaction already open
+    is committed first (expire_on_commit is off, loaded objects stay usable).
+    """
+    if session.in_transaction():
+        await session.commit()
+    await session.connection(execution_options={WRITE_OPTION: True})

@@ -1,0 +1,4 @@
+"""All tables. Each feature area has its own module; importing this package registers them all
+on `SQLModel.metadata` (Alembic and the test fixtures rely on that)."""
+
+from storage.models.core import AuditEvent, Bloc, Invite, Person, Representative, Unit  # noqa: F401
