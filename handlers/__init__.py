@@ -12,15 +12,18 @@ def build_router() -> Router:
     from handlers import chat_events, common, core_group, core_private, errors
 
     root = Router(name="root")
-    root.include_router(errors.router)
-    root.include_router(chat_events.router)
-    for feature in feature_routers():
-        root.include_router(feature)
-    root.include_router(core_group.router)
-    root.include_router(common.router)
-    root.include_router(core_private.router)
-    root.include_router(common.fallback)
+    for router in (errors.router, chat_events.router, *feature_routers(), core_group.router, common.router,
+                   core_private.router, common.fallback):
+        _attach(root, router)
     return root
+
+
+def _attach(root: Router, router: Router) -> None:
+    """Routers are module-level objects; a process that builds several dispatchers (the tests, the
+    benchmarks) re-attaches them to each new root. aiogram refuses a second parent, so the link to
+    the previous, discarded root is cut first."""
+    router._parent_router = None
+    root.include_router(router)
 
 
 def feature_routers() -> list[Router]:

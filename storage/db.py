@@ -86,3 +86,13 @@ async def begin_write(session: AsyncSession) -> None:
     if session.in_transaction():
         await session.commit()
     await session.connection(execution_options={WRITE_OPTION: True})
+
+
+async def abort(session: AsyncSession) -> None:
+    """Roll back the transaction WITHOUT expiring what was loaded.
+
+    A plain rollback expires every object in the session; the person, bloc and membership that
+    the middleware loaded for this update would then lazy-load on their next attribute access,
+    which async SQLAlchemy forbids. Expunged first, they stay readable (detached) instead."""
+    session.expunge_all()
+    await session.rollback()

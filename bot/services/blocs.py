@@ -11,7 +11,7 @@ from sqlmodel import select
 from bot.clock import Clock
 from bot.i18n import _
 from bot.services.errors import NotAllowed, UserError
-from storage.db import begin_write
+from storage.db import abort, begin_write
 from storage.models import AuditEvent, Bloc, Person, Representative, Unit
 
 MAX_TITLE = 200
@@ -66,7 +66,7 @@ async def setup_bloc(session: AsyncSession, clock: Clock, chat_id: int, title: s
     await begin_write(session)
     existing = await bloc_by_chat(session, chat_id)
     if existing is not None and existing.is_active:
-        await session.rollback()
+        await abort(session)
         raise UserError(_("This group is already the bloc “{title}”. Send /status to see it.").format(
             title=existing.title))
     now = clock.now()
@@ -163,7 +163,7 @@ async def set_post(session: AsyncSession, clock: Clock, bloc: Bloc, post: Role, 
     bloc = await session.get(Bloc, bloc.id, populate_existing=True)
     other = bloc.deputy_unit_id if post is Role.head else bloc.head_unit_id
     if other == unit.id:
-        await session.rollback()
+        await abort(session)
         raise UserError(_("One unit cannot be both head and deputy."))
     if post is Role.head:
         bloc.head_unit_id = unit.id
@@ -179,7 +179,7 @@ async def migrate_chat(session: AsyncSession, old_chat_id: int, new_chat_id: int
     await begin_write(session)
     bloc = await bloc_by_chat(session, old_chat_id)
     if bloc is None or await bloc_by_chat(session, new_chat_id) is not None:
-        await session.rollback()
+        await abort(session)
         return None
     bloc.chat_id = new_chat_id
     await session.commit()
@@ -190,7 +190,7 @@ async def set_bloc_active(session: AsyncSession, clock: Clock, chat_id: int, act
     await begin_write(session)
     bloc = await bloc_by_chat(session, chat_id)
     if bloc is None or bloc.is_active == active:
-        await session.rollback()
+        await abort(session)
         return bloc
     bloc.is_active = active
     session.add(AuditEvent(bloc_id=bloc.id, at=clock.now(), action="bloc.active" if active else "bloc.inactive"))

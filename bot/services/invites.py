@@ -18,7 +18,7 @@ from bot.clock import Clock
 from bot.i18n import _
 from bot.services.blocs import active_representation
 from bot.services.errors import UserError
-from storage.db import begin_write
+from storage.db import abort, begin_write
 from storage.models import AuditEvent, Bloc, Invite, Person, Representative, Unit
 
 PREFIX = "j_"
@@ -93,14 +93,14 @@ async def join(session: AsyncSession, clock: Clock, payload: str, person: Person
         invite, bloc, unit = await resolve(session, clock, payload)
         current = await active_representation(session, bloc.id, person.id)
         if current is not None and current.unit_id == unit.id:
-            await session.rollback()
+            await abort(session)
             return bloc, unit, False
         if current is not None:
             other = await session.get(Unit, current.unit_id)
             raise UserError(_("You already represent “{unit}” in this bloc. A person represents one unit per bloc; "
                               "ask the bloc head to revoke that first.").format(unit=other.name))
     except UserError:
-        await session.rollback()
+        await abort(session)
         raise
     now = clock.now()
     session.add(Representative(bloc_id=bloc.id, unit_id=unit.id, person_id=person.id, invite_id=invite.id,
@@ -139,7 +139,7 @@ async def revoke_representative(session: AsyncSession, clock: Clock, bloc: Bloc,
         if not 1 <= index <= len(rows):
             raise ValueError
     except ValueError:
-        await session.rollback()
+        await abort(session)
         raise UserError(_("There is no representative number “{value}”. Send /reps to see the numbers.").format(
             value=number.strip()[:20])) from None
     row = rows[index - 1]

@@ -14,7 +14,7 @@ from sqlmodel import func, select
 from bot.clock import Clock
 from bot.i18n import _
 from bot.services.errors import UserError
-from storage.db import begin_write
+from storage.db import abort, begin_write
 from storage.models import AuditEvent, Bloc, Representative, Unit
 
 MAX_NAME = 120
@@ -160,7 +160,7 @@ async def rename_unit(session: AsyncSession, clock: Clock, bloc: Bloc, number: s
     clash = await session.execute(select(Unit).where(
         Unit.bloc_id == bloc.id, Unit.is_active == True, Unit.name_key == name_key(name), Unit.id != unit.id))  # noqa: E712
     if clash.first():
-        await session.rollback()
+        await abort(session)
         raise UserError(_("Another unit is already called “{name}”.").format(name=name))
     old = unit.name
     unit.name, unit.name_key = name, name_key(name)
@@ -175,7 +175,7 @@ async def deactivate_unit(session: AsyncSession, clock: Clock, bloc: Bloc, numbe
     await begin_write(session)
     unit = await unit_by_number(session, bloc.id, number)
     if unit.id in (bloc.head_unit_id, bloc.deputy_unit_id):
-        await session.rollback()
+        await abort(session)
         raise UserError(_("“{name}” holds the head or deputy post this year. Hand the post to another unit first.")
                         .format(name=unit.name))
     unit.is_active, unit.deactivated_at = False, clock.now()
@@ -194,7 +194,7 @@ async def merge_units(session: AsyncSession, clock: Clock, bloc: Bloc, source_no
     source = await unit_by_number(session, bloc.id, source_no)
     target = await unit_by_number(session, bloc.id, target_no)
     if source.id == target.id:
-        await session.rollback()
+        await abort(session)
         raise UserError(_("A unit cannot be merged into itself."))
     reps = (await session.execute(select(Representative).where(
         Representative.unit_id == source.id, Representative.revoked_at == None))).scalars().all()  # noqa: E711

@@ -171,12 +171,9 @@ class Flow:
         if isinstance(method, GetChatMember):
             user = User(id=method.user_id, is_bot=False, first_name="x")
             if method.user_id in self.admins:
-                return ChatMemberAdministrator(user=user, can_be_edited=False, is_anonymous=False,
-                                               can_manage_chat=True, can_delete_messages=True,
-                                               can_manage_video_chats=True, can_restrict_members=True,
-                                               can_promote_members=True, can_change_info=True,
-                                               can_invite_users=True, can_post_stories=False,
-                                               can_edit_stories=False, can_delete_stories=False)
+                rights = {name: False for name, f in ChatMemberAdministrator.model_fields.items()
+                          if f.is_required() and name.startswith("can_")}
+                return ChatMemberAdministrator(user=user, is_anonymous=False, **rights)
             return ChatMemberMember(user=user)
         if isinstance(method, (SendMessage, SendDocument, SendPhoto)):
             message_id = next(self._ids)
