@@ -18,11 +18,11 @@ from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.base import BaseSession
 from aiogram.methods import (
-    AnswerCallbackQuery, EditMessageReplyMarkup, EditMessageText, GetChatMember, GetMe, SendDocument, SendMessage,
+    AnswerCallbackQuery, EditMessageReplyMarkup, EditMessageText, GetChatMember, GetFile, GetMe, SendDocument, SendMessage,
     SendPhoto, TelegramMethod,
 )
 from aiogram.types import (
-    CallbackQuery, Chat, ChatMemberAdministrator, ChatMemberMember, ChatMemberOwner, Document, Message, MessageEntity,
+    CallbackQuery, Chat, ChatMemberAdministrator, File, ChatMemberMember, ChatMemberOwner, Document, Message, MessageEntity,
     PhotoSize, Update, User,
 )
 
@@ -168,6 +168,10 @@ class Flow:
         chat_id = getattr(method, "chat_id", None)
         if isinstance(method, GetMe):
             return self._bot_user()
+        if isinstance(method, GetFile):
+            data = self.files.get(method.file_id, b"")
+            return File(file_id=method.file_id, file_unique_id=method.file_id, file_size=len(data),
+                        file_path=method.file_id)
         if isinstance(method, GetChatMember):
             user = User(id=method.user_id, is_bot=False, first_name="x")
             if method.user_id in self.admins:
