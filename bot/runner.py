@@ -46,19 +46,26 @@ async def run(settings: Settings) -> None:
         await stop_app(app, bot)
 
 
-async def _serve_webhook(app: App, bot: Bot, settings: Settings) -> None:
-    import asyncio
-
+def build_webhook_app(app: App, bot: Bot, settings: Settings) -> web.Application:
+    """aiogram's webhook handler on aiohttp; requests without the secret-token header are refused."""
     if not settings.webhook_base_url or settings.webhook_secret is None:
         raise SystemExit("MODE=webhook needs WEBHOOK_BASE_URL and WEBHOOK_SECRET")
     secret = settings.webhook_secret.get_secret_value()
     web_app = web.Application()
     SimpleRequestHandler(dispatcher=app.dp, bot=bot, secret_token=secret).register(web_app, path=settings.webhook_path)
     setup_application(web_app, app.dp, bot=bot)
+    return web_app
+
+
+async def _serve_webhook(app: App, bot: Bot, settings: Settings) -> None:
+    import asyncio
+
+    web_app = build_webhook_app(app, bot, settings)
     runner = web.AppRunner(web_app)
     await runner.setup()
     await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
-    await bot.set_webhook(settings.webhook_base_url.rstrip("/") + settings.webhook_path, secret_token=secret,
+    await bot.set_webhook(settings.webhook_base_url.rstrip("/") + settings.webhook_path,
+                          secret_token=settings.webhook_secret.get_secret_value(),
                           allowed_updates=app.dp.resolve_used_update_types())
     log.info("webhook served on %s:%s%s", settings.webhook_host, settings.webhook_port, settings.webhook_path)
     try:
