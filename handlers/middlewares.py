@@ -51,11 +51,11 @@ class ContextMiddleware(BaseMiddleware):
                 private=chat is not None and chat.type == "private",
             )
         if chat is not None and chat.type in ("group", "supergroup"):
-            bloc = await bloc_service.bloc_by_chat(session, chat.id)
+            bloc, member = await bloc_service.group_context(session, chat.id, person)
         elif person is not None:
             bloc = await bloc_service.private_bloc(session, person)
-        if bloc is not None and person is not None:
-            member = await bloc_service.member_of(session, bloc, person)
+            if bloc is not None:
+                member = await bloc_service.member_of(session, bloc, person)
         data.update(person=person, bloc=bloc, member=member)
         locale = (person.locale if person and person.locale else None) or (bloc.locale if bloc else None)
         with use_locale(normalize_locale(locale, self.settings.default_locale)):

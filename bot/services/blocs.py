@@ -107,6 +107,10 @@ async def has_representative(session: AsyncSession, unit_id: int) -> bool:
 async def member_of(session: AsyncSession, bloc: Bloc, person: Person) -> Member:
     rep = await active_representation(session, bloc.id, person.id)
     unit = await session.get(Unit, rep.unit_id) if rep else None
+    return await _member(session, bloc, person, unit)
+
+
+async def _member(session: AsyncSession, bloc: Bloc, person: Person, unit: Unit | None) -> Member:
     if unit is not None and unit.id == bloc.head_unit_id:
         role = Role.head
     elif unit is not None and unit.id == bloc.deputy_unit_id:
@@ -120,6 +124,24 @@ async def member_of(session: AsyncSession, bloc: Bloc, person: Person) -> Member
     else:
         role = Role.outsider
     return Member(bloc=bloc, person=person, unit=unit, role=role)
+
+
+async def group_context(session: AsyncSession, chat_id: int, person: Person | None) -> tuple[Bloc | None, Member | None]:
+    """The group's bloc and the sender's membership in one query (this runs on every update)."""
+    if person is None:
+        return await bloc_by_chat(session, chat_id), None
+    result = await session.execute(
+        select(Bloc, Unit)
+        .outerjoin(Representative, (Representative.bloc_id == Bloc.id) & (Representative.person_id == person.id)
+                   & (Representative.revoked_at == None))  # noqa: E711
+        .outerjoin(Unit, Unit.id == Representative.unit_id)
+        .where(Bloc.chat_id == chat_id)
+    )
+    row = result.first()
+    if row is None:
+        return None, None
+    bloc, unit = row
+    return bloc, await _member(session, bloc, person, unit)
 
 
 def require_manager(member: Member) -> None:
