@@ -80,6 +80,23 @@ def stub(area: str, files: list[Path]) -> int:
     return added
 
 
+def fill(area: str, locale: str, translations: dict[str, str]) -> int:
+    """Set msgstr for the given msgids in one area file (used by translators' scripts)."""
+    path = LOCALES_DIR / locale / "LC_MESSAGES" / f"{area}.po"
+    with path.open("rb") as fh:
+        catalog = read_po(fh, locale=locale)
+    done = 0
+    for msgid, text in translations.items():
+        message = catalog.get(msgid)
+        if message is not None:
+            message.string = text
+            done += 1
+    catalog.fuzzy = False
+    with path.open("wb") as fh:
+        write_po(fh, catalog, width=0, no_location=True)
+    return done
+
+
 def write_pot() -> Path:
     catalog = Catalog(project="thidua", charset="utf-8")
     for msgid, locations in extract().items():

@@ -188,3 +188,21 @@ async def cmd_status(message: Message, session: AsyncSession, clock: Clock, bloc
     units = await unit_service.list_units(session, bloc.id)
     extra = await status_lines(session, clock, bloc)
     await answer(message, views.status(bloc, units, await rep_counts(session, bloc.id), extra), bot_username)
+
+
+@router.message(Command("settings"))
+async def cmd_settings(message: Message, command: CommandObject, session: AsyncSession, clock: Clock,
+                       bloc: Bloc | None, member: Member | None, bot_username: str) -> None:
+    from bot.services import settings as settings_service
+
+    bloc = need_bloc(bloc)
+    parts = (command.args or "").split(maxsplit=1)
+    if not parts:
+        await answer(message, views.settings_list(bloc), bot_username)
+        return
+    member = _manager(bloc, member)
+    if len(parts) != 2:
+        raise UserError(_("Write the setting and its value: <code>/settings key value</code>. Send /settings to see them."))
+    parsed = await settings_service.set_value(session, clock, member.bloc, parts[0], parts[1], member.person.id)
+    spec = settings_service.REGISTRY[parts[0]]
+    await answer(message, views.setting_changed(parts[0], spec.show(parsed)), bot_username)

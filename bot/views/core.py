@@ -217,3 +217,18 @@ def merged(source: Unit, target: Unit) -> Reply:
 
 def links_revoked(count: int) -> Reply:
     return Reply(_("✅ {count} join link(s) withdrawn. /invite gives fresh ones.").format(count=count))
+
+
+def settings_list(bloc: Bloc) -> Reply:
+    from bot.services import settings as settings_service
+
+    lines = [_("<b>Settings of {title}</b>").format(title=esc(bloc.title))]
+    for key, spec in settings_service.REGISTRY.items():
+        shown = spec.show(settings_service.current(bloc, key))
+        lines.append(f"• <code>{key}</code> — {_(spec.label)}: <b>{esc(shown)}</b>")
+    lines.append(_("\nChange one: <code>/settings key value</code>, for example <code>/settings timezone Asia/Ho_Chi_Minh</code>."))
+    return Reply("\n".join(lines))
+
+
+def setting_changed(key: str, shown: str) -> Reply:
+    return Reply(_("✅ {key} is now {value}.").format(key=f"<code>{esc(key)}</code>", value=f"<b>{esc(shown)}</b>"))

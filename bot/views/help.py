@@ -36,6 +36,7 @@ COMMANDS: list[CommandSpec] = [
     CommandSpec("sethead", N_("set the head unit for this year: /sethead 4"), "group", "manager"),
     CommandSpec("setdeputy", N_("set the deputy unit for this year: /setdeputy 2"), "group", "manager"),
     CommandSpec("status", N_("the bloc at a glance"), "group", "member"),
+    CommandSpec("settings", N_("see or change the bloc's settings"), "group", "manager"),
     CommandSpec("start", N_("start, or open a link from the bloc"), "private", "anyone"),
     CommandSpec("whoami", N_("your bloc, unit and role"), "private", "anyone"),
     CommandSpec("lang", N_("language: /lang vi or /lang en"), "both", "anyone"),

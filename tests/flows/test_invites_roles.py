@@ -207,3 +207,20 @@ async def test_migration_to_supergroup_and_removal(flow, fetch, clock):
         old_chat_member=ChatMemberMember(user=bot_user), new_chat_member=ChatMemberLeft(user=bot_user)))
     assert (await fetch(select(Bloc)))[0].is_active is False
     assert BOT_ID == bot_user.id
+
+
+async def test_settings_show_and_change(flow, fetch):
+    head = flow.user("Lan", admin=True)
+    await flow.send(head, "/setup Khối A", chat=flow.group)
+    await flow.send(head, "/settings", chat=flow.group)
+    assert "Asia/Ho_Chi_Minh" in flow.last_text(flow.group.id)
+    await flow.send(head, "/settings timezone Mars/Olympus", chat=flow.group)
+    assert "Không rõ múi giờ" in flow.last_text(flow.group.id)
+    await flow.send(head, "/settings timezone Asia/Bangkok", chat=flow.group)
+    assert (await fetch(select(Bloc)))[0].timezone == "Asia/Bangkok"
+    other = flow.user("Minh")
+    await flow.send(other, "/settings timezone UTC", chat=flow.group)
+    assert "Chỉ Trưởng khối" in flow.last_text(flow.group.id)
+    await flow.send(head, "/settings language en", chat=flow.group)
+    await flow.send(other, "/help", chat=flow.group)
+    assert "What you can do here" in flow.last_text(flow.group.id)
