@@ -1,16 +1,21 @@
-"""Turn channel-neutral Replies into Telegram messages, and send them safely."""
+"""Turn channel-neutral Replies into Telegram messages, and send them so that Telegram's refusals
+do not lose them: long texts are split, floods are waited out, broken HTML falls back to plain text."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.views.base import Reply, deep_link
+from bot.views.base import Reply, deep_link, split_text
 
 log = logging.getLogger(__name__)
+MAX_INLINE_WAIT = 10  # seconds we may wait on a 429 while answering a user directly
+_TAG = re.compile(r"<[^>]+>")
 
 
 def markup(reply: Reply, bot_username: str) -> InlineKeyboardMarkup | None:
@@ -30,15 +35,47 @@ def markup(reply: Reply, bot_username: str) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
+def plain(html_text: str) -> str:
+    import html
+
+    return html.unescape(_TAG.sub("", html_text))
+
+
+async def _call(make_call, attempts: int = 3):
+    """Run a Telegram call; on 429 wait the asked time (if short) and try again."""
+    for attempt in range(attempts):
+        try:
+            return await make_call()
+        except TelegramRetryAfter as err:
+            if err.retry_after > MAX_INLINE_WAIT or attempt == attempts - 1:
+                raise
+            log.warning("flood control: waiting %s s", err.retry_after)
+            await asyncio.sleep(err.retry_after)
+
+
+async def _send_text(bot: Bot, chat_id: int, text: str, reply_markup) -> Message:
+    try:
+        return await _call(lambda: bot.send_message(chat_id, text, reply_markup=reply_markup))
+    except TelegramBadRequest as err:
+        if "can't parse entities" not in err.message:
+            raise
+        log.error("Telegram refused our HTML (%s); sending as plain text", err.message)
+        return await _call(lambda: bot.send_message(chat_id, plain(text), reply_markup=reply_markup, parse_mode=None))
+
+
 async def send(bot: Bot, chat_id: int, reply: Reply, bot_username: str) -> Message | None:
-    """Send text, then any attachments. Returns the text message."""
-    message = await bot.send_message(chat_id, reply.text, reply_markup=markup(reply, bot_username))
+    """Send text (split if over 4096 characters; buttons go with the last part), then attachments."""
+    parts = split_text(reply.text)
+    message = None
+    for i, part in enumerate(parts):
+        keyboard = markup(reply, bot_username) if i == len(parts) - 1 else None
+        message = await _send_text(bot, chat_id, part, keyboard)
     for att in reply.attachments:
         file = BufferedInputFile(att.content, filename=att.filename)
         if att.kind == "photo":
-            await bot.send_photo(chat_id, file, caption=att.caption)
+            await _call(lambda: bot.send_photo(chat_id, file, caption=att.caption))
         else:
-            await bot.send_document(chat_id, file, caption=att.caption)
+            await _call(lambda: bot.send_document(chat_id, file, caption=att.caption))
     return message
 
 
@@ -56,12 +93,18 @@ async def try_send_private(bot: Bot, user_id: int, reply: Reply, bot_username: s
         return False
 
 
-async def edit(callback: CallbackQuery, reply: Reply, bot_username: str) -> None:
-    """Edit the message behind a button; an edit that changes nothing is not an error."""
-    if callback.message is None:
-        return
+async def edit_message(bot: Bot, chat_id: int, message_id: int, reply: Reply, bot_username: str) -> None:
+    """Edit a message we sent; an edit that changes nothing is not an error."""
     try:
-        await callback.message.edit_text(reply.text, reply_markup=markup(reply, bot_username))
+        await _call(lambda: bot.edit_message_text(text=split_text(reply.text)[0], chat_id=chat_id,
+                                                  message_id=message_id, reply_markup=markup(reply, bot_username)))
     except TelegramBadRequest as err:
         if "message is not modified" not in err.message:
             raise
+
+
+async def edit(callback: CallbackQuery, reply: Reply, bot_username: str) -> None:
+    """Edit the message behind a button."""
+    if callback.message is None:
+        return
+    await edit_message(callback.bot, callback.message.chat.id, callback.message.message_id, reply, bot_username)
