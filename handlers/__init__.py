@@ -28,5 +28,9 @@ def _attach(root: Router, router: Router) -> None:
 
 def feature_routers() -> list[Router]:
     """Routers of the feature areas (voting, meetings, assessments...), each one module."""
+    from handlers import assessments, pledge
+
     routers: list[Router] = []
+    routers += [assessments.group, assessments.private, assessments.callbacks]
+    routers += [pledge.group, pledge.private, pledge.callbacks]
     return routers

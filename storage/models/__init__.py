@@ -2,3 +2,6 @@
 on `SQLModel.metadata` (Alembic and the test fixtures rely on that)."""
 
 from storage.models.core import AuditEvent, Bloc, Invite, Person, Representative, Unit  # noqa: F401
+from storage.models.assessment import (  # noqa: F401
+    AssessmentDraft, AssessmentRound, Criterion, EvidenceFile, Pledge, PledgeSignature, ScoringTable, SubmissionVersion,
+)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 23:13:01.550767
+Create Date: 2026-11-24 00:10:44.271572
 """
 from alembic import op
 import sqlalchemy as sa
@@ -66,6 +66,38 @@ def upgrade() -> None:
     with op.batch_alter_table('auditevent', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_auditevent_bloc_id'), ['bloc_id'], unique=False)
 
+    op.create_table('pledge',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('bloc_id', sa.Integer(), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('text', sqlmodel.sql.sqltypes.AutoString(length=3500), nullable=False),
+    sa.Column('file_id', sqlmodel.sql.sqltypes.AutoString(length=256), nullable=True),
+    sa.Column('file_name', sqlmodel.sql.sqltypes.AutoString(length=256), nullable=True),
+    sa.Column('created_at', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('created_by_person_id', sa.Integer(), nullable=True),
+    sa.Column('group_message_id', sa.BigInteger(), nullable=True),
+    sa.Column('is_active', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['bloc_id'], ['bloc.id'], ),
+    sa.ForeignKeyConstraint(['created_by_person_id'], ['person.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('pledge', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pledge_bloc_id'), ['bloc_id'], unique=False)
+
+    op.create_table('scoring_table',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('bloc_id', sa.Integer(), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('created_at', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('created_by_person_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['bloc_id'], ['bloc.id'], ),
+    sa.ForeignKeyConstraint(['created_by_person_id'], ['person.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('scoring_table', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_scoring_table_bloc_id'), ['bloc_id'], unique=False)
+
     op.create_table('unit',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('bloc_id', sa.Integer(), nullable=False),
@@ -84,6 +116,40 @@ def upgrade() -> None:
     with op.batch_alter_table('unit', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_unit_bloc_id'), ['bloc_id'], unique=False)
         batch_op.create_index('ix_unit_bloc_key', ['bloc_id', 'name_key'], unique=False)
+
+    op.create_table('assessment_round',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('bloc_id', sa.Integer(), nullable=False),
+    sa.Column('table_id', sa.Integer(), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('opened_at', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('opened_by_person_id', sa.Integer(), nullable=True),
+    sa.Column('deadline', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('closed_at', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('group_message_id', sa.BigInteger(), nullable=True),
+    sa.ForeignKeyConstraint(['bloc_id'], ['bloc.id'], ),
+    sa.ForeignKeyConstraint(['opened_by_person_id'], ['person.id'], ),
+    sa.ForeignKeyConstraint(['table_id'], ['scoring_table.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('assessment_round', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_assessment_round_bloc_id'), ['bloc_id'], unique=False)
+
+    op.create_table('criterion',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('table_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('group_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('text', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
+    sa.Column('max_points', sa.Float(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.ForeignKeyConstraint(['table_id'], ['scoring_table.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('table_id', 'code')
+    )
+    with op.batch_alter_table('criterion', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_criterion_table_id'), ['table_id'], unique=False)
 
     op.create_table('invite',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -104,6 +170,63 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_invite_bloc_id'), ['bloc_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_invite_unit_id'), ['unit_id'], unique=False)
 
+    op.create_table('pledge_signature',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('pledge_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('signed_at', storage.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
+    sa.ForeignKeyConstraint(['pledge_id'], ['pledge.id'], ),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('pledge_id', 'unit_id')
+    )
+    with op.batch_alter_table('pledge_signature', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pledge_signature_pledge_id'), ['pledge_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_pledge_signature_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('assessment_draft',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('round_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('scores', sa.JSON(), nullable=False),
+    sa.Column('notes', sa.JSON(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('updated_at', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('updated_by_person_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['round_id'], ['assessment_round.id'], ),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
+    sa.ForeignKeyConstraint(['updated_by_person_id'], ['person.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('round_id', 'unit_id')
+    )
+    with op.batch_alter_table('assessment_draft', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_assessment_draft_round_id'), ['round_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_assessment_draft_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('evidence_file',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('round_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('file_id', sqlmodel.sql.sqltypes.AutoString(length=256), nullable=False),
+    sa.Column('file_unique_id', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=256), nullable=False),
+    sa.Column('size', sa.BigInteger(), nullable=False),
+    sa.Column('mime', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+    sa.Column('uploaded_at', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('uploaded_by_person_id', sa.Integer(), nullable=True),
+    sa.Column('removed_at', storage.types.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['round_id'], ['assessment_round.id'], ),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
+    sa.ForeignKeyConstraint(['uploaded_by_person_id'], ['person.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('evidence_file', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_evidence_file_round_id'), ['round_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_evidence_file_unit_id'), ['unit_id'], unique=False)
+
     op.create_table('representative',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('bloc_id', sa.Integer(), nullable=False),
@@ -123,27 +246,88 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_representative_person_id'), ['person_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_representative_unit_id'), ['unit_id'], unique=False)
 
+    op.create_table('submission_version',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('round_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('scores', sa.JSON(), nullable=False),
+    sa.Column('notes', sa.JSON(), nullable=False),
+    sa.Column('total', sa.Float(), nullable=False),
+    sa.Column('late', sa.Boolean(), nullable=False),
+    sa.Column('submitted_at', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('submitted_by_person_id', sa.Integer(), nullable=True),
+    sa.Column('returned_at', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('returned_by_person_id', sa.Integer(), nullable=True),
+    sa.Column('return_reason', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
+    sa.ForeignKeyConstraint(['returned_by_person_id'], ['person.id'], ),
+    sa.ForeignKeyConstraint(['round_id'], ['assessment_round.id'], ),
+    sa.ForeignKeyConstraint(['submitted_by_person_id'], ['person.id'], ),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('round_id', 'unit_id', 'version')
+    )
+    with op.batch_alter_table('submission_version', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_submission_version_round_id'), ['round_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_submission_version_unit_id'), ['unit_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('submission_version', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_submission_version_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_submission_version_round_id'))
+
+    op.drop_table('submission_version')
     with op.batch_alter_table('representative', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_representative_unit_id'))
         batch_op.drop_index(batch_op.f('ix_representative_person_id'))
         batch_op.drop_index(batch_op.f('ix_representative_bloc_id'))
 
     op.drop_table('representative')
+    with op.batch_alter_table('evidence_file', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_evidence_file_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_evidence_file_round_id'))
+
+    op.drop_table('evidence_file')
+    with op.batch_alter_table('assessment_draft', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_assessment_draft_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_assessment_draft_round_id'))
+
+    op.drop_table('assessment_draft')
+    with op.batch_alter_table('pledge_signature', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pledge_signature_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_pledge_signature_pledge_id'))
+
+    op.drop_table('pledge_signature')
     with op.batch_alter_table('invite', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_invite_unit_id'))
         batch_op.drop_index(batch_op.f('ix_invite_bloc_id'))
 
     op.drop_table('invite')
+    with op.batch_alter_table('criterion', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_criterion_table_id'))
+
+    op.drop_table('criterion')
+    with op.batch_alter_table('assessment_round', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_assessment_round_bloc_id'))
+
+    op.drop_table('assessment_round')
     with op.batch_alter_table('unit', schema=None) as batch_op:
         batch_op.drop_index('ix_unit_bloc_key')
         batch_op.drop_index(batch_op.f('ix_unit_bloc_id'))
 
     op.drop_table('unit')
+    with op.batch_alter_table('scoring_table', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_scoring_table_bloc_id'))
+
+    op.drop_table('scoring_table')
+    with op.batch_alter_table('pledge', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pledge_bloc_id'))
+
+    op.drop_table('pledge')
     with op.batch_alter_table('auditevent', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_auditevent_bloc_id'))
 

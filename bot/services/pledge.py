@@ -1,0 +1,113 @@
+"""The emulation pledge (giao ước thi đua): the head posts it, each unit signs once, in private."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
+
+from bot.clock import Clock
+from bot.i18n import _
+from bot.services.blocs import Member, member_of, require_manager, require_representative
+from bot.services.errors import UserError
+from bot.services.units import list_units
+from storage.db import abort, begin_write
+from storage.models import AuditEvent, Bloc, Person, Pledge, PledgeSignature, Unit
+
+PAYLOAD_PREFIX = "p_"
+MAX_TEXT = 3500
+
+
+async def current_pledge(session: AsyncSession, bloc_id: int) -> Pledge | None:
+    result = await session.execute(select(Pledge).where(Pledge.bloc_id == bloc_id, Pledge.is_active == True)  # noqa: E712
+                                   .order_by(Pledge.id.desc()).limit(1))
+    return result.scalar_one_or_none()
+
+
+async def post_pledge(session: AsyncSession, clock: Clock, member: Member, text: str, file_id: str | None = None,
+                      file_name: str | None = None) -> Pledge:
+    """A new pledge replaces the previous one of the bloc (its signatures stay recorded)."""
+    require_manager(member)
+    text = (text or "").strip()
+    if not text and not file_id:
+        raise UserError(_("Write the pledge after the command (<code>/pledge text…</code>) or send the file "
+                          "with the caption /pledge."))
+    if len(text) > MAX_TEXT:
+        raise UserError(_("The pledge text is too long (at most {limit} characters); send it as a file.").format(
+            limit=MAX_TEXT))
+    await begin_write(session)
+    for old in (await session.execute(select(Pledge).where(Pledge.bloc_id == member.bloc.id,
+                                                           Pledge.is_active == True))).scalars():  # noqa: E712
+        old.is_active = False
+    pledge = Pledge(bloc_id=member.bloc.id, year=member.bloc.year, text=text, file_id=file_id,
+                    file_name=(file_name or "")[:256] or None, created_at=clock.now(),
+                    created_by_person_id=member.person.id)
+    session.add(pledge)
+    await session.flush()
+    session.add(AuditEvent(bloc_id=member.bloc.id, at=clock.now(), actor_person_id=member.person.id,
+                           action="pledge.post", detail={"pledge_id": pledge.id}))
+    await session.commit()
+    return pledge
+
+
+async def set_group_message(session: AsyncSession, pledge_id: int, message_id: int) -> None:
+    await begin_write(session)
+    pledge = await session.get(Pledge, pledge_id, populate_existing=True)
+    pledge.group_message_id = message_id
+    await session.commit()
+
+
+def parse_payload(payload: str) -> int:
+    rest = payload[len(PAYLOAD_PREFIX):] if payload.startswith(PAYLOAD_PREFIX) else ""
+    if not rest.isdigit() or len(rest) > 12:
+        raise UserError(_("This link is not valid or has expired. Ask the bloc head for a new one."))
+    return int(rest)
+
+
+async def pledge_for(session: AsyncSession, pledge_id: int, person: Person) -> tuple[Pledge, Member]:
+    pledge = await session.get(Pledge, pledge_id)
+    if pledge is None or not pledge.is_active:
+        raise UserError(_("This pledge is no longer current. Ask the bloc head for the current one."))
+    bloc = await session.get(Bloc, pledge.bloc_id)
+    member = await member_of(session, bloc, person)
+    require_representative(member)
+    return pledge, member
+
+
+@dataclass
+class Signed:
+    signature: PledgeSignature
+    new: bool
+
+
+async def sign(session: AsyncSession, clock: Clock, pledge_id: int, person: Person) -> tuple[Pledge, Unit, Signed]:
+    """Once per unit; a second signature (same or another representative) changes nothing."""
+    pledge, member = await pledge_for(session, pledge_id, person)
+    await begin_write(session)
+    existing = (await session.execute(select(PledgeSignature).where(
+        PledgeSignature.pledge_id == pledge.id, PledgeSignature.unit_id == member.unit.id))).scalar_one_or_none()
+    if existing is not None:
+        await abort(session)
+        return pledge, member.unit, Signed(existing, False)
+    signature = PledgeSignature(pledge_id=pledge.id, unit_id=member.unit.id, person_id=person.id,
+                                signed_at=clock.now())
+    session.add(signature)
+    session.add(AuditEvent(bloc_id=pledge.bloc_id, at=clock.now(), actor_person_id=person.id, action="pledge.sign",
+                           detail={"pledge_id": pledge.id, "unit_id": member.unit.id}))
+    await session.commit()
+    return pledge, member.unit, Signed(signature, True)
+
+
+@dataclass
+class PledgeStatus:
+    signed: list[tuple[Unit, PledgeSignature]]
+    unsigned: list[Unit]
+
+
+async def status(session: AsyncSession, pledge: Pledge) -> PledgeStatus:
+    units = await list_units(session, pledge.bloc_id)
+    sigs = {s.unit_id: s for s in (await session.execute(select(PledgeSignature).where(
+        PledgeSignature.pledge_id == pledge.id))).scalars()}
+    return PledgeStatus(signed=[(u, sigs[u.id]) for u in units if u.id in sigs],
+                        unsigned=[u for u in units if u.id not in sigs])
