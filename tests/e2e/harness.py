@@ -1,0 +1,49 @@
+"""End-to-end harness: the real bot (Bot + Dispatcher + routers + migrated database, polling over
+HTTP with aiogram's own client) against the in-process fake Bot API server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+
+from aiogram import Bot
+from aiogram.fsm.storage.memory import MemoryStorage
+
+from bot.app import App, build_dispatcher, make_bot, prepare
+from bot.config import Settings
+from bot.fakeapi import FakeTelegram
+from storage.db import Database
+
+TOKEN = "123456:E2E-secret-token"
+
+
+@dataclass
+class Running:
+    tg: FakeTelegram
+    app: App
+    bot: Bot
+
+
+@contextlib.asynccontextmanager
+async def running_bot(db: Database, db_url: str, clock, **settings_overrides):
+    tg = FakeTelegram(token=TOKEN)
+    await tg.start()
+    settings = Settings(_env_file=None, bot_token=TOKEN, database_url=db_url, telegram_api_base=tg.base_url,
+                        **settings_overrides)
+    app = build_dispatcher(settings, db, clock=clock, storage=MemoryStorage())
+    bot = make_bot(settings)
+    await prepare(app, bot)
+    for hook in app.dp.get("startup_hooks", []):
+        await hook(app, bot)
+    polling = asyncio.create_task(app.dp.start_polling(bot, handle_signals=False, polling_timeout=1))
+    try:
+        yield Running(tg, app, bot)
+    finally:
+        await app.dp.stop_polling()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait_for(polling, 5)
+        for hook in app.dp.get("shutdown_hooks", []):
+            await hook(app, bot)
+        await bot.session.close()
+        await tg.stop()
