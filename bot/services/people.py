@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from bot.clock import Clock
+from storage.db import abort
 from storage.models import Person
 
 
@@ -41,7 +43,13 @@ async def touch_person(
             created_at=clock.now(),
         )
         session.add(person)
-        await session.commit()
+        try:
+            await session.commit()
+        except IntegrityError:
+            # Two updates from a new person handled at once (aiogram runs updates as concurrent
+            # tasks): the other one created the row first. Use theirs.
+            await abort(session)
+            return await get_person(session, external_id, channel)
         return person
     changed = False
     for attr, value in (("full_name", full_name[:256]), ("username", username), ("language_code", language_code)):
