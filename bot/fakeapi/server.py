@@ -78,11 +78,13 @@ class FakeTelegram:
         self.history: dict[int, list[dict]] = {}
         self.files: dict[str, dict] = {}
         self.calls: list[tuple[str, int]] = []
+        self.errors: list[tuple[str, str]] = []  # (method, description) of every refusal
         self.answered_callbacks: list[dict] = []
         self.injections: list[Injection] = []
         self.limits: Limits | None = None
         self.stats = {"ok": 0, "429": 0, "429_at": []}
         self.webhook: dict | None = None
+        self.pushed = 0  # updates produced by the human side so far
         self._updates: list[dict] = []
         self._pending_callbacks: set[str] = set()
         self._ids = itertools.count(1)
@@ -162,6 +164,7 @@ class FakeTelegram:
 
     def _error(self, method: str, err: ApiError) -> web.Response:
         self.calls.append((method, err.code))
+        self.errors.append((method, err.description))
         body = {"ok": False, "error_code": err.code, "description": err.description}
         if err.parameters:
             body["parameters"] = err.parameters
@@ -459,6 +462,7 @@ class FakeTelegram:
 
     async def _push(self, **update: Any) -> dict:
         update = {"update_id": next(self._ids), **update}
+        self.pushed += 1
         if self.webhook:
             import aiohttp
 

@@ -37,6 +37,11 @@ async def submit(flow, rep):
 
 
 async def test_table_round_three_units_export(flow, clock):
+    await scenario(flow, clock, lambda sent: flow.files[f"d{sent.message_id}"])
+
+
+async def scenario(flow, clock, read_file):
+    """Also played over HTTP against the fake Bot API (tests/e2e/test_assessment_e2e.py)."""
     head, reps = await bloc_with_reps(flow, count=3)
     await flow.send(head, "/table")
     await flow.send_document(head, "khung_tieu_chi_2026.xlsx", xlsx(TABLE))
@@ -68,7 +73,7 @@ async def test_table_round_three_units_export(flow, clock):
     assert "đã gửi cho bạn trong chat riêng" in flow.last_text(flow.group.id)
     (export,) = [s for s in flow.sent if s.filename and s.filename.startswith("tu_cham_diem_")]
     assert export.chat_id == head.id
-    book = load_workbook(io.BytesIO(flow.files[f"d{export.message_id}"]))
+    book = load_workbook(io.BytesIO(read_file(export)))
     assert book.sheetnames == ["Bảng điểm", "Minh chứng"]
     sheet = book["Bảng điểm"]
     header = [c.value for c in sheet[1]]
