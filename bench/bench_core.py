@@ -118,6 +118,14 @@ async def startup_bench() -> None:
     print(f"startup: process start -> first getUpdates {first:.2f} s (target < 2 s)" if first else
           "startup: no getUpdates within 30 s")
     print(f"idle RSS after 3 s: {rss_kb / 1024:.1f} MB (target < 120 MB)")
+    # Baseline in the same run: what importing aiogram alone costs on this machine.
+    probe = ("import resource, time; t = time.perf_counter(); import aiogram.types; "
+             "from aiogram import Bot, Dispatcher; "
+             "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    print(f"baseline, bare `import aiogram` process: {time.perf_counter() - start:.2f} s wall "
+          f"({float(out[0]):.2f} s importing), max RSS {int(out[1]) / 1024:.1f} MB")
 
 
 if __name__ == "__main__":

@@ -87,3 +87,12 @@ async def start_unknown_payload(message: Message) -> None:
 @router.message(CommandStart())
 async def start_plain(message: Message, bot_username: str) -> None:
     await answer(message, views.welcome_private(), bot_username)
+
+
+GROUP_ONLY = ("setup", "units", "addunit", "rename", "removeunit", "merge", "invite", "revokelinks", "reps", "revoke",
+              "sethead", "setdeputy", "status", "settings")
+
+
+@router.message(Command(*GROUP_ONLY))
+async def group_command_in_private(message: Message, bot_username: str) -> None:
+    await answer(message, views.group_only(), bot_username)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.e2e.harness import running_bot
+from tests.e2e.harness import TOKEN, running_bot
 
 UNITS = ["TTYT thị xã Đông Triều", "TTYT thị xã Quảng Yên", "TTYT thành phố Uông Bí", "TTYT huyện Hải Hà",
          "TTYT huyện Tiên Yên", "TTYT thành phố Hạ Long", "TTYT thành phố Cẩm Phả", "TTYT thành phố Móng Cái",
@@ -22,7 +22,8 @@ async def confirm_join(tg, user, url):
     await tg.wait_bot_message(user["id"], "Bạn đã là đại diện của")
 
 
-async def test_setup_units_invites_join_status(db, db_url, clock):
+async def test_setup_units_invites_join_status(db, db_url, clock, caplog):
+    caplog.set_level("DEBUG")
     async with running_bot(db, db_url, clock) as run:
         tg = run.tg
         head, outsider = tg.add_user("Lan", "lan_tienyen"), tg.add_user("Khách")
@@ -65,6 +66,8 @@ async def test_setup_units_invites_join_status(db, db_url, clock):
         await tg.send_text(reps[0], tg.private_chat(reps[0]), "/whoami")
         whoami = await tg.wait_bot_message(reps[0]["id"], "Vai trò")
         assert UNITS[0] in whoami["text"]
+    secret = TOKEN.split(":", 1)[1]
+    assert caplog.records and not any(secret in record.getMessage() for record in caplog.records)
 
 
 async def test_migration_removal_and_html_names(db, db_url, clock):

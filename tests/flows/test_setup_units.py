@@ -63,3 +63,11 @@ async def test_unknown_command_and_help_differ_by_role(flow):
     assert "/addunit" not in outsider_help and "/help" in outsider_help
     await flow.send(outsider, "/frobnicate", chat=flow.group)
     assert "/help" in flow.last_text(flow.group.id)
+
+
+async def test_group_commands_in_private_get_a_clear_answer(flow):
+    admin = flow.user("Lan", admin=True)
+    await flow.send(admin, "/setup Khối A")
+    assert "dùng trong nhóm chung" in flow.last_text(admin.id)
+    await flow.send(admin, "/addunit Sở Y tế")
+    assert "dùng trong nhóm chung" in flow.last_text(admin.id)
