@@ -49,9 +49,11 @@ async def measure(flow: Flow, user, chat, text: str, n: int) -> list[float]:
     return out
 
 
-async def dispatcher_bench(n: int) -> None:
-    folder = Path(tempfile.mkdtemp())
-    url = f"sqlite+aiosqlite:///{folder}/bench.sqlite3"
+async def dispatcher_bench(n: int, url: str | None = None) -> None:
+    label = "PostgreSQL" if url else "SQLite"
+    if url is None:
+        folder = Path(tempfile.mkdtemp())
+        url = f"sqlite+aiosqlite:///{folder}/bench.sqlite3"
     await upgrade(url)
     db = Database(url)
     settings = Settings(_env_file=None, bot_token="1:x", database_url=url)
@@ -82,7 +84,7 @@ async def dispatcher_bench(n: int) -> None:
         "bare aiogram echo": await measure(echo_flow, head, flow.group, "/help", n),
     }
     base = statistics.median(results["bare aiogram echo"])
-    print(f"dispatcher, {n} updates each, real SQLite, HTTP recorder:")
+    print(f"dispatcher, {n} updates each, real {label}, HTTP recorder:")
     for name, values in results.items():
         print(f"  {name:20s} p50 {statistics.median(values):6.2f} ms  p99 {pct(values, 0.99):6.2f} ms  "
               f"ratio to bare p50 {statistics.median(values) / base:5.1f}x")
@@ -105,7 +107,7 @@ async def startup_bench() -> None:
         try:
             first = None
             while time.perf_counter() - start < 30:
-                if any(c[0].lower() == "getupdates" for c in tg.calls):
+                if "getupdates" in tg.arrivals:
                     first = time.perf_counter() - start
                     break
                 await asyncio.sleep(0.01)
@@ -132,3 +134,15 @@ if __name__ == "__main__":
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
     asyncio.run(startup_bench())
     asyncio.run(dispatcher_bench(n))
+    pg = os.environ.get("BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+    try:
+        from tests.support.databases import create_pg_database, drop_pg_database
+
+        pg_db = create_pg_database(pg)
+    except Exception as err:  # noqa: BLE001
+        print(f"PostgreSQL at {pg} not reachable ({type(err).__name__}): skipped")
+    else:
+        try:
+            asyncio.run(dispatcher_bench(n, pg_db))
+        finally:
+            drop_pg_database(pg, pg_db)

@@ -78,7 +78,8 @@ class FakeTelegram:
         self.history: dict[int, list[dict]] = {}
         self.files: dict[str, dict] = {}
         self.calls: list[tuple[str, int]] = []
-        self.errors: list[tuple[str, str]] = []  # (method, description) of every refusal
+        self.errors: list[tuple[str, str]] = []
+        self.arrivals: list[str] = []  # method names as requests arrive (calls logs them when answered)  # (method, description) of every refusal
         self.answered_callbacks: list[dict] = []
         self.injections: list[Injection] = []
         self.limits: Limits | None = None
@@ -146,6 +147,7 @@ class FakeTelegram:
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"].lower()
+        self.arrivals.append(method)
         if request.match_info["token"] != self.token:
             return self._error(method, ApiError(401, "Unauthorized"))
         handler = getattr(self, f"m_{method}", None)
