@@ -10,10 +10,10 @@ import itertools
 from aiogram.types import Chat, InlineKeyboardMarkup, User
 
 from tests.e2e.harness import Running
-from tests.support.flow import Sent
+from tests.support.flow import Inspection, Sent
 
 
-class HttpFlow:
+class HttpFlow(Inspection):
     def __init__(self, run: Running) -> None:
         self.run, self.tg, self.app = run, run.tg, run.app
         self.sent: list[Sent] = []
@@ -94,27 +94,6 @@ class HttpFlow:
     async def click(self, user: User, sent: Sent, data: str) -> list[Sent]:
         message = next(m for m in self.tg.history[sent.chat_id] if m["message_id"] == sent.message_id)
         return await self._act(self.tg.click(self._users[user.id], message, data, force=True))
-
-    # -- inspection (same as the recorder) ---------------------------------------------------------
-    def texts(self, chat_id: int) -> list[str]:
-        return [s.text for s in self.sent if s.chat_id == chat_id and s.text is not None]
-
-    def last_text(self, chat_id: int) -> str:
-        texts = self.texts(chat_id)
-        assert texts, f"nothing was sent to chat {chat_id}"
-        return texts[-1]
-
-    def last(self, chat_id: int) -> Sent:
-        for s in reversed(self.sent):
-            if s.chat_id == chat_id:
-                return s
-        raise AssertionError(f"nothing was sent to chat {chat_id}")
-
-    @staticmethod
-    def buttons(sent: Sent):
-        if sent.markup is None:
-            return []
-        return [(b.text, b.callback_data, b.url) for row in sent.markup.inline_keyboard for b in row]
 
     def answered(self) -> list[str]:
         return [a["text"] for a in self.tg.answered_callbacks if a.get("text")]

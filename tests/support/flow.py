@@ -61,8 +61,36 @@ class RecordingSession(BaseSession):
         pass
 
 
+class Inspection:
+    """Reading what the bot sent; shared by the recorder and the HTTP flow (tests/e2e/httpflow.py)."""
+
+    sent: list[Sent]
+
+    def texts(self, chat_id: int) -> list[str]:
+        return [s.text for s in self.sent if s.chat_id == chat_id and s.text is not None]
+
+    def last_text(self, chat_id: int) -> str:
+        texts = self.texts(chat_id)
+        assert texts, f"nothing was sent to chat {chat_id}"
+        return texts[-1]
+
+    def last(self, chat_id: int) -> Sent:
+        for s in reversed(self.sent):
+            if s.chat_id == chat_id:
+                return s
+        raise AssertionError(f"nothing was sent to chat {chat_id}")
+
+    @staticmethod
+    def buttons(sent: Sent) -> list[tuple[str, str | None, str | None]]:
+        """(label, callback_data, url) of every button."""
+        if sent.markup is None:
+            return []
+        return [(b.text, b.callback_data, b.url) for row in sent.markup.inline_keyboard for b in row]
+
+
+
 @dataclass
-class Flow:
+class Flow(Inspection):
     app: App
     sent: list[Sent] = field(default_factory=list)
     admins: set[int] = field(default_factory=set)
@@ -128,28 +156,6 @@ class Flow:
 
     async def raw(self, **update_fields: Any) -> list[Sent]:
         return await self.feed(Update(update_id=next(self._update_ids), **update_fields))
-
-    # -- inspection -------------------------------------------------------------------------
-    def texts(self, chat_id: int) -> list[str]:
-        return [s.text for s in self.sent if s.chat_id == chat_id and s.text is not None]
-
-    def last_text(self, chat_id: int) -> str:
-        texts = self.texts(chat_id)
-        assert texts, f"nothing was sent to chat {chat_id}"
-        return texts[-1]
-
-    def last(self, chat_id: int) -> Sent:
-        for s in reversed(self.sent):
-            if s.chat_id == chat_id:
-                return s
-        raise AssertionError(f"nothing was sent to chat {chat_id}")
-
-    @staticmethod
-    def buttons(sent: Sent) -> list[tuple[str, str | None, str | None]]:
-        """(label, callback_data, url) of every button."""
-        if sent.markup is None:
-            return []
-        return [(b.text, b.callback_data, b.url) for row in sent.markup.inline_keyboard for b in row]
 
     def answered(self) -> list[str]:
         return [s.text for s in self.sent if s.method == "answerCallbackQuery" and s.text]
