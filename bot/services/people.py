@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from bot.clock import Clock
-from storage.db import abort
+from storage.db import abort, begin_write
 from storage.models import Person
 
 
@@ -32,36 +32,37 @@ async def touch_person(
 
     Writing happens only when something changed, so most updates stay read-only."""
     person = await get_person(session, external_id, channel)
+    if person is not None and not _changes(person, full_name, username, language_code, private):
+        return person
+    # Something to write: take the write lock first (a deferred read-then-write transaction
+    # fails at once with "database is locked" on SQLite when another update writes meanwhile).
+    await begin_write(session)
+    person = await get_person(session, external_id, channel)
     if person is None:
-        person = Person(
-            channel=channel,
-            external_id=external_id,
-            full_name=full_name[:256],
-            username=username,
-            language_code=language_code,
-            started=private,
-            created_at=clock.now(),
-        )
+        person = Person(channel=channel, external_id=external_id, full_name=full_name[:256], username=username,
+                        language_code=language_code, started=private, created_at=clock.now())
         session.add(person)
         try:
             await session.commit()
         except IntegrityError:
-            # Two updates from a new person handled at once (aiogram runs updates as concurrent
-            # tasks): the other one created the row first. Use theirs.
+            # Two updates from a new person handled at once on PostgreSQL (aiogram runs updates
+            # as concurrent tasks): the other one created the row first. Use theirs.
             await abort(session)
             return await get_person(session, external_id, channel)
         return person
-    changed = False
-    for attr, value in (("full_name", full_name[:256]), ("username", username), ("language_code", language_code)):
-        if value is not None and getattr(person, attr) != value:
-            setattr(person, attr, value)
-            changed = True
-    if private and (not person.started or person.blocked):
-        person.started, person.blocked = True, False
-        changed = True
-    if changed:
-        await session.commit()
+    for attr, value in _changes(person, full_name, username, language_code, private).items():
+        setattr(person, attr, value)
+    await session.commit()
     return person
+
+
+def _changes(person: Person, full_name: str, username: str | None, language_code: str | None,
+             private: bool) -> dict:
+    wanted = {"full_name": full_name[:256], "username": username, "language_code": language_code}
+    changes = {k: v for k, v in wanted.items() if v is not None and getattr(person, k) != v}
+    if private and (not person.started or person.blocked):
+        changes.update(started=True, blocked=False)
+    return changes
 
 
 async def set_person_locale(session: AsyncSession, person: Person, locale: str) -> None:
