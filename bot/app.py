@@ -49,6 +49,7 @@ class App:
 def build_dispatcher(settings: Settings, db: Database, clock: Clock | None = None,
                      storage: BaseStorage | None = None) -> App:
     from handlers import build_router
+    from bot.outbox import install as install_outbox
     from handlers.middlewares import ContextMiddleware, DbSessionMiddleware
 
     clock = clock or SystemClock()
@@ -59,6 +60,9 @@ def build_dispatcher(settings: Settings, db: Database, clock: Clock | None = Non
     dp["db"] = db
     app = App(settings=settings, db=db, dp=dp, clock=clock)
     dp["app"] = app
+    install_outbox(app)  # startup/shutdown hooks: APScheduler clock + outbox worker
+    from handlers.voting import install as install_vote_closer
+    install_vote_closer(dp)  # startup hook: closes votes at their time, reminds units first
     return app
 
 
