@@ -29,8 +29,12 @@ def _attach(root: Router, router: Router) -> None:
 def feature_routers() -> list[Router]:
     """Routers of the feature areas (voting, meetings, assessments...), each one module."""
     from handlers import assessments, pledge
+    from handlers import meetings
 
     routers: list[Router] = []
     routers += [assessments.group, assessments.private, assessments.callbacks]
     routers += [pledge.group, pledge.private, pledge.callbacks]
+    routers += [meetings.group, meetings.private, meetings.both, meetings.callbacks]
+    from handlers import voting
+    routers += [voting.group, voting.private, voting.callbacks]
     return routers

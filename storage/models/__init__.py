@@ -5,3 +5,6 @@ from storage.models.core import AuditEvent, Bloc, Invite, Person, Representative
 from storage.models.assessment import (  # noqa: F401
     AssessmentDraft, AssessmentRound, Criterion, EvidenceFile, Pledge, PledgeSignature, ScoringTable, SubmissionVersion,
 )
+from storage.models.outbox import OutboxMessage, ReminderMute  # noqa: F401
+from storage.models.meetings import Meeting, MeetingRsvp  # noqa: F401
+from storage.models.voting import BallotBox, Poll  # noqa: F401

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 00:10:44.271572
+Create Date: 2026-11-24 01:04:08.118702
 """
 from alembic import op
 import sqlalchemy as sa
@@ -52,6 +52,19 @@ def upgrade() -> None:
     with op.batch_alter_table('bloc', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_bloc_chat_id'), ['chat_id'], unique=True)
 
+    op.create_table('reminder_mute',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('item_kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', storage.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('person_id', 'item_kind', 'item_id')
+    )
+    with op.batch_alter_table('reminder_mute', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reminder_mute_person_id'), ['person_id'], unique=False)
+
     op.create_table('auditevent',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('bloc_id', sa.Integer(), nullable=False),
@@ -65,6 +78,28 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('auditevent', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_auditevent_bloc_id'), ['bloc_id'], unique=False)
+
+    op.create_table('meeting',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('bloc_id', sa.Integer(), nullable=False),
+    sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('starts_at', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('place', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('agenda', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
+    sa.Column('file_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('file_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('group_message_id', sa.BigInteger(), nullable=True),
+    sa.Column('created_by_person_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', storage.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['bloc_id'], ['bloc.id'], ),
+    sa.ForeignKeyConstraint(['created_by_person_id'], ['person.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('meeting', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_meeting_bloc_id'), ['bloc_id'], unique=False)
 
     op.create_table('pledge',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -83,6 +118,31 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('pledge', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_pledge_bloc_id'), ['bloc_id'], unique=False)
+
+    op.create_table('poll',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('bloc_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('question', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('options', sa.JSON(), nullable=False),
+    sa.Column('eligible', sa.JSON(), nullable=False),
+    sa.Column('rule', sa.JSON(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('publish_board', sa.Boolean(), nullable=False),
+    sa.Column('opened_at', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('opened_by_person_id', sa.Integer(), nullable=True),
+    sa.Column('closing_at', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('closed_at', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('reminded_at', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('runoff_of_id', sa.Integer(), nullable=True),
+    sa.Column('group_message_id', sa.BigInteger(), nullable=True),
+    sa.ForeignKeyConstraint(['bloc_id'], ['bloc.id'], ),
+    sa.ForeignKeyConstraint(['opened_by_person_id'], ['person.id'], ),
+    sa.ForeignKeyConstraint(['runoff_of_id'], ['poll.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('poll', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_poll_bloc_id'), ['bloc_id'], unique=False)
 
     op.create_table('scoring_table',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -135,6 +195,14 @@ def upgrade() -> None:
     with op.batch_alter_table('assessment_round', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_assessment_round_bloc_id'), ['bloc_id'], unique=False)
 
+    op.create_table('ballot_box',
+    sa.Column('poll_id', sa.Integer(), nullable=False),
+    sa.Column('ballots', sa.JSON(), nullable=False),
+    sa.Column('voters', sa.JSON(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['poll_id'], ['poll.id'], ),
+    sa.PrimaryKeyConstraint('poll_id')
+    )
     op.create_table('criterion',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('table_id', sa.Integer(), nullable=False),
@@ -169,6 +237,60 @@ def upgrade() -> None:
     with op.batch_alter_table('invite', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_invite_bloc_id'), ['bloc_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_invite_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('meeting_rsvp',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('meeting_id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('answer', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('substitute_name', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=True),
+    sa.Column('person_id', sa.Integer(), nullable=True),
+    sa.Column('answered_at', storage.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], ),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('meeting_id', 'version', 'unit_id')
+    )
+    with op.batch_alter_table('meeting_rsvp', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_meeting_rsvp_meeting_id'), ['meeting_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_meeting_rsvp_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('outbox',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('dedup_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('bloc_id', sa.Integer(), nullable=True),
+    sa.Column('item_kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=True),
+    sa.Column('item_version', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('chat_id', sa.BigInteger(), nullable=True),
+    sa.Column('person_id', sa.Integer(), nullable=True),
+    sa.Column('unit_id', sa.Integer(), nullable=True),
+    sa.Column('text', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('actions', sa.JSON(), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('due_at', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('urgent', sa.Boolean(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('claim_token', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+    sa.Column('lease_until', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('sent_at', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('message_id', sa.BigInteger(), nullable=True),
+    sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('created_at', storage.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['bloc_id'], ['bloc.id'], ),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('dedup_key', name='uq_outbox_dedup_key')
+    )
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbox_bloc_id'), ['bloc_id'], unique=False)
+        batch_op.create_index('ix_outbox_item', ['item_kind', 'item_id'], unique=False)
+        batch_op.create_index('ix_outbox_status_due', ['status', 'due_at'], unique=False)
 
     op.create_table('pledge_signature',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -302,6 +424,17 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_pledge_signature_pledge_id'))
 
     op.drop_table('pledge_signature')
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_status_due')
+        batch_op.drop_index('ix_outbox_item')
+        batch_op.drop_index(batch_op.f('ix_outbox_bloc_id'))
+
+    op.drop_table('outbox')
+    with op.batch_alter_table('meeting_rsvp', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_meeting_rsvp_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_meeting_rsvp_meeting_id'))
+
+    op.drop_table('meeting_rsvp')
     with op.batch_alter_table('invite', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_invite_unit_id'))
         batch_op.drop_index(batch_op.f('ix_invite_bloc_id'))
@@ -311,6 +444,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_criterion_table_id'))
 
     op.drop_table('criterion')
+    op.drop_table('ballot_box')
     with op.batch_alter_table('assessment_round', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_assessment_round_bloc_id'))
 
@@ -324,14 +458,26 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_scoring_table_bloc_id'))
 
     op.drop_table('scoring_table')
+    with op.batch_alter_table('poll', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_poll_bloc_id'))
+
+    op.drop_table('poll')
     with op.batch_alter_table('pledge', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_pledge_bloc_id'))
 
     op.drop_table('pledge')
+    with op.batch_alter_table('meeting', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_meeting_bloc_id'))
+
+    op.drop_table('meeting')
     with op.batch_alter_table('auditevent', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_auditevent_bloc_id'))
 
     op.drop_table('auditevent')
+    with op.batch_alter_table('reminder_mute', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reminder_mute_person_id'))
+
+    op.drop_table('reminder_mute')
     with op.batch_alter_table('bloc', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_bloc_chat_id'))
 

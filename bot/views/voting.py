@@ -1,0 +1,334 @@
+"""What the bot says about secret votes: the group card, the private ballot, results, the minutes sheet.
+
+Callback data (all well under 64 bytes): vo:<kind>[:<n>[:<close>]] opening dialog, vt:<poll>:<i>
+toggle, vc:<poll> confirmation screen, ve:<poll> back to the ballot, vk:<poll> cast,
+vz:<poll> close now, vq:<poll> / vQ:<poll> cancel (ask / confirm), vn keep open, vr:<poll> runoff.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from fractions import Fraction
+from typing import Sequence
+
+from bot.i18n import N_, _
+from bot.services import voting as svc
+from bot.services.tally import Rule
+from bot.views.base import Action, Reply, esc
+from bot.views.status import status_source
+from storage.models import Bloc, Poll, Unit
+
+KIND_LABELS = {
+    "flag": N_("Emulation flag (leading unit)"),
+    "merit": N_("Certificate of merit"),
+    "head": N_("Bloc head for next year"),
+    "deputy": N_("Deputy head for next year"),
+    "custom": N_("Question"),
+}
+BASE_LABELS = {
+    "eligible": N_("of the units entitled to vote"),
+    "returned": N_("of the ballots returned"),
+    "valid": N_("of the valid ballots"),
+}
+CLOSE_CHOICES = (("m", N_("Close by hand (/close)")), ("1h", N_("In 1 hour")), ("24h", N_("In 24 hours")),
+                 ("3d", N_("In 3 days")))
+
+
+def kind_label(kind: str) -> str:
+    return _(KIND_LABELS.get(kind, KIND_LABELS["custom"]))
+
+
+def title(poll: Poll) -> str:
+    """The vote's heading, escaped."""
+    if poll.kind == "custom":
+        return esc(poll.question)
+    return esc(kind_label(poll.kind))
+
+
+def percent(share: Fraction) -> str:
+    value = float(share) * 100
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+def base_label(base: str) -> str:
+    return _(BASE_LABELS[base])
+
+
+def threshold_text(rule: Rule) -> str:
+    if rule.strict:
+        return _("more than {share} {base}").format(share=percent(rule.threshold), base=base_label(rule.base))
+    return _("at least {share} {base}").format(share=percent(rule.threshold), base=base_label(rule.base))
+
+
+def rule_text(poll: Poll) -> str:
+    """The rule in plain words."""
+    rule = svc.rule_of(poll)
+    parts = [_("One ballot per unit, choose at most {n}.").format(n=rule.max_choices),
+             _("Reached with {threshold}.").format(threshold=threshold_text(rule)),
+             _("Valid if at least {share} of the units vote.").format(share=percent(rule.quorum))]
+    if rule.cap is not None and poll.kind != "custom":
+        parts.append(_("At most {n} unit(s) proposed.").format(n=rule.cap))
+    if poll.kind != "custom":
+        parts.append(_("A unit may vote for itself.") if rule.self_vote else _("A unit may not vote for itself."))
+    parts.append(_("Blank ballots are allowed.") if rule.blank_allowed else _("Blank ballots are not allowed."))
+    return " ".join(parts)
+
+
+def turnout_line(voted: int, eligible: int) -> str:
+    return _("{voted}/{eligible} units have voted").format(voted=voted, eligible=eligible)
+
+
+def closing_line(bloc: Bloc, poll: Poll) -> str:
+    if poll.closing_at is None:
+        return _("Closes: by the bloc head with /close.")
+    return _("Closes: {when}").format(when=svc.local_text(bloc, poll.closing_at))
+
+
+def candidate_lines(poll: Poll) -> list[str]:
+    return [f"{i}. {esc(o['label'])}" for i, o in enumerate(poll.options, 1)]
+
+
+def card(bloc: Bloc, poll: Poll, voted: int, eligible: int, now: datetime) -> Reply:
+    """The group's vote card: question, candidates, rule, closing, turnout. Never any count of choices."""
+    head = _("🗳 <b>Secret ballot #{number}: {title}</b>").format(number=poll.id, title=title(poll))
+    if poll.runoff_of_id:
+        head += "\n" + _("Runoff of vote #{number}.").format(number=poll.runoff_of_id)
+    lines = [head, _("Candidates:"), *candidate_lines(poll), "", rule_text(poll)]
+    if poll.status == "cancelled":
+        lines += ["", _("❌ This vote was cancelled. Nothing was counted.")]
+        return Reply("\n".join(lines))
+    lines += [closing_line(bloc, poll), "", "<b>" + turnout_line(voted, eligible) + "</b>"]
+    if svc.is_open(poll, now):
+        lines.append(_("Representatives: press “Vote” and vote in our private chat. "
+                       "Results are shown only after closing."))
+        reply = Reply("\n".join(lines))
+        return reply.add_row(Action(_("🗳 Vote"), f"{svc.PAYLOAD_PREFIX}{poll.id}", kind="start"))
+    lines.append(_("🔒 Voting is closed."))
+    return Reply("\n".join(lines))
+
+
+# -- opening dialog -------------------------------------------------------------------------------
+
+def dialog_kind() -> Reply:
+    reply = Reply(_("<b>Open a secret ballot.</b> What is it for?\n\n") + svc.usage())
+    reply.add_row(Action(_("🚩 Emulation flag"), "vo:flag"), Action(_("🎖 Certificate of merit"), "vo:merit"))
+    reply.add_row(Action(_("👤 Bloc head"), "vo:head"), Action(_("👥 Deputy head"), "vo:deputy"))
+    return reply
+
+
+def dialog_count(kind: str, candidates: int) -> Reply:
+    reply = Reply(_("{kind}: how many units may each ballot choose?").format(kind=esc(kind_label(kind))))
+    row = [Action(str(n), f"vo:{kind}:{n}") for n in range(1, min(candidates, 6) + 1)]
+    return reply.add_row(*row)
+
+
+def dialog_close(kind: str, n: int) -> Reply:
+    reply = Reply(_("{kind}, choose up to {n}: when does the vote close?\n"
+                    "Candidates: all active units. Rule: the bloc's settings.").format(kind=esc(kind_label(kind)), n=n))
+    for code, label in CLOSE_CHOICES:
+        reply.add_row(Action(_(label), f"vo:{kind}:{n}:{code}"))
+    return reply
+
+
+# -- the private ballot -----------------------------------------------------------------------------
+
+def ballot(bloc: Bloc, poll: Poll, unit: Unit, selection: Sequence[int]) -> Reply:
+    rule = svc.rule_of(poll)
+    lines = [_("🗳 <b>{title}</b> — bloc {bloc}").format(title=title(poll), bloc=esc(bloc.title)),
+             _("You vote for <b>{unit}</b>. Tick up to {n}, then press “Next”.").format(unit=esc(unit.name),
+                                                                                       n=rule.max_choices),
+             closing_line(bloc, poll),
+             _("Ticked: {count}/{n}").format(count=len(selection), n=rule.max_choices)]
+    reply = Reply("\n".join(lines))
+    for i, option in enumerate(poll.options):
+        mark = "☑" if i in selection else "☐"
+        own = " " + _("(your unit)") if option.get("unit_id") == unit.id else ""
+        reply.add_row(Action(f"{mark} {option['label']}{own}"[:60], f"vt:{poll.id}:{i}"))
+    reply.add_row(Action(_("Next ▶"), f"vc:{poll.id}"))
+    return reply
+
+
+def confirm(bloc: Bloc, poll: Poll, unit: Unit, selection: Sequence[int]) -> Reply:
+    if selection:
+        chosen = "\n".join(f"• {esc(poll.options[i]['label'])}" for i in selection)
+    else:
+        chosen = _("(blank ballot: no one chosen)")
+    text = _("<b>Check your ballot</b> for {unit}:\n{chosen}\n\nOnce cast, it cannot be changed.").format(
+        unit=esc(unit.name), chosen=chosen)
+    reply = Reply(text)
+    reply.add_row(Action(_("✅ Cast the ballot"), f"vk:{poll.id}"))
+    reply.add_row(Action(_("◀ Change"), f"ve:{poll.id}"))
+    return reply
+
+
+def cast_done(receipt: svc.Receipt) -> Reply:
+    """Says nothing about the choices: the chat history keeps only the receipt."""
+    lines = [_("✅ The ballot of <b>{unit}</b> is in the box.").format(unit=esc(receipt.unit.name)),
+             _("Receipt code: <code>{code}</code>").format(code=receipt.code)]
+    if receipt.poll.publish_board:
+        lines.append(_("After closing, the receipt list is published: find your code there to check your ballot "
+                       "was counted."))
+    return Reply("\n".join(lines))
+
+
+def already_voted(bloc: Bloc, poll: Poll, unit: Unit) -> Reply:
+    return Reply(_("Your unit has already voted: {unit} cast its ballot in “{title}”. A ballot cannot be changed.").format(
+        unit=esc(unit.name), title=title(poll)))
+
+
+def vote_in_private() -> Reply:
+    reply = Reply(_("For a secret ballot, vote in our private chat: press “Vote” under the vote card."))
+    return reply.add_row(Action(_("Open private chat"), "hi", kind="start"))
+
+
+def my_ballots(bloc: Bloc, unit: Unit, rows: list[tuple[Poll, bool]]) -> Reply:
+    if not rows:
+        return Reply(_("No open vote for {unit} right now.").format(unit=esc(unit.name)))
+    lines = [_("<b>Open votes for {unit}</b>:").format(unit=esc(unit.name))]
+    reply = Reply("")
+    for poll, voted in rows:
+        state = _("voted ✅") if voted else _("not voted yet")
+        lines.append(f"#{poll.id} {title(poll)} — {state} · {closing_line(bloc, poll)}")
+        if not voted:
+            reply.add_row(Action(_("🗳 Vote #{number}").format(number=poll.id), f"{svc.PAYLOAD_PREFIX}{poll.id}",
+                                 kind="start"))
+    reply.text = "\n".join(lines)
+    return reply
+
+
+def reminder(bloc: Bloc, poll: Poll, unit: Unit) -> Reply:
+    reply = Reply(_("⏰ Your unit {unit} has not voted yet in “{title}” (bloc {bloc}). {closing}").format(
+        unit=esc(unit.name), title=title(poll), bloc=esc(bloc.title), closing=closing_line(bloc, poll)))
+    return reply.add_row(Action(_("🗳 Vote"), f"{svc.PAYLOAD_PREFIX}{poll.id}", kind="start"))
+
+
+# -- closing ---------------------------------------------------------------------------------------
+
+def close_confirm(bloc: Bloc, poll: Poll, voted: int, eligible: int) -> Reply:
+    reply = Reply(_("Close vote #{number} “{title}” now and count the ballots? {turnout}.").format(
+        number=poll.id, title=title(poll), turnout=turnout_line(voted, eligible)))
+    reply.add_row(Action(_("✅ Close and count"), f"vz:{poll.id}"))
+    reply.add_row(Action(_("🗑 Cancel the vote (nothing counted)"), f"vq:{poll.id}"))
+    reply.add_row(Action(_("Keep it open"), "vn"))
+    return reply
+
+
+def cancel_confirm(poll: Poll) -> Reply:
+    reply = Reply(_("Cancel vote #{number} “{title}”? The ballots already cast are destroyed and nothing is "
+                    "counted.").format(number=poll.id, title=title(poll)))
+    reply.add_row(Action(_("🗑 Yes, cancel it"), f"vQ:{poll.id}"))
+    reply.add_row(Action(_("Keep it open"), "vn"))
+    return reply
+
+
+def kept_open() -> Reply:
+    return Reply(_("The vote stays open."))
+
+
+def cancelled(poll: Poll) -> Reply:
+    return Reply(_("❌ Vote #{number} “{title}” was cancelled by the bloc head. Nothing was counted.").format(
+        number=poll.id, title=title(poll)))
+
+
+def extended(bloc: Bloc, poll: Poll) -> Reply:
+    return Reply(_("⏩ Vote #{number} “{title}” was extended. {closing}").format(
+        number=poll.id, title=title(poll), closing=closing_line(bloc, poll)))
+
+
+def already_closed() -> Reply:
+    return Reply(_("This vote is already closed."))
+
+
+# -- results ---------------------------------------------------------------------------------------
+
+def _names(poll: Poll, indexes: Sequence[int]) -> str:
+    return ", ".join(esc(poll.options[i]["label"]) for i in indexes)
+
+
+def results(out: svc.Outcome) -> Reply:
+    poll, bloc, r, rule = out.poll, out.bloc, out.result, out.rule
+    lines = [_("📊 <b>Result of vote #{number}: {title}</b>").format(number=poll.id, title=title(poll)),
+             _("Closed: {when}").format(when=svc.local_text(bloc, poll.closed_at)),
+             _("Ballots issued: {issued} · returned: {returned} · valid: {valid} (blank: {blank}) · invalid: {invalid}")
+             .format(issued=r.issued, returned=r.returned, valid=r.valid, blank=r.blank, invalid=r.invalid),
+             _("Shares are {base} ({count}). Threshold: {threshold}.").format(
+                 base=base_label(r.base), count=r.base_count, threshold=threshold_text(rule)),
+             ""]
+    for i, count in enumerate(r.counts, 1):
+        mark = " ✅" if count.candidate in r.winners else (" ⚖️" if count.candidate in r.tied else "")
+        lines.append(_("{no}. {name}: {votes} vote(s), {share}%").format(
+            no=i, name=esc(poll.options[count.candidate]["label"]), votes=count.votes,
+            share=f"{count.share:.2f}") + mark)
+    lines.append("")
+    reply = Reply("")
+    if not r.quorum_met:
+        lines.append(_("⚠️ The vote is NOT VALID: only {returned} of {issued} units voted, below the quorum of {quorum}.")
+                     .format(returned=r.returned, issued=r.issued, quorum=percent(rule.quorum)))
+    else:
+        if r.winners:
+            lines.append(_("Reached the threshold and selected: <b>{names}</b>.").format(names=_names(poll, r.winners)))
+        elif not r.tied:
+            lines.append(_("No candidate reached the threshold."))
+        if r.tied:
+            lines.append(_("⚖️ Tie at the cut-off between {names} for {seats} place(s).").format(
+                names=_names(poll, r.tied), seats=r.seats_left))
+            if out.runoff_id:
+                lines.append(_("Runoff: vote #{number}.").format(number=out.runoff_id))
+            else:
+                reply.add_row(Action(_("🔁 Runoff among the tied units"), f"vr:{poll.id}"))
+    reply.text = "\n".join(lines)
+    return reply
+
+
+def no_results() -> Reply:
+    return Reply(_("No vote has been closed yet."))
+
+
+def result_sheet(out: svc.Outcome):
+    """The renderers' input (bot/render/model.py) built from the tally, in the current locale."""
+    from bot.render.model import ResultRow, ResultSheet
+
+    poll, bloc, r, rule = out.poll, out.bloc, out.result, out.rule
+    rows = [ResultRow(no=i, name=poll.options[c.candidate]["label"], votes=c.votes, share=c.share,
+                      reached=c.candidate in r.winners) for i, c in enumerate(r.counts, 1)]
+    notes = []
+    if r.tied:
+        notes.append(_("Tie at the cut-off for {seats} place(s): a runoff among the tied units decides.").format(
+            seats=r.seats_left))
+    return ResultSheet(
+        bloc_title=bloc.title, question=poll.question if poll.kind == "custom" else kind_label(poll.kind),
+        kind_label=kind_label(poll.kind), opened_at=poll.opened_at, closed_at=poll.closed_at, tz=bloc.timezone,
+        issued=r.issued, returned=r.returned, valid=r.valid, invalid=r.invalid, blank=r.blank,
+        base_label=base_label(r.base), base_count=r.base_count, threshold=threshold_text(rule), rows=rows,
+        adopted_at=poll.closed_at, method=_("secret ballot in the bot, one ballot per unit"),
+        quorum=_("at least {share} of the units vote").format(share=percent(rule.quorum)),
+        threshold_votes=float(rule.threshold * r.base_count), quorum_met=r.quorum_met,
+        valid_result=r.quorum_met, reached=[poll.options[i]["label"] for i in r.winners],
+        ties=[poll.options[i]["label"] for i in r.tied], notes=notes)
+
+
+def results_list(bloc: Bloc, polls: list[Poll]) -> Reply:
+    if not polls:
+        return no_results()
+    lines = [_("<b>Closed votes</b> (show one: <code>/results 12</code>):")]
+    lines += [f"#{p.id} {title(p)} — {svc.local_text(bloc, p.closed_at)}" for p in polls]
+    return Reply("\n".join(lines))
+
+
+def board_caption(poll: Poll) -> str:
+    return _("Receipt list of vote #{number}: every receipt code with its choices, sorted by code. "
+             "Find your code to check your ballot; anyone can recount from it.").format(number=poll.id)
+
+
+# -- /status ---------------------------------------------------------------------------------------
+
+@status_source
+async def _status(session, clock, bloc: Bloc) -> list[str]:
+    lines = []
+    for poll in await svc.open_polls(session, bloc.id):
+        voted, eligible = await svc.turnout(session, poll)
+        lines.append(_("🗳 Vote #{number} {title}: {turnout}. {closing}").format(
+            number=poll.id, title=title(poll), turnout=turnout_line(voted, eligible),
+            closing=closing_line(bloc, poll)))
+    return lines
