@@ -16,7 +16,7 @@ from sqlmodel import func, select
 
 from bot.clock import Clock
 from bot.i18n import N_, _
-from bot.services import scoring
+from bot.services import reminders, scoring
 from bot.services import settings as settings_service
 from bot.services.blocs import Member, member_of, require_manager, require_representative
 from bot.services.errors import NotAllowed, UserError
@@ -28,6 +28,7 @@ from storage.models import (
 )
 
 PAYLOAD_PREFIX = "a_"
+KIND_REMINDER = "assessment"  # item kind of the round's deadline reminders (bot/services/reminders.py)
 TABLE_PAYLOAD = "a_table"
 LATE_KEY = "assessment_late"
 RESULTS_KEY = "assessment_results"
@@ -179,6 +180,7 @@ async def open_round(session: AsyncSession, clock: Clock, member: Member, raw_de
     await session.flush()
     session.add(AuditEvent(bloc_id=bloc.id, at=clock.now(), actor_person_id=member.person.id,
                            action="assessment.open", detail={"round_id": rnd.id}))
+    await reminders.plan_item(session, clock, KIND_REMINDER, rnd.id)
     await session.commit()
     return rnd
 
@@ -203,6 +205,7 @@ async def extend_deadline(session: AsyncSession, clock: Clock, member: Member, r
     session.add(AuditEvent(bloc_id=member.bloc.id, at=clock.now(), actor_person_id=member.person.id,
                            action="assessment.deadline", detail={"round_id": rnd.id, "old": old.isoformat(),
                                                                  "new": deadline.isoformat()}))
+    await reminders.plan_item(session, clock, KIND_REMINDER, rnd.id)
     await session.commit()
     return rnd
 
@@ -214,6 +217,7 @@ async def close_round(session: AsyncSession, clock: Clock, member: Member) -> As
     rnd.closed_at = clock.now()
     session.add(AuditEvent(bloc_id=member.bloc.id, at=clock.now(), actor_person_id=member.person.id,
                            action="assessment.close", detail={"round_id": rnd.id}))
+    await reminders.cancel_item(session, KIND_REMINDER, rnd.id)
     await session.commit()
     return rnd
 

@@ -417,3 +417,50 @@ async def round_status_line(session: AsyncSession, clock: Clock, bloc: Bloc) -> 
     done, total = await svc.progress(session, rnd)
     return [_("Self-assessment: {progress}, deadline {when}").format(
         progress=progress_line(done, total), when=svc.local_text(bloc, rnd.deadline))]
+
+
+# -- automatic reminders before the round's deadline (bot/services/reminders.py) ---------------------
+from datetime import datetime  # noqa: E402
+
+from bot.services import reminders  # noqa: E402
+from bot.services.reminders import DeadlineItem, DeadlineSource  # noqa: E402
+from bot.views.meetings import lead_text, mute_button  # noqa: E402
+from storage.models import Unit  # noqa: E402
+
+
+async def _load_deadline(session: AsyncSession, round_id: int) -> DeadlineItem | None:
+    rnd = await session.get(AssessmentRound, round_id)
+    if rnd is None or rnd.closed_at is not None:
+        return None
+    bloc = await session.get(Bloc, rnd.bloc_id)
+    # The version follows the deadline: extending it re-plans, reminders of the old time are dropped.
+    return DeadlineItem(svc.KIND_REMINDER, rnd.id, bloc, rnd.deadline, version=int(rnd.deadline.timestamp()) // 60,
+                        title=_("self-assessment"), obj=rnd)
+
+
+async def _pending_units(session: AsyncSession, item: DeadlineItem) -> list[Unit]:
+    return [unit for unit, _reps in await svc.units_to_remind(session, item.obj)]
+
+
+def _group_reminder(item: DeadlineItem, pending: list[Unit], now: datetime) -> Reply:
+    lines = [_("⏰ <b>Reminder</b>: the self-assessment deadline is {lead} ({when}).").format(
+        lead=lead_text(item.due_at, now), when=svc.local_text(item.bloc, item.due_at))]
+    if pending:
+        lines.append(_("Not submitted yet ({n}): {names}").format(
+            n=len(pending), names=", ".join(esc(u.name) for u in pending)))
+    reply = Reply("\n".join(lines))
+    reply.add_row(Action(_("Submit self-assessment"), f"{svc.PAYLOAD_PREFIX}{item.item_id}", kind="start"))
+    return reply
+
+
+def _private_reminder(item: DeadlineItem, unit: Unit, now: datetime) -> Reply:
+    reply = Reply(_("⏰ <b>Reminder</b>: {unit} has not submitted its self-assessment. The deadline is {lead} "
+                    "({when}).").format(unit=esc(unit.name), lead=lead_text(item.due_at, now),
+                                        when=svc.local_text(item.bloc, item.due_at)))
+    reply.add_row(Action(_("Submit self-assessment"), f"{svc.PAYLOAD_PREFIX}{item.item_id}", kind="start"))
+    reply.add_row(mute_button(item.kind, item.item_id))
+    return reply
+
+
+reminders.register_source(DeadlineSource(svc.KIND_REMINDER, _load_deadline, _pending_units, _group_reminder,
+                                         _private_reminder))
