@@ -10,7 +10,7 @@ import logging
 from datetime import timedelta
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -73,7 +73,9 @@ async def refresh_card(bot: Bot, session: AsyncSession, clock: Clock, poll_id: i
         reply = views.card(bloc, poll, voted, eligible, clock.now())
     try:
         await edit_message(bot, bloc.chat_id, poll.group_message_id, reply, bot_username)
-    except TelegramBadRequest as err:
+    except (TelegramBadRequest, TelegramRetryAfter) as err:
+        # Group edits are rate-limited; the ballot is already in the box and the next cast or the
+        # close updates the card again, so a refused edit is only logged.
         log.info("vote card not updated: %s", err.message)
 
 
@@ -128,7 +130,7 @@ async def cmd_vote(message: Message, command: CommandObject, session: AsyncSessi
     if word.casefold() in ("extend", "giahan", "gia-han"):
         number, _sep, when = rest.strip().partition(" ")
         spec = svc.parse_vote_line("flag " + when, member.bloc, clock.now())
-        if not when.strip() or (spec.closing_at is None and not spec.question == ""):
+        if not when.strip() or spec.question:
             raise UserError(_("Write the vote number and the new closing time: <code>/vote extend 3 18:00 26/12/2026</code>"))
         poll = await svc.poll_in_bloc(session, member.bloc, number, "open")
         poll = await svc.extend_vote(session, clock, poll.id, member, spec.closing_at)
@@ -277,8 +279,9 @@ async def _forget(state: FSMContext) -> None:
         await state.clear()
 
 
-async def _voter(session: AsyncSession, clock: Clock, poll_id: int, person: Person) -> svc.Voter:
-    voter = await svc.voter_for(session, clock, poll_id, person)
+async def _voter(session: AsyncSession, clock: Clock, poll_id: int, person: Person,
+                 member: Member | None = None) -> svc.Voter:
+    voter = await svc.voter_for(session, clock, poll_id, person, member)
     if await svc.has_voted(session, poll_id, voter.member.unit.id):
         raise svc.already_voted()
     return voter
@@ -286,9 +289,9 @@ async def _voter(session: AsyncSession, clock: Clock, poll_id: int, person: Pers
 
 @private.message(CommandStart(deep_link=True, magic=F.args.startswith(svc.PAYLOAD_PREFIX)))
 async def start_ballot(message: Message, command: CommandObject, session: AsyncSession, clock: Clock,
-                       person: Person, state: FSMContext, bot_username: str) -> None:
+                       person: Person, member: Member | None, state: FSMContext, bot_username: str) -> None:
     poll_id = svc.parse_payload(command.args)
-    voter = await svc.voter_for(session, clock, poll_id, person)
+    voter = await svc.voter_for(session, clock, poll_id, person, member)
     if await svc.has_voted(session, poll_id, voter.member.unit.id):
         await answer(message, views.already_voted(voter.bloc, voter.poll, voter.member.unit), bot_username)
         return
@@ -313,12 +316,12 @@ async def group_command_in_private(message: Message, bot_username: str) -> None:
 
 @callbacks.callback_query(F.data.startswith("vt:"))
 async def toggle_button(callback: CallbackQuery, session: AsyncSession, clock: Clock, person: Person,
-                        state: FSMContext, bot_username: str) -> None:
+                        member: Member | None, state: FSMContext, bot_username: str) -> None:
     parts = callback.data.split(":")
     if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
         raise UserError(_("This button is no longer valid."))
     poll_id, index = int(parts[1]), int(parts[2])
-    voter = await _voter(session, clock, poll_id, person)
+    voter = await _voter(session, clock, poll_id, person, member)
     current = await _selection(state, poll_id) or {"poll": poll_id, "sel": []}
     selection = svc.toggle(voter.poll, current["sel"], index, voter.member.unit.id)
     await state.update_data({FSM_KEY: {"poll": poll_id, "sel": selection, "checked": False}})
@@ -328,9 +331,9 @@ async def toggle_button(callback: CallbackQuery, session: AsyncSession, clock: C
 
 @callbacks.callback_query(F.data.startswith("vc:") | F.data.startswith("ve:"))
 async def confirm_button(callback: CallbackQuery, session: AsyncSession, clock: Clock, person: Person,
-                         state: FSMContext, bot_username: str) -> None:
+                         member: Member | None, state: FSMContext, bot_username: str) -> None:
     poll_id = _poll_id(callback.data)
-    voter = await _voter(session, clock, poll_id, person)
+    voter = await _voter(session, clock, poll_id, person, member)
     current = await _selection(state, poll_id) or {"poll": poll_id, "sel": []}
     unit = voter.member.unit
     await callback.answer()
@@ -345,17 +348,18 @@ async def confirm_button(callback: CallbackQuery, session: AsyncSession, clock: 
 
 @callbacks.callback_query(F.data.startswith("vk:"))
 async def cast_button(callback: CallbackQuery, session: AsyncSession, clock: Clock, person: Person,
-                      state: FSMContext, bot: Bot, bot_username: str) -> None:
+                      member: Member | None, state: FSMContext, bot: Bot, bot_username: str) -> None:
     poll_id = _poll_id(callback.data)
-    voter = await _voter(session, clock, poll_id, person)  # a replayed button gets "Đơn vị đã bỏ phiếu"
     current = await _selection(state, poll_id)
     if current is None or not current.get("checked"):
+        # No confirmed selection (a replayed button after casting, or a restart): say why.
+        voter = await _voter(session, clock, poll_id, person, member)  # already voted -> "Đơn vị đã bỏ phiếu"
         await callback.answer()
         await edit(callback, views.ballot(voter.bloc, voter.poll, voter.member.unit,
                                           current["sel"] if current else []), bot_username)
         return
     try:
-        receipt = await svc.cast(session, clock, poll_id, person, current["sel"])
+        receipt = await svc.cast(session, clock, poll_id, person, current["sel"], member)
     finally:
         await _forget(state)
     await callback.answer()

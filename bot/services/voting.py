@@ -367,11 +367,16 @@ class Voter:
     member: Member
 
 
-async def voter_for(session: AsyncSession, clock: Clock, poll_id: int, person: Person) -> Voter:
-    """May this person vote in this poll now, for their unit? Clear UserErrors otherwise."""
+async def voter_for(session: AsyncSession, clock: Clock, poll_id: int, person: Person,
+                    known: Member | None = None) -> Voter:
+    """May this person vote in this poll now, for their unit? Clear UserErrors otherwise.
+    `known`: the membership the middleware already loaded (reused when it is the poll's bloc)."""
     poll = await get_poll(session, poll_id)
-    bloc = await session.get(Bloc, poll.bloc_id)
-    member = await member_of(session, bloc, person)
+    if known is not None and known.bloc.id == poll.bloc_id and known.person.id == person.id:
+        bloc, member = known.bloc, known
+    else:
+        bloc = await session.get(Bloc, poll.bloc_id)
+        member = await member_of(session, bloc, person)
     require_representative(member)
     if poll.status == "cancelled":
         raise UserError(_("This vote was cancelled."))
@@ -429,12 +434,17 @@ class Receipt:
     eligible: int
 
 
-async def cast(session: AsyncSession, clock: Clock, poll_id: int, person: Person, choices: Sequence[int]) -> Receipt:
+async def cast(session: AsyncSession, clock: Clock, poll_id: int, person: Person, choices: Sequence[int],
+               known: Member | None = None) -> Receipt:
     """Put the unit's one ballot into the box. A second ballot of the unit (another representative,
     a double tap, a replayed button) raises AlreadyVoted and changes nothing."""
     await begin_write(session)
+    if not is_sqlite(session):
+        # A closer holds the poll row FOR UPDATE while it closes: a cast waits for it, then sees
+        # "closed", so no ballot slips in between the close and the count.
+        await session.execute(select(Poll.id).where(Poll.id == poll_id).with_for_update(read=True))
     try:
-        voter = await voter_for(session, clock, poll_id, person)
+        voter = await voter_for(session, clock, poll_id, person, known)
         unit = voter.member.unit
         box = await get_box(session, poll_id, lock=True)
         if unit.id in box.voters:

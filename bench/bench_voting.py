@@ -1,0 +1,229 @@
+"""Secret-ballot numbers (printed, never asserted).
+
+100 blocs x 14 units vote at once through the real Dispatcher (real routers, real database,
+Telegram HTTP replaced by tests/support/flow.py's recorder). Each representative opens the ballot
+(/start v_<poll>), ticks one candidate, confirms and casts: 4 updates, all 1400 voters concurrently,
+at most INFLIGHT updates in process at a time (what `start_polling(tasks_concurrency_limit=...)` or a
+webhook server's bound gives a real deployment; unbounded, 5600 updates queue on the connection pool).
+Printed: ballots/s, p50/p99 latency of the cast update and of the whole ballot, beside a bare
+aiogram callback echo (one handler answering the callback) measured in the same run, on SQLite
+and on PostgreSQL (TEST_DATABASE_URL, else postgresql+asyncpg://postgres@127.0.0.1:5432/test, if
+reachable). Then every vote is closed and checked: each ballot counted exactly once.
+
+Run: .venv/bin/python bench/bench_voting.py [blocs] [units]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from aiogram import Dispatcher, F, Router  # noqa: E402
+from aiogram.fsm.storage.memory import MemoryStorage  # noqa: E402
+from aiogram.types import CallbackQuery, Chat, Message, Update, User  # noqa: E402
+
+from bot.app import build_dispatcher  # noqa: E402
+from bot.clock import SystemClock  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from bot.services import voting as svc  # noqa: E402
+from bot.services.blocs import member_of  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.models import Bloc, Person, Representative, Unit  # noqa: E402
+from tests.support.flow import Flow  # noqa: E402
+
+
+INFLIGHT = 100
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+async def seed(db: Database, clock, blocs: int, units: int) -> list[tuple[Bloc, Person, list[tuple[User, int]]]]:
+    """Blocs, units and one representative per unit, written directly (setup is not what we measure)."""
+    out = []
+    ext = 10_000
+    async with db.session() as s:
+        for b in range(blocs):
+            ext += 1
+            founder = Person(external_id=ext, full_name=f"Trưởng {b}", started=True, created_at=clock.now())
+            s.add(founder)
+            await s.flush()
+            bloc = Bloc(chat_id=-(10**12 + b), title=f"Khối {b}", year=2026, founder_person_id=founder.id,
+                        created_at=clock.now())
+            s.add(bloc)
+            await s.flush()
+            voters = []
+            for u in range(units):
+                unit = Unit(bloc_id=bloc.id, name=f"TTYT {b}-{u}", name_key=f"ttyt {b}-{u}", position=u,
+                            created_at=clock.now())
+                s.add(unit)
+                ext += 1
+                person = Person(external_id=ext, full_name=f"Đại diện {ext}", started=True, created_at=clock.now())
+                s.add(person)
+                await s.flush()
+                s.add(Representative(bloc_id=bloc.id, unit_id=unit.id, person_id=person.id, joined_at=clock.now()))
+                voters.append((User(id=ext, is_bot=False, first_name=person.full_name), unit.id))
+            out.append((bloc, founder, voters))
+        await s.commit()
+    return out
+
+
+async def voting_run(label: str, url: str, blocs: int, units: int) -> float:
+    db = Database(url, pool_size=20, max_overflow=40) if not url.startswith("sqlite") else Database(url)
+    clock = SystemClock()
+    settings = Settings(_env_file=None, bot_token="1:x", database_url=url)
+    app = build_dispatcher(settings, db, clock=clock, storage=MemoryStorage())
+    flow = Flow(app)
+    seeded = await seed(db, clock, blocs, units)
+    from handlers.voting import post_card
+
+    polls = []
+    for bloc, founder, voters in seeded:
+        async with db.session() as s:
+            member = await member_of(s, bloc, founder)
+            poll = await svc.open_vote(s, clock, member, svc.VoteSpec(kind="flag"))
+            await post_card(flow.bot, s, clock, poll, "thidua_test_bot")
+        polls.append((poll, voters))
+
+    cast_ms: list[float] = []
+    ballot_ms: list[float] = []
+    expected: dict[int, dict[int, int]] = {}
+
+    sem = asyncio.Semaphore(INFLIGHT)
+
+    async def bounded(make):
+        async with sem:
+            return await make()
+
+    async def one_voter(poll, user: User, choice: int) -> None:
+        start = time.perf_counter()
+        await bounded(lambda: flow.send(user, f"/start v_{poll.id}"))
+        ballot = flow.last(user.id)
+        await bounded(lambda: flow.click(user, ballot, f"vt:{poll.id}:{choice}"))
+        await bounded(lambda: flow.click(user, ballot, f"vc:{poll.id}"))
+        async with sem:
+            t = time.perf_counter()
+            await flow.click(user, ballot, f"vk:{poll.id}")
+            end = time.perf_counter()
+        cast_ms.append((end - t) * 1000)
+        ballot_ms.append((end - start) * 1000)
+
+    rng = random.Random(1)
+    jobs = []
+    for poll, voters in polls:
+        counts = expected.setdefault(poll.id, {})
+        for user, _unit_id in voters:
+            choice = rng.randrange(units)
+            counts[choice] = counts.get(choice, 0) + 1
+            jobs.append(one_voter(poll, user, choice))
+    rng.shuffle(jobs)
+    start = time.perf_counter()
+    await asyncio.gather(*jobs)
+    elapsed = time.perf_counter() - start
+
+    exact = 0
+    async with db.session() as s:
+        for poll, _voters in polls:
+            closed = await svc.close_vote(s, clock, poll.id)
+            out = await svc.outcome(s, closed)
+            got = {c.candidate: c.votes for c in out.result.counts if c.votes}
+            box = await svc.get_box(s, poll.id)
+            if got == expected[poll.id] and len(box.ballots) == units and len(box.voters) == units:
+                exact += 1
+    total = len(cast_ms)
+    failed = sum(1 for x in flow.sent if x.text and ("gặp sự cố" in x.text or "went wrong" in x.text))
+    print(f"{label}: {blocs} blocs x {units} units = {total} ballots, all at once, 4 updates each, "
+          f"<= {INFLIGHT} updates in flight")
+    print(f"  {total / elapsed:8.1f} ballots/s   ({elapsed:.2f} s wall)")
+    print(f"  cast update   p50 {statistics.median(cast_ms):8.2f} ms   p99 {pct(cast_ms, 0.99):8.2f} ms")
+    print(f"  whole ballot  p50 {statistics.median(ballot_ms):8.2f} ms   p99 {pct(ballot_ms, 0.99):8.2f} ms")
+    print(f"  counted exactly once: {exact}/{len(polls)} votes match the ballots cast "
+          f"({sum(sum(v.values()) for v in expected.values())} ballots expected)")
+    print(f"  updates that failed: {failed}")
+    await db.dispose()
+    return statistics.median(cast_ms)
+
+
+async def echo_run(n: int) -> float:
+    """A bare aiogram Dispatcher answering callbacks, fed the same way, concurrently."""
+    dp = Dispatcher(storage=MemoryStorage())
+    router = Router()
+
+    @router.callback_query(F.data.startswith("vk:"))
+    async def echo(callback: CallbackQuery) -> None:
+        await callback.answer("ok")
+
+    dp.include_router(router)
+    holder = type("A", (), {})()
+    holder.dp, holder.clock = dp, SystemClock()
+    flow = Flow(holder)  # only its recorder and bot are used
+    latencies: list[float] = []
+    sem = asyncio.Semaphore(INFLIGHT)
+
+    async def one(i: int) -> None:
+        user = User(id=50_000 + i, is_bot=False, first_name="x")
+        chat = Chat(id=user.id, type="private")
+        message = Message(message_id=i + 1, date=holder.clock.now(), chat=chat, text="ballot")
+        update = Update(update_id=i + 1, callback_query=CallbackQuery(id=str(i), from_user=user, chat_instance="c",
+                                                                      message=message, data="vk:1"))
+        async with sem:
+            t = time.perf_counter()
+            await dp.feed_update(flow.bot, update)
+            latencies.append((time.perf_counter() - t) * 1000)
+
+    start = time.perf_counter()
+    await asyncio.gather(*[one(i) for i in range(n)])
+    elapsed = time.perf_counter() - start
+    p50 = statistics.median(latencies)
+    print(f"bare aiogram callback echo: {n} callbacks at once: {n / elapsed:8.1f} /s   "
+          f"p50 {p50:6.2f} ms   p99 {pct(latencies, 0.99):6.2f} ms")
+    return p50
+
+
+async def pg_url() -> str | None:
+    base = os.environ.get("TEST_DATABASE_URL") or "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+    try:
+        from tests.support import databases
+
+        await asyncio.wait_for(databases._admin(base), 3)
+    except Exception as err:
+        print(f"PostgreSQL not reachable ({type(err).__name__}); skipped")
+        return None
+    return base
+
+
+def main() -> None:
+    blocs = int(sys.argv[1]) if len(sys.argv) > 1 else 100
+    units = int(sys.argv[2]) if len(sys.argv) > 2 else 14
+    folder = Path(tempfile.mkdtemp())
+    url = f"sqlite+aiosqlite:///{folder}/bench.sqlite3"
+    asyncio.run(upgrade(url))
+    echo = asyncio.run(echo_run(blocs * units))
+    sqlite_p50 = asyncio.run(voting_run("SQLite", url, blocs, units))
+    print(f"  ratio cast p50 / bare echo p50: {sqlite_p50 / echo:.1f}x")
+    base = asyncio.run(pg_url())
+    if base:
+        from tests.support import databases
+
+        pg = databases.create_pg_database(base)  # a throwaway database, migrated
+        try:
+            pg_p50 = asyncio.run(voting_run("PostgreSQL", pg, blocs, units))
+            print(f"  ratio cast p50 / bare echo p50: {pg_p50 / echo:.1f}x")
+        finally:
+            databases.drop_pg_database(base, pg)
+
+
+if __name__ == "__main__":
+    main()
