@@ -8,6 +8,7 @@ so we control every BEGIN. PostgreSQL: asyncpg, plain READ COMMITTED with explic
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from sqlalchemy import event
@@ -15,6 +16,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 WRITE_OPTION = "thidua_write"
+
+# aiosqlite logs every statement WITH its parameters at DEBUG: at that level the log would show each
+# ballot-box update, i.e. the ballots next to the units that voted. Never below INFO.
+logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.getLogger("aiosqlite").level))
 SQLITE_BUSY_TIMEOUT_MS = 15000
 
 

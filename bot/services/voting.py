@@ -34,10 +34,6 @@ from bot.services.units import clean_name, list_units
 from storage.db import abort, begin_write, is_sqlite
 from storage.models import AuditEvent, BallotBox, Bloc, Person, Poll, Representative, Unit
 
-# aiosqlite logs every statement WITH its parameters at DEBUG: at that level the log would show each
-# ballot-box update, i.e. the ballots next to the units that voted. Never below INFO.
-logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.getLogger("aiosqlite").level))
-
 PAYLOAD_PREFIX = "v_"
 KINDS = ("flag", "merit", "head", "deputy", "custom")
 UNIT_KINDS = ("flag", "merit", "head", "deputy")
