@@ -12,7 +12,6 @@ import base64
 import csv
 import hashlib
 import io
-import logging
 import re
 import secrets
 from dataclasses import dataclass, field
