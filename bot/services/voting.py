@@ -25,8 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from bot.clock import Clock
-from bot.i18n import _
+from bot.i18n import N_, _
 from bot.services.blocs import Member, member_of, require_manager, require_representative
+from bot.services import settings as settings_service
 from bot.services.errors import NotAllowed, UserError
 from bot.services.tally import Rule, TallyResult, tally
 from bot.services.units import clean_name, list_units
@@ -60,8 +61,10 @@ DEFAULTS: dict[str, Any] = {
 
 def vote_defaults(bloc: Bloc) -> dict[str, Any]:
     """The bloc's vote rule defaults: its own values over the built-in ones."""
-    own = (bloc.settings or {}).get("vote") or {}
-    return {**DEFAULTS, **{k: v for k, v in own.items() if k in DEFAULTS}}
+    settings = bloc.settings or {}
+    own = settings.get("vote") or {}
+    flat = {key[len("vote."):]: value for key, value in settings.items() if key.startswith("vote.")}
+    return {**DEFAULTS, **{k: v for k, v in {**own, **flat}.items() if k in DEFAULTS}}
 
 
 def _fraction(raw: Any) -> Fraction:
@@ -684,3 +687,53 @@ async def board(session: AsyncSession, poll: Poll) -> bytes:
         raise UserError(_("The receipt list is not published for this vote."))
     box = await get_box(session, poll.id)
     return board_csv(poll.options, box.ballots)
+
+
+# -- /settings keys (bot/services/settings.py registry) -----------------------------------------
+def _parse_share(raw: str) -> str:
+    try:
+        value = _fraction(raw)
+    except (ValueError, ZeroDivisionError):
+        value = Fraction(-1)
+    if not 0 < value <= 1:
+        raise UserError(_("Write a share such as 1/2, 2/3 or 50%."))
+    return raw.strip()
+
+
+def _parse_base(raw: str) -> str:
+    if raw.strip() not in ("eligible", "returned", "valid"):
+        raise UserError(_("The base is eligible, returned or valid."))
+    return raw.strip()
+
+
+def _parse_cap(raw: str) -> str | None:
+    text = raw.strip().lower()
+    if text in ("none", "-", "không"):
+        return None
+    try:
+        resolve_cap(text, 10)
+    except (ValueError, ZeroDivisionError):
+        raise UserError(_("Write a number of units (3) or a share of the other units (20%), or none.")) from None
+    return text
+
+
+def _parse_minutes(raw: str) -> int:
+    if not raw.strip().isdigit() or not 0 <= int(raw.strip()) <= 7 * 24 * 60:
+        raise UserError(_("Write a number of minutes, for example 60."))
+    return int(raw.strip())
+
+
+for _key, _label, _parse, _show in (
+    ("threshold", N_("votes: share a candidate needs"), _parse_share, str),
+    ("strict", N_("votes: more than the share (yes) or at least (no)"), settings_service.parse_bool,
+     settings_service.show_bool),
+    ("base", N_("votes: base of the share (eligible, returned, valid)"), _parse_base, str),
+    ("quorum", N_("votes: quorum, share of eligible units"), _parse_share, str),
+    ("self_vote", N_("votes: a unit may vote for itself"), settings_service.parse_bool, settings_service.show_bool),
+    ("blank_allowed", N_("votes: blank ballots are valid"), settings_service.parse_bool, settings_service.show_bool),
+    ("cap_merit", N_("votes: most units proposed for the certificate of merit"), _parse_cap, str),
+    ("remind_before_minutes", N_("votes: reminder before closing (minutes)"), _parse_minutes, str),
+    ("publish_board", N_("votes: publish the receipt list after closing"), settings_service.parse_bool,
+     settings_service.show_bool),
+):
+    settings_service.register(settings_service.SettingSpec(f"vote.{_key}", _label, DEFAULTS[_key], _parse, _show))

@@ -277,3 +277,22 @@ async def test_receipt_list_published_and_recounts(flow, fetch):
     (poll,) = await fetch(select(Poll))
     recount = svc.recount_board(data.encode(), len(poll.options), len(poll.eligible), svc.rule_of(poll))
     assert recount.votes_of(1) == 3 and recount.blank == 1
+
+
+async def test_vote_rule_defaults_are_bloc_settings(flow, fetch):
+    from bot.services.voting import default_rule, vote_defaults
+    from storage.models import Bloc as BlocModel
+    from sqlmodel import select as sql_select
+
+    head = flow.user("Lan", admin=True)
+    await flow.send(head, "/setup Khối A", chat=flow.group)
+    await flow.send(head, "/settings", chat=flow.group)
+    assert "vote.quorum" in flow.last_text(flow.group.id)
+    await flow.send(head, "/settings vote.quorum 3/4", chat=flow.group)
+    await flow.send(head, "/settings vote.base valid", chat=flow.group)
+    await flow.send(head, "/settings vote.threshold 7/5", chat=flow.group)
+    assert "1/2, 2/3" in flow.last_text(flow.group.id)
+    (bloc,) = await fetch(sql_select(BlocModel))
+    assert vote_defaults(bloc)["quorum"] == "3/4" and vote_defaults(bloc)["threshold"] == "1/2"
+    rule = default_rule(bloc, "flag", 1, 14)
+    assert str(rule.quorum) == "3/4" and rule.base == "valid"
