@@ -25,7 +25,7 @@ from bot.services.blocs import Member, require_manager
 from bot.services.errors import NotAllowed, UserError
 from bot.views import assessments as views
 from bot.views.base import Attachment, Reply
-from handlers.filters import IN_GROUP, IN_PRIVATE, need_bloc
+from handlers.filters import IN_GROUP, IN_PRIVATE, need_bloc, need_manager
 from handlers.reply import answer, edit, edit_message, send, try_send_private
 from storage.models import AssessmentRound, Bloc, Person
 
@@ -48,12 +48,7 @@ class AssessForm(StatesGroup):
     evidence = State()
 
 
-def _manager(bloc: Bloc | None, member: Member | None) -> Member:
-    need_bloc(bloc)
-    if member is None:
-        raise NotAllowed(_("Only the bloc head or deputy can do this."))
-    require_manager(member)
-    return member
+_manager = need_manager  # shared check, handlers/filters.py
 
 
 # -- group side effects: the round post, reminders ----------------------------------------------

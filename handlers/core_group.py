@@ -19,7 +19,7 @@ from bot.services.blocs import Member, Role, require_manager
 from bot.services.errors import UserError
 from bot.views import core as views
 from bot.views.status import status_lines
-from handlers.filters import IN_GROUP, need_bloc
+from handlers.filters import IN_GROUP, need_bloc, need_manager
 from handlers.reply import answer, try_send_private
 from storage.models import Bloc, Person, Representative
 
@@ -32,12 +32,7 @@ async def _is_admin(bot: Bot, chat_id: int, user_id: int) -> bool:
     return member.status in ("creator", "administrator")
 
 
-def _manager(bloc: Bloc | None, member: Member | None) -> Member:
-    need_bloc(bloc)
-    if member is None:
-        raise UserError(_("Only the bloc head or deputy can do this."))
-    require_manager(member)
-    return member
+_manager = need_manager  # shared check, handlers/filters.py
 
 
 async def rep_counts(session: AsyncSession, bloc_id: int) -> dict[int, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import F
 
 from bot.i18n import _
-from bot.services.blocs import Member
+from bot.services.blocs import Member, require_manager
 from bot.services.errors import NotAllowed, UserError
 from storage.models import Bloc
 
@@ -18,6 +18,15 @@ def need_bloc(bloc: Bloc | None) -> Bloc:
         raise UserError(_("This group is not a bloc yet. A group administrator can start with:\n"
                           "<code>/setup Khối thi đua ...</code>"))
     return bloc
+
+
+def need_manager(bloc: Bloc | None, member: Member | None) -> Member:
+    """The bloc of this chat exists and the sender is its head or deputy (or its founding admin)."""
+    need_bloc(bloc)
+    if member is None:
+        raise NotAllowed(_("Only the bloc head or deputy can do this."))
+    require_manager(member)
+    return member
 
 
 def need_member(member: Member | None) -> Member:

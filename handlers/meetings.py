@@ -23,7 +23,7 @@ from bot.services import reminders
 from bot.services.blocs import Member, require_manager
 from bot.services.errors import NotAllowed, UserError
 from bot.views import meetings as views
-from handlers.filters import IN_GROUP, IN_PRIVATE, need_bloc
+from handlers.filters import IN_GROUP, IN_PRIVATE, need_bloc, need_manager
 from handlers.reply import answer, edit_message, send, try_send_private
 from storage.models import Bloc, Meeting, Person
 
@@ -49,12 +49,7 @@ class SubstituteForm(StatesGroup):
     name = State()
 
 
-def _manager(bloc: Bloc | None, member: Member | None) -> Member:
-    need_bloc(bloc)
-    if member is None:
-        raise NotAllowed(_("Only the bloc head or deputy can do this."))
-    require_manager(member)
-    return member
+_manager = need_manager  # shared check, handlers/filters.py
 
 
 async def refresh_card(bot: Bot, session: AsyncSession, meeting: Meeting, bot_username: str,

@@ -25,7 +25,7 @@ from bot.services.units import count_units
 from bot.views import core as core_views
 from bot.views import voting as views
 from bot.views.base import Attachment, Reply
-from handlers.filters import IN_GROUP, IN_PRIVATE, need_bloc
+from handlers.filters import IN_GROUP, IN_PRIVATE, need_bloc, need_manager
 from handlers.reply import answer, edit, edit_message, send, try_send_private
 from storage.models import Bloc, Person, Poll
 
@@ -41,12 +41,7 @@ CLOSER_INTERVAL = 15.0  # seconds between two looks at the database for due vote
 DIALOG_CLOSE = {"m": None, "1h": timedelta(hours=1), "24h": timedelta(hours=24), "3d": timedelta(days=3)}
 
 
-def _manager(bloc: Bloc | None, member: Member | None) -> Member:
-    need_bloc(bloc)
-    if member is None:
-        raise NotAllowed(_("Only the bloc head or deputy can do this."))
-    require_manager(member)
-    return member
+_manager = need_manager  # shared check, handlers/filters.py
 
 
 # -- the group card -------------------------------------------------------------------------------
