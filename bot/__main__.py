@@ -32,9 +32,22 @@ def cmd_run(settings: Settings) -> int:
     if settings.bot_token is None:
         print(NO_TOKEN, file=sys.stderr)
         return 2
+    from bot.locking import DatabaseBusy, DatabaseLock
     from bot.runner import run
 
-    asyncio.run(run(settings))
+    lock = DatabaseLock(settings.sqlite_path()) if settings.sqlite_path() else None
+    try:
+        if lock:
+            lock.acquire()
+    except DatabaseBusy as busy:
+        print(f"{busy.path} is in use by another thidua process (pid {busy.pid or '?'}), "
+              "for example a sandbox started with DATABASE_URL pointing at it; stop it first.", file=sys.stderr)
+        return 3
+    try:
+        asyncio.run(run(settings))
+    finally:
+        if lock:
+            lock.release()
     return 0
 
 
@@ -43,11 +56,18 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="run the bot (polling, or webhook with MODE=webhook)")
     sub.add_parser("migrate", help="bring the database schema up to date")
+    from bot.sandbox.cli import add_parser as add_sandbox
+
+    add_sandbox(sub)
     args = parser.parse_args(argv)
     settings = get_settings()
     _logging(settings.log_level)
     if args.command == "migrate":
         return cmd_migrate(settings)
+    if args.command == "sandbox":
+        from bot.sandbox.cli import main as sandbox_main
+
+        return sandbox_main(args, settings)
     return cmd_run(settings)
 
 

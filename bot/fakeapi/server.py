@@ -13,6 +13,7 @@ human side through the control methods (add_user, create_group, send_text, click
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import math
@@ -32,6 +33,7 @@ ADMIN_RIGHTS = ("can_manage_chat", "can_delete_messages", "can_manage_video_chat
 NOT_MODIFIED = ("Bad Request: message is not modified: specified new message content and reply markup are exactly "
                 "the same as a current content and reply markup of the message")
 SENDING = {"sendmessage", "senddocument", "sendphoto"}
+GETFILE_LIMIT = 20 * 1024 * 1024  # bots may download files up to 20 MB
 
 
 class ApiError(Exception):
@@ -416,6 +418,8 @@ class FakeTelegram:
         file_id = str(params.get("file_id"))
         if file_id not in self.files:
             raise ApiError(400, "Bad Request: invalid file_id")
+        if len(self.files[file_id]["data"]) > GETFILE_LIMIT:
+            raise ApiError(400, "Bad Request: file is too big")
         return {"file_id": file_id, "file_unique_id": "u" + file_id, "file_size": len(self.files[file_id]["data"]),
                 "file_path": file_id}
 
@@ -566,6 +570,7 @@ class FakeTelegram:
         message = self._store(chat, user, document={k: v for k, v in document.items() if v is not None},
                               caption=caption)
         await self._push(message=self.public(message))
+        await self._notify({"type": "message", "chat_id": chat["id"], "message": message})
         return message
 
     async def click(self, user: dict, message: dict, callback_data: str, force: bool = False) -> str:
@@ -603,6 +608,51 @@ class FakeTelegram:
         queue: asyncio.Queue = asyncio.Queue()
         self._subscribers.append(queue)
         return queue
+
+    def unsubscribe(self, queue: asyncio.Queue) -> None:
+        if queue in self._subscribers:
+            self._subscribers.remove(queue)
+
+    def status_in(self, chat_id: int, user_id: int) -> str:
+        """A person's standing in a chat: 'creator', 'administrator', 'member', or 'left'."""
+        chat = self.chats.get(chat_id)
+        if chat is None or chat_id in self.migrated:
+            return "left"
+        if chat["type"] == "private":
+            return "member" if chat_id == user_id else "left"
+        return self.members.get(chat_id, {}).get(user_id, "left")
+
+    # -- persistence (the sandbox keeps its chats across restarts) ---------------------------------
+    def dump_state(self) -> dict:
+        """Everything the human side and the chats hold, as JSON-able data."""
+        next_id = next(self._ids)
+        self._ids = itertools.count(next_id)
+        return {
+            "users": list(self.users.values()), "chats": list(self.chats.values()),
+            "members": {str(c): {str(u): s for u, s in roster.items()} for c, roster in self.members.items()},
+            "bot_in": sorted(self.bot_in), "started": sorted(self.started), "blocked": sorted(self.blocked),
+            "migrated": {str(k): v for k, v in self.migrated.items()},
+            "history": {str(c): messages for c, messages in self.history.items()},
+            "files": {fid: {"name": f["name"], "mime": f["mime"], "data": base64.b64encode(f["data"]).decode()}
+                      for fid, f in self.files.items()},
+            "next_id": next_id,
+        }
+
+    def load_state(self, state: dict) -> None:
+        self.users = {u["id"]: u for u in state["users"]}
+        self.chats = {c["id"]: c for c in state["chats"]}
+        self.members = {int(c): {int(u): s for u, s in roster.items()} for c, roster in state["members"].items()}
+        self.bot_in, self.started = set(state["bot_in"]), set(state["started"])
+        self.blocked = set(state["blocked"])
+        self.migrated = {int(k): v for k, v in state["migrated"].items()}
+        self.history = {int(c): messages for c, messages in state["history"].items()}
+        self.files = {fid: {"name": f["name"], "mime": f["mime"], "data": base64.b64decode(f["data"])}
+                      for fid, f in state["files"].items()}
+        self._ids = itertools.count(state["next_id"])
+        self._message_ids = {c: itertools.count(max((m["message_id"] for m in messages), default=0) + 1)
+                             for c, messages in self.history.items()}
+        self._user_ids = itertools.count(max([5_000_000, *self.users]) + 1)
+        self._group_ids = itertools.count(max([4_000_000, *(-c for c in self.chats if -10**9 < c < 0)]) + 1)
 
     async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
         """Wait until predicate() is truthy (checked whenever anything changes)."""

@@ -1,0 +1,558 @@
+"""The sandbox: the fake Bot API (bot/fakeapi, the one the tests use), the real bot polling it, and a
+small aiohttp front (a static page + a JSON API + a server-sent event stream) that plays the human
+side: personas type, tap buttons, follow deep links and send files, as they would in Telegram.
+
+The page and the fake start first (a fraction of a second); the bot itself (aiogram's types take a
+few seconds to import) loads in the background and picks up whatever was typed meanwhile, exactly
+as a real bot picks up its pending updates."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import json
+import logging
+import mimetypes
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from bot.fakeapi import FakeTelegram
+from bot.i18n import N_, _, normalize_locale, use_locale
+from bot.sandbox.render import to_safe_html
+
+log = logging.getLogger(__name__)
+
+TOKEN = "424242:SANDBOX-local-only-token"
+BOT_USERNAME = "thidua_sandbox_bot"
+STATIC = Path(__file__).resolve().parent / "static"
+UPLOAD_LIMIT_MB = 50  # what the page accepts; the bot itself refuses more than MAX_UPLOAD_MB (20)
+GROUP_TITLE = "Khối thi đua các TTYT tuyến huyện"
+BLOC_TITLE = "Khối thi đua các Trung tâm Y tế tuyến huyện tỉnh Quảng Ninh"
+# The 14 district health centres of Quảng Ninh (DOMAIN.md).
+UNITS = ["TTYT thị xã Đông Triều", "TTYT thị xã Quảng Yên", "TTYT thành phố Uông Bí", "TTYT huyện Hải Hà",
+         "TTYT huyện Tiên Yên", "TTYT thành phố Hạ Long", "TTYT thành phố Cẩm Phả", "TTYT thành phố Móng Cái",
+         "TTYT huyện Vân Đồn", "TTYT huyện Đầm Hà", "TTYT huyện Bình Liêu", "TTYT huyện Ba Chẽ",
+         "TTYT huyện Cô Tô", "TTYT huyện Hoành Bồ"]
+
+
+@dataclass(frozen=True)
+class Persona:
+    key: str
+    user_id: int
+    name: str
+    role: str  # msgid
+    unit: int | None  # index into UNITS
+    in_group: bool
+
+
+PERSONAS = (
+    Persona("head", 5_000_001, "Lan", N_("Bloc head"), 4, True),
+    Persona("deputy", 5_000_002, "Hùng", N_("Deputy head"), 0, True),
+    Persona("mai", 5_000_003, "Mai", N_("Representative"), 1, True),
+    Persona("tuan", 5_000_004, "Tuấn", N_("Representative"), 2, True),
+    Persona("ha", 5_000_005, "Hà", N_("Representative, not joined yet"), 3, True),
+    Persona("guest", 5_000_006, "Khách", N_("Outsider, not in the bloc"), None, False),
+)
+
+
+class Refused(Exception):
+    """A page request the human side cannot do (shown to the user, nothing changes)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+class Sandbox:
+    def __init__(self, data_dir: Path, demo: bool = False, lang: str = "vi", strict_limits: bool = False,
+                 settings_overrides: dict | None = None, clock=None) -> None:
+        self.clock = clock  # None: the system clock (the sandbox runs in real time)
+        self.data_dir = Path(data_dir)
+        self.db_path = self.data_dir / "thidua.sqlite3"
+        self.state_path = self.data_dir / "chats.json"
+        self.demo = demo
+        self.lang = normalize_locale(lang)
+        self.settings_overrides = settings_overrides or {}
+        self.tg = FakeTelegram(token=TOKEN, bot_username=BOT_USERNAME)
+        # Telegram's documented rates: 30 messages/s overall, ~1/s per chat with short bursts, 20/min per
+        # group. The per-group rate would make a demo wait a minute, so it is on only with --strict-limits.
+        self.tg.enforce_limits(global_per_sec=30, per_chat_per_sec=5,
+                               per_group_per_min=20 if strict_limits else 10_000)
+        self.status = "starting"
+        self.group_id: int | None = None
+        self.timings: dict[str, float] = {}
+        self.started_at = time.monotonic()
+        self.app = self.bot = None
+        self._streams: list[asyncio.Queue] = []
+        self._tasks: list[asyncio.Task] = []
+        self._dirty = False
+        self._handled = 0
+        self._inflight = 0
+        self._idle = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    async def start_web(self, host: str = "127.0.0.1", port: int = 8080) -> str:
+        """Bind the page; raises OSError at once if the port is taken. Then call start_chats()."""
+        web_app = web.Application(client_max_size=(UPLOAD_LIMIT_MB + 1) * 1024 * 1024)
+        web_app.router.add_get("/", self._index)
+        web_app.router.add_static("/static/", STATIC)
+        web_app.router.add_get("/api/state", self._state)
+        web_app.router.add_get("/api/messages", self._messages)
+        web_app.router.add_get("/api/events", self._events)
+        web_app.router.add_get("/api/file/{file_id}", self._file)
+        web_app.router.add_post("/api/send", self._send)
+        web_app.router.add_post("/api/click", self._click)
+        web_app.router.add_post("/api/open", self._open)
+        web_app.router.add_post("/api/upload", self._upload)
+        self._runner = web.AppRunner(web_app, access_log=None)
+        await self._runner.setup()
+        try:
+            await web.TCPSite(self._runner, host, port, reuse_address=False).start()
+        except OSError:
+            await self._runner.cleanup()
+            self._runner = None
+            raise
+        real_port = self._runner.addresses[0][1]
+        self.url = f"http://{host}:{real_port}/"
+        return self.url
+
+    async def start_chats(self) -> None:
+        """The fake Bot API and the people's chats (restored from the last run, or new)."""
+        await self.tg.start()
+        await self._load_or_create_chats()
+        self._tasks.append(asyncio.create_task(self._pump()))
+        self._tasks.append(asyncio.create_task(self._saver()))
+        self.timings["page_ready_s"] = time.monotonic() - self.started_at
+
+    async def start_bot(self) -> None:
+        """The real bot, unchanged: migrate the sandbox's SQLite file, build, poll the fake."""
+        try:
+            # aiogram builds its types at import: do it off the event loop so the page keeps answering.
+            await asyncio.to_thread(importlib.import_module, "handlers")
+            from aiogram.fsm.storage.memory import MemoryStorage
+
+            from bot.app import build_dispatcher, make_bot, prepare
+            from bot.config import Settings
+            from storage.db import Database
+            from storage.migrate import upgrade
+
+            url = f"sqlite+aiosqlite:///{self.db_path}"
+            settings = Settings(_env_file=None, bot_token=TOKEN, database_url=url, redis_url=None,
+                                telegram_api_base=self.tg.base_url, mode="polling", default_locale=self.lang,
+                                **self.settings_overrides)
+            await upgrade(url)
+            self.db = Database(url)
+            self.app = build_dispatcher(settings, self.db, clock=self.clock, storage=MemoryStorage())
+            self.bot = make_bot(settings)
+            self._count_updates()
+            await prepare(self.app, self.bot)
+            for hook in self.app.dp.get("startup_hooks", []):
+                await hook(self.app, self.bot)
+            self._tasks.append(asyncio.create_task(self.app.dp.start_polling(
+                self.bot, handle_signals=False, polling_timeout=10,
+                allowed_updates=self.app.dp.resolve_used_update_types())))
+            self.timings["bot_ready_s"] = time.monotonic() - self.started_at
+            await self.settle(30)  # the bot greets the group first, as it would on Telegram
+            if self.demo and not self._restored:
+                self._set_status("seeding")
+                await self.seed_demo()
+            await self.settle(30)
+            self.timings["ready_s"] = time.monotonic() - self.started_at
+            self._set_status("ready")
+        except Exception:
+            log.exception("the bot did not start")
+            self._set_status("error")
+
+    async def stop(self) -> None:
+        if self.app is not None:
+            with contextlib.suppress(Exception):
+                await self.app.dp.stop_polling()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, 5)
+        if self.app is not None:
+            for hook in self.app.dp.get("shutdown_hooks", []):
+                with contextlib.suppress(Exception):
+                    await hook(self.app, self.bot)
+            await self.bot.session.close()
+            await self.db.dispose()
+        if self.group_id is not None:
+            self._save()
+        await self.tg.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def _set_status(self, status: str) -> None:
+        self.status = status
+        self._broadcast({"type": "status", "status": status})
+
+    # -- the chats --------------------------------------------------------------------------------
+    async def _load_or_create_chats(self) -> None:
+        self._restored = False
+        if self.state_path.exists() and self.db_path.exists():
+            state = json.loads(self.state_path.read_text(encoding="utf-8"))
+            self.tg.load_state(state["telegram"])
+            self.group_id = state["group_id"]
+            self._restored = True
+            return
+        people = {p.key: self.tg.add_user(p.name, language_code=self.lang, user_id=p.user_id) for p in PERSONAS}
+        members = [people[p.key] for p in PERSONAS if p.in_group and p.key != "head"]
+        group = await self.tg.create_group(GROUP_TITLE, creator=people["head"], members=members)
+        self.group_id = group["id"]
+        self._dirty = True
+
+    def current_group(self) -> int | None:
+        group = self.group_id
+        while group in self.tg.migrated:
+            group = self.tg.migrated[group]
+        return group
+
+    def persona(self, key: Any) -> Persona:
+        for p in PERSONAS:
+            if p.key == key or str(p.user_id) == str(key):
+                return p
+        raise Refused(400, _("There is no such person in the sandbox."))
+
+    def chats_of(self, persona: Persona) -> list[dict]:
+        out = [self.tg.chats[persona.user_id]]
+        for chat_id, chat in self.tg.chats.items():
+            if chat["type"] != "private" and self.tg.status_in(chat_id, persona.user_id) not in ("left", "kicked"):
+                out.insert(0, chat)
+        return out
+
+    def _chat_for(self, persona: Persona, chat_id: Any) -> dict:
+        try:
+            chat_id = int(chat_id)
+        except (TypeError, ValueError):
+            raise Refused(400, _("There is no such chat.")) from None
+        if chat_id not in self.tg.chats:
+            raise Refused(400, _("There is no such chat."))
+        if self.tg.status_in(chat_id, persona.user_id) in ("left", "kicked"):
+            raise Refused(403, _("{name} is not in this chat, so cannot write in it.").format(name=persona.name))
+        return self.tg.chats[chat_id]
+
+    # -- what the page shows -------------------------------------------------------------------------
+    def view(self, message: dict) -> dict:
+        sender = message["from"]
+        service = None
+        if message.get("new_chat_members"):
+            service = _("{who} added {names} to the group").format(
+                who=sender.get("first_name", ""), names=", ".join(u.get("first_name", "") for u in
+                                                                  message["new_chat_members"]))
+        elif message.get("migrate_to_chat_id") or message.get("migrate_from_chat_id"):
+            service = _("The group was upgraded to a supergroup")
+        text = message.get("text") if "text" in message else message.get("caption")
+        buttons = []
+        for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+            buttons.append([{"text": b.get("text", ""), "data": b.get("callback_data"), "url": b.get("url")}
+                            for b in row])
+        document = message.get("document")
+        photo = (message.get("photo") or [None])[-1]
+        return {
+            "id": message["message_id"], "chat_id": message["chat"]["id"], "date": message["date"],
+            "from": {"id": sender["id"], "name": sender.get("first_name", ""), "is_bot": sender.get("is_bot", False)},
+            "html": to_safe_html(text, message.get("html")) if text else "",
+            "buttons": buttons, "edited": bool(message.get("edit_date")), "service": service,
+            "document": {"file_id": document["file_id"], "name": document.get("file_name", "file"),
+                         "size": document.get("file_size", 0)} if document else None,
+            "photo": {"file_id": photo["file_id"]} if photo else None,
+        }
+
+    def _broadcast(self, event: dict) -> None:
+        for queue in self._streams:
+            queue.put_nowait(event)
+
+    async def _pump(self) -> None:
+        """Fake Bot API events -> page streams (and mark the chats for saving)."""
+        queue = self.tg.subscribe()
+        try:
+            while True:
+                event = await queue.get()
+                if event["type"] in ("message", "edit", "delete"):
+                    self._dirty = True
+                    self._broadcast({"type": event["type"], "chat_id": event["chat_id"],
+                                     "message": self.view(event["message"])})
+                elif event["type"] == "callback_answer":
+                    self._broadcast({"type": "callback_answer", **event["answer"]})
+                elif event["type"] == "update":
+                    self._dirty = True
+        finally:
+            self.tg.unsubscribe(queue)
+
+    def _save(self) -> None:
+        if not self._dirty or self.group_id is None:
+            return
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"group_id": self.group_id, "telegram": self.tg.dump_state()},
+                                  ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, self.state_path)
+        self._dirty = False
+
+    async def _saver(self) -> None:
+        while True:
+            await asyncio.sleep(1)
+            self._save()
+
+    # -- waiting for the bot ----------------------------------------------------------------------
+    def _count_updates(self) -> None:
+        original = self.app.dp.feed_update
+
+        async def counted(bot, update, **kwargs):
+            self._inflight += 1
+            try:
+                return await original(bot, update, **kwargs)
+            finally:
+                self._inflight -= 1
+                self._handled += 1
+                async with self._idle:
+                    self._idle.notify_all()
+
+        self.app.dp.feed_update = counted
+
+    async def settle(self, timeout: float = 10) -> None:
+        """Until the bot has handled every update people produced so far."""
+        async with self._idle:
+            await asyncio.wait_for(self._idle.wait_for(
+                lambda: self._handled >= self.tg.pushed and self._inflight == 0), timeout)
+
+    async def _act(self, coro) -> None:
+        await coro
+        await self.settle(30)
+
+    async def seed_demo(self) -> None:
+        """The demo bloc, made the way a bloc head makes it: /setup, /addunit, /invite, links followed."""
+        tg = self.tg
+        people = {p.key: tg.users[p.user_id] for p in PERSONAS}
+        group = tg.chats[self.current_group()]
+        head = people["head"]
+        with use_locale(self.lang):
+            await self._act(tg.send_text(head, group, f"/setup {BLOC_TITLE}"))
+            await self._act(tg.send_text(head, group, "/addunit\n" + "\n".join(UNITS)))
+            await self._act(tg.press_start(head))
+            await self._act(tg.send_text(head, group, "/invite"))
+            links = [link for text in tg.bot_texts(head["id"])
+                     for link in re.findall(rf"https://t\.me/{BOT_USERNAME}\?start=j_[A-Za-z0-9_-]+", text)]
+            if len(links) != len(UNITS):
+                raise RuntimeError(f"expected {len(UNITS)} invite links, found {len(links)}")
+            for key in ("head", "deputy", "mai", "tuan"):
+                person = next(p for p in PERSONAS if p.key == key)
+                await self._act(tg.open_link(people[key], links[person.unit]))
+                card = tg.messages(person.user_id, from_bot=True)[-1]
+                confirm = [b["callback_data"] for row in (card.get("reply_markup") or {}).get("inline_keyboard", [])
+                           for b in row if str(b.get("callback_data", "")).startswith("jc:")]
+                if not confirm or UNITS[person.unit] not in (card.get("text") or ""):
+                    raise RuntimeError(f"no join confirmation for {UNITS[person.unit]}")
+                await self._act(tg.click(people[key], card, confirm[0]))
+            deputy_unit = next(p.unit for p in PERSONAS if p.key == "deputy") + 1
+            await self._act(tg.send_text(head, group, f"/setdeputy {deputy_unit}"))
+
+    # -- HTTP -------------------------------------------------------------------------------------
+    def _lang(self, request: web.Request) -> str:
+        return normalize_locale(request.query.get("lang") or request.cookies.get("lang"), self.lang)
+
+    @staticmethod
+    def _refusal(err: Refused) -> web.Response:
+        return web.json_response({"ok": False, "error": err.message}, status=err.status)
+
+    async def _index(self, request: web.Request) -> web.Response:
+        return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    async def _state(self, request: web.Request) -> web.Response:
+        with use_locale(self._lang(request)):
+            personas = [{"key": p.key, "id": p.user_id, "name": p.name, "role": _(p.role),
+                         "unit": UNITS[p.unit] if p.unit is not None else "",
+                         "chats": [{"id": c["id"], "type": c["type"],
+                                    "title": c.get("title") or self.tg.bot_user["first_name"]}
+                                   for c in self.chats_of(p)]} for p in PERSONAS]
+            return web.json_response({
+                "status": self.status, "lang": self._lang(request), "demo": self.demo,
+                "bot": {"username": BOT_USERNAME, "name": self.tg.bot_user["first_name"]},
+                "personas": personas, "group_id": self.current_group(), "strings": page_strings(),
+                "upload_limit_mb": UPLOAD_LIMIT_MB,
+            })
+
+    async def _messages(self, request: web.Request) -> web.Response:
+        with use_locale(self._lang(request)):
+            try:
+                persona = self.persona(request.query.get("persona"))
+                chat = self._chat_for(persona, request.query.get("chat"))
+            except Refused as err:
+                return self._refusal(err)
+            return web.json_response({"ok": True, "messages": [self.view(m) for m in self.tg.messages(chat["id"])]})
+
+    async def _events(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        queue: asyncio.Queue = asyncio.Queue()
+        self._streams.append(queue)
+        try:
+            await response.write(f"data: {json.dumps({'type': 'status', 'status': self.status})}\n\n".encode())
+            while True:
+                try:
+                    event = await asyncio.wait_for(queue.get(), 15)
+                    await response.write(f"data: {json.dumps(event, ensure_ascii=False)}\n\n".encode())
+                except asyncio.TimeoutError:
+                    await response.write(b": keep-alive\n\n")
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self._streams.remove(queue)
+        return response
+
+    async def _file(self, request: web.Request) -> web.Response:
+        entry = self.tg.files.get(request.match_info["file_id"])
+        if entry is None:
+            raise web.HTTPNotFound()
+        name = entry.get("name") or request.match_info["file_id"]
+        mime = entry.get("mime")
+        if not mime or mime == "application/octet-stream":
+            mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        headers = {}
+        if not mime.startswith("image/"):
+            headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(name)}"
+        return web.Response(body=entry["data"], content_type=mime, headers=headers)
+
+    async def _json(self, request: web.Request) -> dict:
+        try:
+            data = await request.json()
+        except (ValueError, UnicodeDecodeError):
+            raise Refused(400, _("The request could not be read.")) from None
+        if not isinstance(data, dict):
+            raise Refused(400, _("The request could not be read."))
+        return data
+
+    async def _send(self, request: web.Request) -> web.Response:
+        with use_locale(self._lang(request)):
+            try:
+                data = await self._json(request)
+                persona = self.persona(data.get("persona"))
+                chat = self._chat_for(persona, data.get("chat"))
+                text = str(data.get("text") or "").strip()
+                if not text:
+                    raise Refused(400, _("Type a message first."))
+                if len(text) > 4096:
+                    raise Refused(400, _("A message can be at most 4096 characters long."))
+                if chat["type"] == "private" and re.fullmatch(rf"https://t\.me/{BOT_USERNAME}(\?start=\S*)?", text):
+                    # Tapping a link to this bot (a forwarded invite, say) opens it: /start <payload>.
+                    await self.tg.open_link(self.tg.users[persona.user_id], text)
+                else:
+                    await self.tg.send_text(self.tg.users[persona.user_id], chat, text)
+            except Refused as err:
+                return self._refusal(err)
+            return web.json_response({"ok": True})
+
+    async def _click(self, request: web.Request) -> web.Response:
+        with use_locale(self._lang(request)):
+            try:
+                data = await self._json(request)
+                persona = self.persona(data.get("persona"))
+                chat = self._chat_for(persona, data.get("chat"))
+                message = next((m for m in self.tg.messages(chat["id"])
+                                if m["message_id"] == _int(data.get("message_id"))), None)
+                if message is None:
+                    raise Refused(400, _("That message is gone."))
+                try:
+                    query = await self.tg.click(self.tg.users[persona.user_id], message, str(data.get("data")))
+                except ValueError:
+                    raise Refused(400, _("That button is no longer there.")) from None
+            except Refused as err:
+                return self._refusal(err)
+            return web.json_response({"ok": True, "query_id": query})
+
+    async def _open(self, request: web.Request) -> web.Response:
+        with use_locale(self._lang(request)):
+            try:
+                data = await self._json(request)
+                persona = self.persona(data.get("persona"))
+                try:
+                    await self.tg.open_link(self.tg.users[persona.user_id], str(data.get("url") or ""))
+                except ValueError:
+                    raise Refused(400, _("This link does not lead to this bot.")) from None
+            except Refused as err:
+                return self._refusal(err)
+            return web.json_response({"ok": True, "chat": persona.user_id})
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        with use_locale(self._lang(request)):
+            try:
+                if (request.content_length or 0) > UPLOAD_LIMIT_MB * 1024 * 1024:
+                    raise Refused(413, _("The sandbox accepts files up to {mb} MB.").format(mb=UPLOAD_LIMIT_MB))
+                fields: dict[str, Any] = {}
+                try:
+                    reader = await request.multipart()
+                    async for part in reader:
+                        if part.filename:
+                            fields["file"] = (part.filename, bytes(await part.read()),
+                                              part.headers.get("Content-Type"))
+                        else:
+                            fields[part.name] = await part.text()
+                except web.HTTPRequestEntityTooLarge:
+                    raise Refused(413, _("The sandbox accepts files up to {mb} MB.").format(mb=UPLOAD_LIMIT_MB)) \
+                        from None
+                except (ValueError, AssertionError, KeyError):
+                    raise Refused(400, _("The request could not be read.")) from None
+                persona = self.persona(fields.get("persona"))
+                chat = self._chat_for(persona, fields.get("chat"))
+                if "file" not in fields:
+                    raise Refused(400, _("Choose a file first."))
+                name, body, mime = fields["file"]
+                await self.tg.send_document(self.tg.users[persona.user_id], chat, name, body,
+                                            mime_type=mime or mimetypes.guess_type(name)[0],
+                                            caption=(fields.get("caption") or None))
+            except Refused as err:
+                return self._refusal(err)
+            return web.json_response({"ok": True})
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")
+
+
+# Strings of the page itself, translated with the bot's catalogs (locales/*/LC_MESSAGES/sandbox.po).
+PAGE_STRINGS = {
+    "title": N_("thidua sandbox"),
+    "subtitle": N_("The real bot, on this computer, without Telegram"),
+    "persona": N_("You are"),
+    "chats": N_("Chats"),
+    "group": N_("group"),
+    "private": N_("private chat with the bot"),
+    "type_here": N_("Write a message or a command, e.g. /help"),
+    "send": N_("Send"),
+    "attach": N_("Send a file"),
+    "starting": N_("The bot is starting… what you type now is answered as soon as it is up."),
+    "seeding": N_("Preparing the demo bloc (14 health centres, the head and three representatives)…"),
+    "error": N_("The bot could not start; the terminal shows why."),
+    "ready": N_("Bot is online"),
+    "edited": N_("edited"),
+    "download": N_("Download"),
+    "no_messages": N_("No messages yet."),
+    "hint_setup": N_("Start as Lan in the group: /setup <bloc name>, then /addunit and /invite."),
+    "hint_demo": N_("Demo bloc ready. As Lan in the group try /vote flag; representatives vote in their private chat."),
+    "offline": N_("Connection to the sandbox lost; retrying…"),
+    "language": N_("Language"),
+}
+
+
+def page_strings() -> dict[str, str]:
+    return {key: _(msgid) for key, msgid in PAGE_STRINGS.items()}
