@@ -88,6 +88,7 @@ class FakeTelegram:
         self.stats = {"ok": 0, "429": 0, "429_at": []}
         self.webhook: dict | None = None
         self.pushed = 0  # updates produced by the human side so far
+        self.closing = False  # set by release_pollers(): long polls return at once
         self._updates: list[dict] = []
         self._pending_callbacks: set[str] = set()
         self._ids = itertools.count(1)
@@ -111,6 +112,12 @@ class FakeTelegram:
         real_port = self._runner.addresses[0][1]
         self.base_url = f"http://{host}:{real_port}"
         return self
+
+    async def release_pollers(self) -> None:
+        """Answer pending long polls now (a bot shutting down need not wait for its poll timeout)."""
+        self.closing = True
+        async with self._changed:
+            self._changed.notify_all()
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -461,7 +468,8 @@ class FakeTelegram:
         if not self._updates and timeout:
             async with self._changed:
                 try:
-                    await asyncio.wait_for(self._changed.wait_for(lambda: bool(self._updates)), timeout)
+                    await asyncio.wait_for(self._changed.wait_for(lambda: bool(self._updates) or self.closing),
+                                           timeout)
                 except asyncio.TimeoutError:
                     pass
         return self._updates[:limit]
@@ -623,8 +631,9 @@ class FakeTelegram:
         return self.members.get(chat_id, {}).get(user_id, "left")
 
     # -- persistence (the sandbox keeps its chats across restarts) ---------------------------------
-    def dump_state(self) -> dict:
-        """Everything the human side and the chats hold, as JSON-able data."""
+    def dump_state(self, with_files: bool = True) -> dict:
+        """Everything the human side and the chats hold, as JSON-able data (files base64-encoded,
+        or only their names and types with with_files=False: the caller keeps the bytes)."""
         next_id = next(self._ids)
         self._ids = itertools.count(next_id)
         return {
@@ -633,12 +642,13 @@ class FakeTelegram:
             "bot_in": sorted(self.bot_in), "started": sorted(self.started), "blocked": sorted(self.blocked),
             "migrated": {str(k): v for k, v in self.migrated.items()},
             "history": {str(c): messages for c, messages in self.history.items()},
-            "files": {fid: {"name": f["name"], "mime": f["mime"], "data": base64.b64encode(f["data"]).decode()}
+            "files": {fid: {"name": f["name"], "mime": f["mime"],
+                            **({"data": base64.b64encode(f["data"]).decode()} if with_files else {})}
                       for fid, f in self.files.items()},
             "next_id": next_id,
         }
 
-    def load_state(self, state: dict) -> None:
+    def load_state(self, state: dict, file_data: Callable[[str], bytes] | None = None) -> None:
         self.users = {u["id"]: u for u in state["users"]}
         self.chats = {c["id"]: c for c in state["chats"]}
         self.members = {int(c): {int(u): s for u, s in roster.items()} for c, roster in state["members"].items()}
@@ -646,7 +656,8 @@ class FakeTelegram:
         self.blocked = set(state["blocked"])
         self.migrated = {int(k): v for k, v in state["migrated"].items()}
         self.history = {int(c): messages for c, messages in state["history"].items()}
-        self.files = {fid: {"name": f["name"], "mime": f["mime"], "data": base64.b64decode(f["data"])}
+        self.files = {fid: {"name": f["name"], "mime": f["mime"],
+                            "data": base64.b64decode(f["data"]) if "data" in f else file_data(fid)}
                       for fid, f in state["files"].items()}
         self._ids = itertools.count(state["next_id"])
         self._message_ids = {c: itertools.count(max((m["message_id"] for m in messages), default=0) + 1)

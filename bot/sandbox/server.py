@@ -77,6 +77,7 @@ class Sandbox:
         self.data_dir = Path(data_dir)
         self.db_path = self.data_dir / "thidua.sqlite3"
         self.state_path = self.data_dir / "chats.json"
+        self.files_dir = self.data_dir / "files"  # the files people and the bot sent, one per file_id
         self.demo = demo
         self.lang = normalize_locale(lang)
         self.settings_overrides = settings_overrides or {}
@@ -174,8 +175,9 @@ class Sandbox:
 
     async def stop(self) -> None:
         if self.app is not None:
+            await self.tg.release_pollers()
             with contextlib.suppress(Exception):
-                await self.app.dp.stop_polling()
+                await asyncio.wait_for(self.app.dp.stop_polling(), 5)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -202,7 +204,7 @@ class Sandbox:
         self._restored = False
         if self.state_path.exists() and self.db_path.exists():
             state = json.loads(self.state_path.read_text(encoding="utf-8"))
-            self.tg.load_state(state["telegram"])
+            self.tg.load_state(state["telegram"], lambda fid: (self.files_dir / fid).read_bytes())
             self.group_id = state["group_id"]
             self._restored = True
             return
@@ -293,9 +295,13 @@ class Sandbox:
     def _save(self) -> None:
         if not self._dirty or self.group_id is None:
             return
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        for file_id, entry in self.tg.files.items():
+            path = self.files_dir / file_id
+            if not path.exists():
+                path.write_bytes(entry["data"])
         tmp = self.state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"group_id": self.group_id, "telegram": self.tg.dump_state()},
+        tmp.write_text(json.dumps({"group_id": self.group_id, "telegram": self.tg.dump_state(with_files=False)},
                                   ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, self.state_path)
         self._dirty = False
