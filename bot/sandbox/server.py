@@ -114,7 +114,7 @@ class Sandbox:
         web_app.router.add_post("/api/click", self._click)
         web_app.router.add_post("/api/open", self._open)
         web_app.router.add_post("/api/upload", self._upload)
-        self._runner = web.AppRunner(web_app, access_log=None)
+        self._runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=2)
         await self._runner.setup()
         try:
             await web.TCPSite(self._runner, host, port, reuse_address=False).start()
@@ -174,6 +174,8 @@ class Sandbox:
             self._set_status("error")
 
     async def stop(self) -> None:
+        for queue in self._streams:
+            queue.put_nowait(None)
         if self.app is not None:
             await self.tg.release_pollers()
             with contextlib.suppress(Exception):
@@ -408,6 +410,8 @@ class Sandbox:
             while True:
                 try:
                     event = await asyncio.wait_for(queue.get(), 15)
+                    if event is None:  # the sandbox is stopping
+                        break
                     await response.write(f"data: {json.dumps(event, ensure_ascii=False)}\n\n".encode())
                 except asyncio.TimeoutError:
                     await response.write(b": keep-alive\n\n")
