@@ -1,4 +1,5 @@
 # thidua — two commands on a fresh machine:
+#   make sandbox  set up and try the bot without Telegram (web chat on 127.0.0.1:8080)
 #   make run    set up (venv + pinned deps) and run the bot (BOT_TOKEN from env or .env)
 #   make test   set up and run the whole suite on SQLite, then on PostgreSQL
 PY ?= python3
@@ -7,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test setup migrate migration i18n bench clean
+.PHONY: run sandbox test setup migrate migration i18n bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -19,6 +20,10 @@ setup: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/thidua run
+
+# Try it without Telegram: the real bot in a local web chat on http://127.0.0.1:8080
+sandbox: $(STAMP)
+	$(BIN)/thidua sandbox --demo
 
 migrate: $(STAMP)
 	$(BIN)/thidua migrate
