@@ -24,6 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.fakeapi import FakeTelegram
+from bot.fakeapi.settle import Settler
 from bot.i18n import N_, _, normalize_locale, use_locale
 from bot.sandbox.render import to_safe_html
 
@@ -94,9 +95,6 @@ class Sandbox:
         self._streams: list[asyncio.Queue] = []
         self._tasks: list[asyncio.Task] = []
         self._dirty = False
-        self._handled = 0
-        self._inflight = 0
-        self._idle = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -154,7 +152,7 @@ class Sandbox:
             self.db = Database(url)
             self.app = build_dispatcher(settings, self.db, clock=self.clock, storage=MemoryStorage())
             self.bot = make_bot(settings)
-            self._count_updates()
+            self._settler = Settler(self.app.dp, self.tg)
             await prepare(self.app, self.bot)
             for hook in self.app.dp.get("startup_hooks", []):
                 await hook(self.app, self.bot)
@@ -314,26 +312,9 @@ class Sandbox:
             self._save()
 
     # -- waiting for the bot ----------------------------------------------------------------------
-    def _count_updates(self) -> None:
-        original = self.app.dp.feed_update
-
-        async def counted(bot, update, **kwargs):
-            self._inflight += 1
-            try:
-                return await original(bot, update, **kwargs)
-            finally:
-                self._inflight -= 1
-                self._handled += 1
-                async with self._idle:
-                    self._idle.notify_all()
-
-        self.app.dp.feed_update = counted
-
     async def settle(self, timeout: float = 10) -> None:
         """Until the bot has handled every update people produced so far."""
-        async with self._idle:
-            await asyncio.wait_for(self._idle.wait_for(
-                lambda: self._handled >= self.tg.pushed and self._inflight == 0), timeout)
+        await self._settler.settle(timeout)
 
     async def _act(self, coro) -> None:
         await coro

@@ -4,11 +4,11 @@ fake Bot API. `send`/`click` return once the bot has handled every update produc
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 
 from aiogram.types import Chat, InlineKeyboardMarkup, User
 
+from bot.fakeapi.settle import Settler
 from tests.e2e.harness import Running
 from tests.support.flow import Inspection, Sent
 
@@ -19,23 +19,8 @@ class HttpFlow(Inspection):
         self.sent: list[Sent] = []
         self._users: dict[int, dict] = {}
         self._events = self.tg.subscribe()
-        self._done = 0
-        self._inflight = 0
-        self._changed = asyncio.Condition()
         self._names = itertools.count(1)
-        original = self.app.dp.feed_update
-
-        async def counted(bot, update, **kwargs):
-            self._inflight += 1
-            try:
-                return await original(bot, update, **kwargs)
-            finally:
-                self._inflight -= 1
-                self._done += 1
-                async with self._changed:
-                    self._changed.notify_all()
-
-        self.app.dp.feed_update = counted
+        self._settler = Settler(self.app.dp, self.tg)
 
     async def setup(self, title: str = "Khối thi đua TTYT") -> "HttpFlow":
         owner = self.tg.add_user("Chủ nhóm")
@@ -56,9 +41,7 @@ class HttpFlow(Inspection):
 
     # -- acting --------------------------------------------------------------------------------
     async def settle(self, timeout: float = 10) -> None:
-        async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(
-                lambda: self._done >= self.tg.pushed and self._inflight == 0), timeout)
+        await self._settler.settle(timeout)
         self._drain()
 
     def _drain(self) -> None:
