@@ -26,7 +26,8 @@ from bot.views import core as core_views
 from bot.views import voting as views
 from bot.views.base import Attachment, Reply
 from handlers.filters import IN_GROUP, IN_PRIVATE, need_bloc, need_manager
-from handlers.reply import answer, edit, edit_message, send, try_send_private
+from handlers.reply import answer, edit, edit_message, send
+from storage.db import begin_write
 from storage.models import Bloc, Person, Poll
 
 log = logging.getLogger(__name__)
@@ -364,23 +365,38 @@ async def cast_button(callback: CallbackQuery, session: AsyncSession, clock: Clo
 
 # -- the closer: votes close at their time; units that have not voted are reminded first ----------
 
-async def send_vote_reminder(bot: Bot, person: Person, reply: Reply, bot_username: str) -> bool:
-    """The one place a vote reminder is sent (direct, for now; the outbox can take it over here)."""
-    return await try_send_private(bot, person.external_id, reply, bot_username)
+async def queue_vote_reminders(session: AsyncSession, clock: Clock, job: svc.ReminderJob) -> int:
+    """Queue "you have not voted yet" for each representative of a unit that has not voted, in the
+    outbox (one row per person, deduplicated), rendered in each recipient's language. The outbox
+    worker sends them through the shared rate limiter and copes with 403/429 like every reminder."""
+    from bot.services import reminders
+
+    now = clock.now()
+    rows = []
+    for person, unit in job.recipients:
+        with use_locale(reminders.person_locale(person, job.bloc)):
+            reply = views.reminder(job.bloc, job.poll, unit)
+        rows.append({"dedup_key": reminders.key("vote", job.poll.id, 0, "remind", f"p{person.id}"),
+                     "bloc_id": job.bloc.id, "item_kind": "vote", "item_id": job.poll.id, "kind": "notice",
+                     "chat_id": person.external_id, "person_id": person.id, "unit_id": unit.id, "due_at": now,
+                     "urgent": True, "created_at": now, **reminders.reply_fields(reply)})
+    await begin_write(session)
+    queued = await reminders.insert_rows(session, rows)
+    await session.commit()
+    return queued
 
 
 async def tick(app, bot: Bot) -> int:
-    """One pass: remind, then close every vote whose time has come. Returns the number closed."""
+    """One pass: queue reminders, then close every vote whose time has come. Returns the number closed."""
+    from bot.outbox import kick_all
+
     clock, username = app.clock, app.dp.get("bot_username", "")
     async with app.db.session() as session:
+        queued = 0
         for job in await svc.claim_reminders(session, clock):
-            for person, unit in job.recipients:
-                with use_locale(normalize_locale(person.locale or job.bloc.locale)):
-                    reply = views.reminder(job.bloc, job.poll, unit)
-                try:
-                    await send_vote_reminder(bot, person, reply, username)
-                except Exception:
-                    log.warning("vote #%s: a reminder could not be sent", job.poll.id)
+            queued += await queue_vote_reminders(session, clock, job)
+        if queued:
+            kick_all()
         due = await svc.due_polls(session, clock.now())
         await session.commit()
     closed = 0

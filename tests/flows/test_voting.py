@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from bot.services import voting as svc
-from storage.models import BallotBox, Poll
+from storage.models import BallotBox, OutboxMessage, Poll
 from tests.flows.test_assessment_form import bloc_with_reps, button, start_payloads
 from tests.flows.test_invites_roles import UNITS
 
@@ -217,15 +217,28 @@ async def test_closer_reminds_then_closes_at_its_time_once(flow, fetch, clock):
     await flow.send(head, "/vote flag 3h", chat=flow.group)
     payload = start_payloads(flow, card_of(flow), "v_")[0]
     await vote(flow, reps[0], payload, [1])
+    from bot.outbox import OutboxWorker
+    from bot.ratelimit import RateLimiter
     from handlers.voting import tick
 
+    async def deliver():  # the outbox worker sends what the closer queued
+        worker = OutboxWorker(flow.app.db, flow.bot, clock, RateLimiter(global_per_sec=2000, group_per_min=10_000,
+                                                                        chat_per_sec=1000), bot_username="thidua_bot")
+        await worker.drain()
+
     assert await tick(flow.app, flow.bot) == 0
+    await deliver()
     assert not [t for t in flow.texts(reps[1].id) if "chưa bỏ phiếu" in t]
     clock.advance(hours=2, minutes=30)
     await tick(flow.app, flow.bot)
+    rows = await fetch(select(OutboxMessage).where(OutboxMessage.item_kind == "vote"))
+    assert sorted(r.chat_id for r in rows) == sorted(r.id for r in reps[1:])  # the units not voted yet
+    assert not any("chưa bỏ phiếu" in t for t in flow.texts(reps[1].id))  # queued, not sent inline
+    await deliver()
     assert any("chưa bỏ phiếu" in t for t in flow.texts(reps[1].id))
     assert not any("chưa bỏ phiếu" in t for t in flow.texts(reps[0].id))  # voted: no reminder
     await tick(flow.app, flow.bot)
+    await deliver()
     assert sum("chưa bỏ phiếu" in t for t in flow.texts(reps[1].id)) == 1  # once
     clock.advance(hours=1)
     closed = await asyncio.gather(tick(flow.app, flow.bot), tick(flow.app, flow.bot))
