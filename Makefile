@@ -31,9 +31,9 @@ migrate: $(STAMP)
 test: $(STAMP)
 	bash scripts/test.sh
 
-# Regenerate the initial migration from the models (allowed until the first release).
+# A new migration from the models: make migration MSG="what changed"
 migration: $(STAMP)
-	bash scripts/regen_migration.sh
+	bash scripts/regen_migration.sh "$(MSG)"
 
 i18n: $(STAMP)
 	$(BIN)/python -m bot.i18n_tools pot

@@ -13,15 +13,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.i18n import _, use_locale
+from bot.outbox import kick_all
 from bot.services import pledge as svc
-from bot.services.blocs import Member, require_manager
-from bot.services.errors import NotAllowed, UserError
+from bot.services import reminders
+from bot.services.blocs import Member
+from bot.services.errors import UserError
 from bot.views import pledge as views
-from handlers.filters import IN_GROUP, IN_PRIVATE, need_bloc
+from handlers.filters import IN_GROUP, IN_PRIVATE, need_bloc, need_manager
 from handlers.reply import answer, edit, edit_message, send
+from storage.db import begin_write
 from storage.models import Bloc, Person, Pledge
 
 log = logging.getLogger(__name__)
+DEADLINE_WORDS = ("deadline", "hạn", "han", "hạn-ký", "hanky")
+REMIND_WORDS = ("remind", "nhắc", "nhac")
 group = Router(name="pledge_group")
 group.message.filter(IN_GROUP)
 private = Router(name="pledge_private")
@@ -57,9 +62,18 @@ async def cmd_pledge(message: Message, command: CommandObject, session: AsyncSes
             return
         await answer(message, views.group_post(bloc, pledge, await svc.status(session, pledge)), bot_username)
         return
-    if member is None:
-        raise NotAllowed(_("Only the bloc head or deputy can do this."))
-    require_manager(member)
+    word, _sep, rest = text.partition(" ")
+    if doc is None and word.casefold() in DEADLINE_WORDS and len(rest) <= 40:
+        member = need_manager(bloc, member)
+        pledge = await svc.set_deadline(session, clock, member, rest)
+        await answer(message, views.deadline_set(bloc, pledge), bot_username)
+        await refresh_pledge_post(bot, session, pledge, bot_username)
+        return
+    if doc is None and word.casefold() in REMIND_WORDS and not rest.strip():
+        member = need_manager(bloc, member)
+        await answer(message, await remind_unsigned(session, clock, member), bot_username)
+        return
+    member = need_manager(bloc, member)
     pledge = await svc.post_pledge(session, clock, member, text, doc.file_id if doc else None,
                                    doc.file_name if doc else None)
     status = await svc.status(session, pledge)
@@ -67,6 +81,35 @@ async def cmd_pledge(message: Message, command: CommandObject, session: AsyncSes
     sent = await send(bot, bloc.chat_id, views.group_post(bloc, pledge, status), bot_username)
     if sent is not None:
         await svc.set_group_message(session, pledge.id, sent.message_id)
+
+
+async def remind_unsigned(session: AsyncSession, clock: Clock, member: Member):
+    """/pledge remind: queue one private reminder (outbox) per representative of each unsigned unit,
+    at most once an hour per person; say which units nobody can be reached for."""
+    pledge = await svc.current_pledge(session, member.bloc.id)
+    if pledge is None:
+        return views.no_pledge(True)
+    status = await svc.status(session, pledge)
+    if not status.unsigned:
+        return views.reminders_queued(0, [], True)
+    now = clock.now()
+    rows, reachable = [], set()
+    for person, unit in await reminders.representatives(session, member.bloc.id, [u.id for u in status.unsigned]):
+        if not person.started or person.blocked:
+            continue
+        reachable.add(unit.id)
+        with use_locale(reminders.person_locale(person, member.bloc)):
+            reply = views.private_reminder_now(member.bloc, pledge, unit)
+        rows.append({"dedup_key": reminders.key(svc.KIND, pledge.id, 0, f"now{now:%Y%m%d%H}", f"p{person.id}"),
+                     "bloc_id": member.bloc.id, "item_kind": svc.KIND, "item_id": pledge.id, "kind": "notice",
+                     "chat_id": person.external_id, "person_id": person.id, "unit_id": unit.id, "due_at": now,
+                     "urgent": True, "created_at": now, **reminders.reply_fields(reply)})
+    await begin_write(session)
+    queued = await reminders.insert_rows(session, rows)
+    await session.commit()
+    if queued:
+        kick_all()
+    return views.reminders_queued(queued, [u for u in status.unsigned if u.id not in reachable], False)
 
 
 async def _prompt(message: Message, session: AsyncSession, pledge_id: int, person: Person, bot: Bot,

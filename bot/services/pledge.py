@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from bot.clock import Clock
 from bot.i18n import _
+from bot.services import reminders
+from bot.services.assessments import DATE_FORMATS, clean_name, parse_deadline as _parse_deadline
 from bot.services.blocs import Member, member_of, require_manager, require_representative
 from bot.services.errors import UserError
 from bot.services.units import list_units
@@ -17,6 +20,7 @@ from storage.models import AuditEvent, Bloc, Person, Pledge, PledgeSignature, Un
 
 PAYLOAD_PREFIX = "p_"
 MAX_TEXT = 3500
+KIND = "pledge"  # item kind of its deadline reminders (bot/services/reminders.py)
 
 
 async def current_pledge(session: AsyncSession, bloc_id: int) -> Pledge | None:
@@ -40,6 +44,7 @@ async def post_pledge(session: AsyncSession, clock: Clock, member: Member, text:
     for old in (await session.execute(select(Pledge).where(Pledge.bloc_id == member.bloc.id,
                                                            Pledge.is_active == True))).scalars():  # noqa: E712
         old.is_active = False
+        await reminders.cancel_item(session, KIND, old.id)  # the replaced pledge's reminders are withdrawn
     pledge = Pledge(bloc_id=member.bloc.id, year=member.bloc.year, text=text, file_id=file_id,
                     file_name=(file_name or "")[:256] or None, created_at=clock.now(),
                     created_by_person_id=member.person.id)
@@ -56,6 +61,42 @@ async def set_group_message(session: AsyncSession, pledge_id: int, message_id: i
     pledge = await session.get(Pledge, pledge_id, populate_existing=True)
     pledge.group_message_id = message_id
     await session.commit()
+
+
+def parse_deadline(raw: str, bloc: Bloc, now: datetime) -> datetime:
+    """'31/01/2027 17:00' or '31/01/2027' (end of day) in the bloc's zone, in the future."""
+    text = clean_name(raw)
+    if not any(_fits(text, pattern) for pattern in DATE_FORMATS):
+        raise UserError(_("Write the signing deadline as dd/mm/yyyy HH:MM, for example "
+                          "<code>/pledge deadline 31/01/2027 17:00</code>."))
+    return _parse_deadline(text, bloc, now)
+
+
+def _fits(text: str, pattern: str) -> bool:
+    try:
+        datetime.strptime(text, pattern)
+    except ValueError:
+        return False
+    return True
+
+
+async def set_deadline(session: AsyncSession, clock: Clock, member: Member, raw: str) -> Pledge:
+    """The head sets (or moves) the signing deadline; reminders before it are (re)planned in the outbox:
+    the group, and in private the representatives of units that have not signed when each falls due."""
+    require_manager(member)
+    pledge = await current_pledge(session, member.bloc.id)
+    if pledge is None:
+        raise UserError(_("Post the pledge first (<code>/pledge</code> followed by the text), then set its deadline."))
+    when = parse_deadline(raw, member.bloc, clock.now())
+    await begin_write(session)
+    pledge = await session.get(Pledge, pledge.id, populate_existing=True)
+    pledge.deadline = when
+    await session.flush()
+    await reminders.plan_item(session, clock, KIND, pledge.id)
+    session.add(AuditEvent(bloc_id=member.bloc.id, at=clock.now(), actor_person_id=member.person.id,
+                           action="pledge.deadline", detail={"pledge_id": pledge.id, "deadline": when.isoformat()}))
+    await session.commit()
+    return pledge
 
 
 def parse_payload(payload: str) -> int:

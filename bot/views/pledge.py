@@ -3,6 +3,8 @@ callback `ps:<pledge>` (sign)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -28,7 +30,10 @@ def group_post(bloc: Bloc, pledge: Pledge, status: svc.PledgeStatus) -> Reply:
         lines.append(esc(pledge.text))
     if pledge.file_name:
         lines.append(_("📄 File: {name}").format(name=esc(pledge.file_name)))
-    lines.append(_("Each unit's representative signs in private."))
+    sign_line = _("Each unit's representative signs in private.")
+    if pledge.deadline is not None:
+        sign_line += " " + _("Deadline: {when}.").format(when=local_text(bloc, pledge.deadline))
+    lines.append(sign_line)
     lines.append(signed_line(status))
     reply = Reply("\n\n".join(lines[:-2]) + "\n\n" + "\n".join(lines[-2:]))
     return reply.add_row(Action(_("✍️ Sign the pledge"), f"{svc.PAYLOAD_PREFIX}{pledge.id}", kind="start"))
@@ -70,3 +75,70 @@ async def pledge_status_line(session: AsyncSession, clock: Clock, bloc: Bloc) ->
     status = await svc.status(session, pledge)
     return [_("Pledge: {done}/{total} units signed").format(
         done=len(status.signed), total=len(status.signed) + len(status.unsigned))]
+
+
+def deadline_set(bloc: Bloc, pledge: Pledge) -> Reply:
+    return Reply(_("🗓 Pledge signing deadline: <b>{when}</b>. Units that have not signed are reminded before it "
+                   "(<code>/settings reminders</code>).").format(when=local_text(bloc, pledge.deadline)))
+
+
+def reminders_queued(queued: int, unreachable: list[Unit], all_signed: bool) -> Reply:
+    if all_signed:
+        return Reply(_("Every unit has signed the pledge; nobody to remind."))
+    lines = [_("🔔 Reminder sent in private to {n} representative(s) of the units that have not signed.").format(
+        n=queued) if queued else _("No new reminder: the representatives were reminded within the last hour.")]
+    if unreachable:
+        lines.append(_("Not reachable (no representative who opened the bot): {names}").format(
+            names=", ".join(esc(u.name) for u in unreachable)))
+    return Reply("\n".join(lines))
+
+
+def private_reminder_now(bloc: Bloc, pledge: Pledge, unit: Unit) -> Reply:
+    text = _("🔔 <b>Reminder</b>: {unit} has not signed the emulation pledge {year} of {bloc} yet.").format(
+        unit=esc(unit.name), year=pledge.year, bloc=esc(bloc.title))
+    if pledge.deadline is not None:
+        text += " " + _("Deadline: {when}.").format(when=local_text(bloc, pledge.deadline))
+    return Reply(text).add_row(Action(_("✍️ Sign the pledge"), f"{svc.PAYLOAD_PREFIX}{pledge.id}", kind="start"))
+
+
+# -- deadline reminders (bot/services/reminders.py registry) -------------------------------------------
+from bot.services import reminders  # noqa: E402
+from bot.services.reminders import DeadlineItem, DeadlineSource  # noqa: E402
+from bot.views.meetings import lead_text, mute_button  # noqa: E402
+
+
+async def _load_deadline(session: AsyncSession, pledge_id: int) -> DeadlineItem | None:
+    pledge = await session.get(Pledge, pledge_id)
+    if pledge is None or not pledge.is_active or pledge.deadline is None:
+        return None
+    bloc = await session.get(Bloc, pledge.bloc_id)
+    # The version follows the deadline: moving it re-plans, reminders of the old time are dropped.
+    return DeadlineItem(svc.KIND, pledge.id, bloc, pledge.deadline, version=int(pledge.deadline.timestamp()) // 60,
+                        title=_("pledge"), obj=pledge)
+
+
+async def _pending_units(session: AsyncSession, item: DeadlineItem) -> list[Unit]:
+    return (await svc.status(session, item.obj)).unsigned
+
+
+def _group_reminder(item: DeadlineItem, pending: list[Unit], now: datetime) -> Reply:
+    lines = [_("⏰ <b>Reminder</b>: the pledge signing deadline is {lead} ({when}).").format(
+        lead=lead_text(item.due_at, now), when=local_text(item.bloc, item.due_at))]
+    if pending:
+        lines.append(_("Not signed yet ({n}): {names}").format(n=len(pending),
+                                                              names=", ".join(esc(u.name) for u in pending)))
+    reply = Reply("\n".join(lines))
+    return reply.add_row(Action(_("✍️ Sign the pledge"), f"{svc.PAYLOAD_PREFIX}{item.item_id}", kind="start"))
+
+
+def _private_reminder(item: DeadlineItem, unit: Unit, now: datetime) -> Reply:
+    reply = Reply(_("⏰ <b>Reminder</b>: {unit} has not signed the emulation pledge yet. The deadline is {lead} "
+                    "({when}).").format(unit=esc(unit.name), lead=lead_text(item.due_at, now),
+                                        when=local_text(item.bloc, item.due_at)))
+    reply.add_row(Action(_("✍️ Sign the pledge"), f"{svc.PAYLOAD_PREFIX}{item.item_id}", kind="start"))
+    reply.add_row(mute_button(item.kind, item.item_id))
+    return reply
+
+
+reminders.register_source(DeadlineSource(svc.KIND, _load_deadline, _pending_units, _group_reminder,
+                                         _private_reminder))

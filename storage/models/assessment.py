@@ -126,6 +126,7 @@ class Pledge(SQLModel, table=True):
     created_by_person_id: int | None = Field(default=None, foreign_key="person.id")
     group_message_id: int | None = Field(default=None, sa_type=BigInteger)
     is_active: bool = True
+    deadline: datetime | None = Field(default=None, sa_type=UTCDateTime)  # sign by; reminders planned before it
 
 
 class PledgeSignature(SQLModel, table=True):

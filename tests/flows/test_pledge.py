@@ -38,3 +38,58 @@ async def test_pledge_post_sign_once_and_group_line(flow, fetch):
     await flow.send(rep, "/sign", chat=flow.group)
     assert "chat riêng" in flow.last_text(flow.group.id)
     assert len(await fetch(select(PledgeSignature))) == 2
+
+
+async def test_deadline_plans_reminders_for_unsigned_units_only(flow, fetch, clock):
+    from bot.outbox import OutboxWorker
+    from bot.ratelimit import RateLimiter
+    from storage.models import OutboxMessage, Pledge
+
+    async def deliver():
+        await OutboxWorker(flow.app.db, flow.bot, clock, RateLimiter(global_per_sec=2000, group_per_min=10_000,
+                                                                     chat_per_sec=1000)).drain()
+
+    head, (rep1, rep2) = await bloc_with_reps(flow, count=2)
+    await flow.send(head, "/pledge deadline 31/01/2027", chat=flow.group)  # no pledge yet
+    assert "đăng giao ước trước" in flow.last_text(flow.group.id)
+    await flow.send(head, "/pledge Các đơn vị cam kết.", chat=flow.group)
+    post = flow.last(flow.group.id)
+    (payload,) = start_payloads(flow, post, "p_")
+    await flow.send(rep1, "/pledge deadline 31/01/2027", chat=flow.group)
+    assert "Chỉ Trưởng khối" in flow.last_text(flow.group.id)
+    for bad in ("31/13/2027", "mai", "01/01/2020"):
+        await flow.send(head, f"/pledge deadline {bad}", chat=flow.group)
+        assert "hạn ký" in flow.last_text(flow.group.id).lower() or "đã qua" in flow.last_text(flow.group.id)
+    assert (await fetch(select(Pledge)))[0].deadline is None and not await fetch(select(OutboxMessage))
+
+    await flow.send(head, "/pledge deadline 30/11/2026 17:00", chat=flow.group)  # clock: 23/11/2026 09:00 local
+    assert any("Hạn ký giao ước: <b>30/11/2026 17:00</b>" in t for t in flow.texts(flow.group.id))
+    assert "Hạn ký: 30/11/2026 17:00" in flow.messages[(post.chat_id, post.message_id)].text  # the post shows it
+    rows = await fetch(select(OutboxMessage).where(OutboxMessage.item_kind == "pledge"))
+    assert sorted(r.kind for r in rows) == ["fanout", "fanout", "fanout", "group", "group", "group"]
+
+    await flow.send(rep1, f"/start {payload}")
+    await flow.click(rep1, flow.last(rep1.id), "ps:" + payload[2:])  # unit 1 signs
+    clock.advance(days=4, hours=10)  # 27/11 19:00 local: past the "3 days before" reminder
+    await deliver()
+    await deliver()  # the fanout row expands into private rows, then those are sent
+    group_reminder = [t for t in flow.texts(flow.group.id) if "đến hạn ký giao ước" in t]
+    assert len(group_reminder) == 1 and "Chưa ký (4)" in group_reminder[0]
+    assert any("chưa ký giao ước thi đua" in t for t in flow.texts(rep2.id))
+    assert not any("chưa ký giao ước thi đua" in t for t in flow.texts(rep1.id))  # signed: not reminded
+
+    # /pledge remind: now, once an hour, only unsigned units' representatives.
+    before = sum("chưa ký giao ước" in t for t in flow.texts(rep2.id))
+    await flow.send(head, "/pledge remind", chat=flow.group)
+    assert "Đã nhắc riêng 1 đại diện" in flow.last_text(flow.group.id)
+    assert "TTYT thành phố Uông Bí" in flow.last_text(flow.group.id)  # units 3-5 have nobody to reach
+    await deliver()
+    assert sum("chưa ký giao ước" in t for t in flow.texts(rep2.id)) == before + 1
+    await flow.send(head, "/pledge remind", chat=flow.group)
+    assert "vừa được nhắc" in flow.last_text(flow.group.id)
+
+    # A new pledge replaces the old one: the old reminders are withdrawn.
+    await flow.send(head, "/pledge Giao ước mới.", chat=flow.group)
+    pending = await fetch(select(OutboxMessage).where(OutboxMessage.item_kind == "pledge",
+                                                      OutboxMessage.status == "pending"))
+    assert pending == []
