@@ -68,26 +68,23 @@ async def refresh_round_post(bot: Bot, session: AsyncSession, rnd: AssessmentRou
         log.info("round post not updated: %s", err.message)
 
 
-async def remind_missing(bot: Bot, session: AsyncSession, bloc: Bloc, rnd: AssessmentRound,
-                         bot_username: str) -> tuple[int, int, list[str]]:
-    """Send a reminder now, in private, to every representative of a unit that has not submitted.
-    The one place that sends assessment reminders: the outbox/scheduler may replace its body."""
+async def remind_missing(session: AsyncSession, clock: Clock, bloc: Bloc, rnd: AssessmentRound) -> Reply:
+    """/assessment remind: queue a private reminder (outbox) now for every reachable representative
+    of a unit that has not submitted, at most once an hour per person; say who cannot be reached."""
+    from bot.outbox import kick_all
+    from bot.services import reminders
+
     targets = await svc.units_to_remind(session, rnd)
     await session.commit()
-    sent, unreachable = 0, []
-    for unit, people in targets:
-        reached = False
-        for person in people:
-            if person.blocked or not person.started:
-                continue
-            with use_locale(person.locale or bloc.locale):
-                reply = views.reminder(bloc, rnd, unit.name)
-            if await try_send_private(bot, person.external_id, reply, bot_username):
-                sent += 1
-                reached = True
-        if not reached:
-            unreachable.append(unit.name)
-    return sent, len(targets), unreachable
+    people = [(person, unit) for unit, persons in targets for person in persons
+              if person.started and not person.blocked]
+    queued = await reminders.queue_now(session, clock, bloc, svc.KIND_REMINDER, rnd.id, reminders.hourly(clock),
+                                       people, lambda unit: views.reminder(bloc, rnd, unit.name))
+    if queued:
+        kick_all()
+    reached = {unit.id for _person, unit in people}
+    unreachable = [unit.name for unit, _persons in targets if unit.id not in reached]
+    return views.reminded(queued, len(targets), unreachable, again=bool(people) and not queued)
 
 
 async def _send_private_or_say(message: Message, reply: Reply, bot_username: str) -> None:
@@ -227,8 +224,7 @@ async def cmd_assessment(message: Message, command: CommandObject, session: Asyn
         rnd = await svc.open_round_of(session, bloc.id)
         if rnd is None:
             raise UserError(_("No self-assessment round is open. Open one: <code>/assessment 30/11/2026 17:00</code>"))
-        sent, units, unreachable = await remind_missing(bot, session, bloc, rnd, bot_username)
-        await answer(message, views.reminded(sent, units, unreachable), bot_username)
+        await answer(message, await remind_missing(session, clock, bloc, rnd), bot_username)
     elif word in ("history", "lichsu"):
         rnd = await svc.latest_round(session, bloc.id)
         if rnd is None:
@@ -285,9 +281,9 @@ async def round_button(callback: CallbackQuery, session: AsyncSession, clock: Cl
     elif op == "r":
         if rnd.closed_at is not None:
             raise UserError(_("This self-assessment round is closed. Nothing can be changed any more."))
-        sent, units, unreachable = await remind_missing(bot, session, bloc, rnd, bot_username)
+        reply = await remind_missing(session, clock, bloc, rnd)
         await callback.answer()
-        await send(bot, callback.message.chat.id, views.reminded(sent, units, unreachable), bot_username)
+        await send(bot, callback.message.chat.id, reply, bot_username)
     elif op == "d":
         rows = await svc.overview(session, rnd)
         names = await svc.person_names(session, {r.version.submitted_by_person_id for r in rows if r.version})

@@ -21,7 +21,6 @@ from bot.services.errors import UserError
 from bot.views import pledge as views
 from handlers.filters import IN_GROUP, IN_PRIVATE, need_bloc, need_manager
 from handlers.reply import answer, edit, edit_message, send
-from storage.db import begin_write
 from storage.models import Bloc, Person, Pledge
 
 log = logging.getLogger(__name__)
@@ -92,23 +91,14 @@ async def remind_unsigned(session: AsyncSession, clock: Clock, member: Member):
     status = await svc.status(session, pledge)
     if not status.unsigned:
         return views.reminders_queued(0, [], True)
-    now = clock.now()
-    rows, reachable = [], set()
-    for person, unit in await reminders.representatives(session, member.bloc.id, [u.id for u in status.unsigned]):
-        if not person.started or person.blocked:
-            continue
-        reachable.add(unit.id)
-        with use_locale(reminders.person_locale(person, member.bloc)):
-            reply = views.private_reminder_now(member.bloc, pledge, unit)
-        rows.append({"dedup_key": reminders.key(svc.KIND, pledge.id, 0, f"now{now:%Y%m%d%H}", f"p{person.id}"),
-                     "bloc_id": member.bloc.id, "item_kind": svc.KIND, "item_id": pledge.id, "kind": "notice",
-                     "chat_id": person.external_id, "person_id": person.id, "unit_id": unit.id, "due_at": now,
-                     "urgent": True, "created_at": now, **reminders.reply_fields(reply)})
-    await begin_write(session)
-    queued = await reminders.insert_rows(session, rows)
-    await session.commit()
+    targets = [(person, unit) for person, unit in
+               await reminders.representatives(session, member.bloc.id, [u.id for u in status.unsigned])
+               if person.started and not person.blocked]
+    queued = await reminders.queue_now(session, clock, member.bloc, svc.KIND, pledge.id, reminders.hourly(clock),
+                                       targets, lambda unit: views.private_reminder_now(member.bloc, pledge, unit))
     if queued:
         kick_all()
+    reachable = {unit.id for _person, unit in targets}
     return views.reminders_queued(queued, [u for u in status.unsigned if u.id not in reachable], False)
 
 

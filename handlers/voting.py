@@ -27,7 +27,6 @@ from bot.views import voting as views
 from bot.views.base import Attachment, Reply
 from handlers.filters import IN_GROUP, IN_PRIVATE, need_bloc, need_manager
 from handlers.reply import answer, edit, edit_message, send
-from storage.db import begin_write
 from storage.models import Bloc, Person, Poll
 
 log = logging.getLogger(__name__)
@@ -366,24 +365,12 @@ async def cast_button(callback: CallbackQuery, session: AsyncSession, clock: Clo
 # -- the closer: votes close at their time; units that have not voted are reminded first ----------
 
 async def queue_vote_reminders(session: AsyncSession, clock: Clock, job: svc.ReminderJob) -> int:
-    """Queue "you have not voted yet" for each representative of a unit that has not voted, in the
-    outbox (one row per person, deduplicated), rendered in each recipient's language. The outbox
-    worker sends them through the shared rate limiter and copes with 403/429 like every reminder."""
+    """Queue "you have not voted yet" in the outbox for each representative of a unit that has not
+    voted (once per vote and person); the worker sends them through the shared rate limiter."""
     from bot.services import reminders
 
-    now = clock.now()
-    rows = []
-    for person, unit in job.recipients:
-        with use_locale(reminders.person_locale(person, job.bloc)):
-            reply = views.reminder(job.bloc, job.poll, unit)
-        rows.append({"dedup_key": reminders.key("vote", job.poll.id, 0, "remind", f"p{person.id}"),
-                     "bloc_id": job.bloc.id, "item_kind": "vote", "item_id": job.poll.id, "kind": "notice",
-                     "chat_id": person.external_id, "person_id": person.id, "unit_id": unit.id, "due_at": now,
-                     "urgent": True, "created_at": now, **reminders.reply_fields(reply)})
-    await begin_write(session)
-    queued = await reminders.insert_rows(session, rows)
-    await session.commit()
-    return queued
+    return await reminders.queue_now(session, clock, job.bloc, "vote", job.poll.id, "remind", job.recipients,
+                                     lambda unit: views.reminder(job.bloc, job.poll, unit))
 
 
 async def tick(app, bot: Bot) -> int:

@@ -65,7 +65,7 @@ from bot.clock import Clock
 from bot.i18n import N_, _, normalize_locale, use_locale
 from bot.services import settings as settings_service
 from bot.services.errors import UserError
-from storage.db import is_sqlite
+from storage.db import begin_write, is_sqlite
 from storage.models import Bloc, OutboxMessage, Person, ReminderMute, Representative, Unit
 
 URGENT = timedelta(hours=3)
@@ -328,6 +328,32 @@ async def notify_people(session: AsyncSession, clock: Clock, bloc: Bloc, kind: s
                      "person_id": person.id, "unit_id": unit.id, "due_at": now, "urgent": True, "created_at": now,
                      **reply_fields(reply)})
     return await insert_rows(session, rows)
+
+
+async def queue_now(session: AsyncSession, clock: Clock, bloc: Bloc, kind: str, item_id: int, event: str,
+                    targets: list[tuple[Person, Unit]], render: Callable[[Unit], Any]) -> int:
+    """Queue one private message now for each (person, unit), rendered in the person's locale by
+    `render(unit)` (a Reply). `event` is part of the dedup key: the same event never reaches a person
+    twice (e.g. "now2026112509" = once per hour). Commits; returns the rows queued. The caller wakes
+    the workers (bot.outbox.kick_all)."""
+    now = clock.now()
+    rows = []
+    for person, unit in targets:
+        with use_locale(person_locale(person, bloc)):
+            reply = render(unit)
+        rows.append({"dedup_key": key(kind, item_id, 0, event, f"p{person.id}"), "bloc_id": bloc.id,
+                     "item_kind": kind, "item_id": item_id, "kind": "notice", "chat_id": person.external_id,
+                     "person_id": person.id, "unit_id": unit.id, "due_at": now, "urgent": True, "created_at": now,
+                     **reply_fields(reply)})
+    await begin_write(session)
+    queued = await insert_rows(session, rows)
+    await session.commit()
+    return queued
+
+
+def hourly(clock: Clock) -> str:
+    """An event name for "at most once an hour" reminders sent by hand."""
+    return f"now{clock.now():%Y%m%d%H}"
 
 
 def person_locale(person: Person, bloc: Bloc) -> str:

@@ -200,8 +200,11 @@ def reminder(bloc: Bloc, rnd: AssessmentRound, unit_name: str) -> Reply:
     return reply
 
 
-def reminded(sent: int, units: int, unreachable: list[str]) -> Reply:
-    text = _("🔔 Reminder sent to {sent} representative(s) of {units} unit(s).").format(sent=sent, units=units)
+def reminded(sent: int, units: int, unreachable: list[str], again: bool = False) -> Reply:
+    if again:
+        text = _("No new reminder: the representatives were reminded within the last hour.")
+    else:
+        text = _("🔔 Reminder sent to {sent} representative(s) of {units} unit(s).").format(sent=sent, units=units)
     if unreachable:
         text += "\n" + _("Could not reach (no representative, or the chat was never opened): {names}").format(
             names=", ".join(esc(n) for n in unreachable))

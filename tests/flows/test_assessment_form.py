@@ -273,7 +273,11 @@ async def test_evidence_head_view_return_and_history(flow, fetch, clock):
     # remind now: the two units with a representative that have not submitted
     await flow.send(head, "/assessment remind", chat=flow.group)
     assert "Đã nhắc 1 đại diện của 4 đơn vị" in flow.last_text(flow.group.id)
+    await flow.deliver_outbox()  # queued in the outbox, sent by its worker
     assert "chưa nộp bản tự chấm điểm" in flow.last_text(other.id)
+    await flow.send(head, "/assessment remind", chat=flow.group)  # again within the hour: nothing new
+    assert "vừa được nhắc" in flow.last_text(flow.group.id)
+    assert sum("chưa nộp bản tự chấm điểm" in t for t in flow.texts(other.id)) == 1
     # return needs a reason; the unit is told; it resubmits; history shows the return
     await flow.send(head, "/return 1", chat=flow.group)
     assert "lý do" in flow.last_text(flow.group.id)

@@ -41,13 +41,9 @@ async def test_pledge_post_sign_once_and_group_line(flow, fetch):
 
 
 async def test_deadline_plans_reminders_for_unsigned_units_only(flow, fetch, clock):
-    from bot.outbox import OutboxWorker
-    from bot.ratelimit import RateLimiter
     from storage.models import OutboxMessage, Pledge
 
-    async def deliver():
-        await OutboxWorker(flow.app.db, flow.bot, clock, RateLimiter(global_per_sec=2000, group_per_min=10_000,
-                                                                     chat_per_sec=1000)).drain()
+    deliver = flow.deliver_outbox
 
     head, (rep1, rep2) = await bloc_with_reps(flow, count=2)
     await flow.send(head, "/pledge deadline 31/01/2027", chat=flow.group)  # no pledge yet
@@ -71,7 +67,6 @@ async def test_deadline_plans_reminders_for_unsigned_units_only(flow, fetch, clo
     await flow.send(rep1, f"/start {payload}")
     await flow.click(rep1, flow.last(rep1.id), "ps:" + payload[2:])  # unit 1 signs
     clock.advance(days=4, hours=10)  # 27/11 19:00 local: past the "3 days before" reminder
-    await deliver()
     await deliver()  # the fanout row expands into private rows, then those are sent
     group_reminder = [t for t in flow.texts(flow.group.id) if "đến hạn ký giao ước" in t]
     assert len(group_reminder) == 1 and "Chưa ký (4)" in group_reminder[0]

@@ -217,14 +217,9 @@ async def test_closer_reminds_then_closes_at_its_time_once(flow, fetch, clock):
     await flow.send(head, "/vote flag 3h", chat=flow.group)
     payload = start_payloads(flow, card_of(flow), "v_")[0]
     await vote(flow, reps[0], payload, [1])
-    from bot.outbox import OutboxWorker
-    from bot.ratelimit import RateLimiter
     from handlers.voting import tick
 
-    async def deliver():  # the outbox worker sends what the closer queued
-        worker = OutboxWorker(flow.app.db, flow.bot, clock, RateLimiter(global_per_sec=2000, group_per_min=10_000,
-                                                                        chat_per_sec=1000), bot_username="thidua_bot")
-        await worker.drain()
+    deliver = flow.deliver_outbox  # the outbox worker sends what the closer queued
 
     assert await tick(flow.app, flow.bot) == 0
     await deliver()

@@ -117,6 +117,17 @@ class Flow(Inspection):
     def private(user: User) -> Chat:
         return Chat(id=user.id, type="private", first_name=user.first_name)
 
+    async def deliver_outbox(self) -> None:
+        """What the outbox worker would send now (reminders, notices), sent through this recorder."""
+        from bot.outbox import OutboxWorker
+        from bot.ratelimit import RateLimiter
+
+        worker = OutboxWorker(self.app.db, self.bot, self.app.clock,
+                              RateLimiter(global_per_sec=2000, group_per_min=10_000, chat_per_sec=1000),
+                              bot_username=BOT_USERNAME)
+        await worker.drain()
+        await worker.drain()  # a fanout row expands into private rows on the first pass
+
     # -- incoming ---------------------------------------------------------------------------
     def _now(self) -> datetime:
         return self.app.clock.now()
