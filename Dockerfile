@@ -12,6 +12,7 @@ COPY locales ./locales
 RUN pip install -e . && useradd --create-home --uid 10001 thidua && mkdir /data && chown thidua /data
 
 USER thidua
+EXPOSE 8080
 VOLUME ["/data"]
 # The catalogs are read from /app/locales (bot/i18n.py looks next to the package).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
