@@ -9,7 +9,6 @@ import contextlib
 import shutil
 import signal
 import sys
-import time
 from pathlib import Path
 
 from bot.i18n import _, use_locale
@@ -47,14 +46,12 @@ async def _serve(args: argparse.Namespace, settings, lang: str) -> int:
     from bot.locking import DatabaseBusy, DatabaseLock
     from bot.sandbox.server import Sandbox
 
-    t0 = time.monotonic()
     data_dir: Path = args.data_dir
     real = settings.sqlite_path()
     if real is not None and (data_dir / "thidua.sqlite3").resolve() == real.resolve():
         return _fail(2, _("The sandbox must not use the bot's real database ({path}); choose another --data-dir.")
                      .format(path=real))
     sandbox = Sandbox(data_dir, demo=args.demo, lang=lang, strict_limits=args.strict_limits)
-    sandbox.started_at = t0
     try:
         url = await sandbox.start_web(args.host, args.port)
     except OSError:

@@ -16,7 +16,6 @@ import logging
 import mimetypes
 import os
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,7 +72,7 @@ class Refused(Exception):
 
 class Sandbox:
     def __init__(self, data_dir: Path, demo: bool = False, lang: str = "vi", strict_limits: bool = False,
-                 settings_overrides: dict | None = None, clock=None) -> None:
+                 clock=None) -> None:
         self.clock = clock  # None: the system clock (the sandbox runs in real time)
         self.data_dir = Path(data_dir)
         self.db_path = self.data_dir / "thidua.sqlite3"
@@ -81,7 +80,6 @@ class Sandbox:
         self.files_dir = self.data_dir / "files"  # the files people and the bot sent, one per file_id
         self.demo = demo
         self.lang = normalize_locale(lang)
-        self.settings_overrides = settings_overrides or {}
         self.tg = FakeTelegram(token=TOKEN, bot_username=BOT_USERNAME)
         # Telegram's documented rates: 30 messages/s overall, ~1/s per chat with short bursts, 20/min per
         # group. The per-group rate would make a demo wait a minute, so it is on only with --strict-limits.
@@ -89,8 +87,7 @@ class Sandbox:
                                per_group_per_min=20 if strict_limits else 10_000)
         self.status = "starting"
         self.group_id: int | None = None
-        self.timings: dict[str, float] = {}
-        self.started_at = time.monotonic()
+        self._restored = False  # chats and database came from an earlier run
         self.app = self.bot = None
         self._streams: list[asyncio.Queue] = []
         self._tasks: list[asyncio.Task] = []
@@ -101,7 +98,8 @@ class Sandbox:
     # -- lifecycle --------------------------------------------------------------------------------
     async def start_web(self, host: str = "127.0.0.1", port: int = 8080) -> str:
         """Bind the page; raises OSError at once if the port is taken. Then call start_chats()."""
-        web_app = web.Application(client_max_size=(UPLOAD_LIMIT_MB + 1) * 1024 * 1024)
+        web_app = web.Application(client_max_size=(UPLOAD_LIMIT_MB + 1) * 1024 * 1024,
+                                  middlewares=[self._page_api])
         web_app.router.add_get("/", self._index)
         web_app.router.add_static("/static/", STATIC)
         web_app.router.add_get("/api/state", self._state)
@@ -130,7 +128,6 @@ class Sandbox:
         await self._load_or_create_chats()
         self._tasks.append(asyncio.create_task(self._pump()))
         self._tasks.append(asyncio.create_task(self._saver()))
-        self.timings["page_ready_s"] = time.monotonic() - self.started_at
 
     async def start_bot(self) -> None:
         """The real bot, unchanged: migrate the sandbox's SQLite file, build, poll the fake."""
@@ -146,8 +143,7 @@ class Sandbox:
 
             url = f"sqlite+aiosqlite:///{self.db_path}"
             settings = Settings(_env_file=None, bot_token=TOKEN, database_url=url, redis_url=None,
-                                telegram_api_base=self.tg.base_url, mode="polling", default_locale=self.lang,
-                                **self.settings_overrides)
+                                telegram_api_base=self.tg.base_url, mode="polling", default_locale=self.lang)
             await upgrade(url)
             self.db = Database(url)
             self.app = build_dispatcher(settings, self.db, clock=self.clock, storage=MemoryStorage())
@@ -159,13 +155,11 @@ class Sandbox:
             self._tasks.append(asyncio.create_task(self.app.dp.start_polling(
                 self.bot, handle_signals=False, polling_timeout=10,
                 allowed_updates=self.app.dp.resolve_used_update_types())))
-            self.timings["bot_ready_s"] = time.monotonic() - self.started_at
             await self.settle(30)  # the bot greets the group first, as it would on Telegram
             if self.demo and not self._restored:
                 self._set_status("seeding")
                 await self.seed_demo()
             await self.settle(30)
-            self.timings["ready_s"] = time.monotonic() - self.started_at
             self._set_status("ready")
         except Exception:
             log.exception("the bot did not start")
@@ -201,7 +195,6 @@ class Sandbox:
 
     # -- the chats --------------------------------------------------------------------------------
     async def _load_or_create_chats(self) -> None:
-        self._restored = False
         if self.state_path.exists() and self.db_path.exists():
             state = json.loads(self.state_path.read_text(encoding="utf-8"))
             self.tg.load_state(state["telegram"], lambda fid: (self.files_dir / fid).read_bytes())
@@ -226,12 +219,14 @@ class Sandbox:
                 return p
         raise Refused(400, _("There is no such person in the sandbox."))
 
+    def _in(self, persona: Persona, chat_id: int) -> bool:
+        return self.tg.status_in(chat_id, persona.user_id) not in ("left", "kicked")
+
     def chats_of(self, persona: Persona) -> list[dict]:
-        out = [self.tg.chats[persona.user_id]]
-        for chat_id, chat in self.tg.chats.items():
-            if chat["type"] != "private" and self.tg.status_in(chat_id, persona.user_id) not in ("left", "kicked"):
-                out.insert(0, chat)
-        return out
+        """The groups the persona is in (newest first), then the private chat with the bot."""
+        groups = [chat for chat_id, chat in self.tg.chats.items()
+                  if chat["type"] != "private" and self._in(persona, chat_id)]
+        return [*reversed(groups), self.tg.chats[persona.user_id]]
 
     def _chat_for(self, persona: Persona, chat_id: Any) -> dict:
         try:
@@ -240,7 +235,7 @@ class Sandbox:
             raise Refused(400, _("There is no such chat.")) from None
         if chat_id not in self.tg.chats:
             raise Refused(400, _("There is no such chat."))
-        if self.tg.status_in(chat_id, persona.user_id) in ("left", "kicked"):
+        if not self._in(persona, chat_id):
             raise Refused(403, _("{name} is not in this chat, so cannot write in it.").format(name=persona.name))
         return self.tg.chats[chat_id]
 
@@ -351,35 +346,35 @@ class Sandbox:
     def _lang(self, request: web.Request) -> str:
         return normalize_locale(request.query.get("lang") or request.cookies.get("lang"), self.lang)
 
-    @staticmethod
-    def _refusal(err: Refused) -> web.Response:
-        return web.json_response({"ok": False, "error": err.message}, status=err.status)
+    @web.middleware
+    async def _page_api(self, request: web.Request, handler) -> web.StreamResponse:
+        """Every page request runs in the page's language; a refusal becomes {"ok": false, "error"}."""
+        with use_locale(self._lang(request)):
+            try:
+                return await handler(request)
+            except Refused as err:
+                return web.json_response({"ok": False, "error": err.message}, status=err.status)
 
     async def _index(self, request: web.Request) -> web.Response:
         return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     async def _state(self, request: web.Request) -> web.Response:
-        with use_locale(self._lang(request)):
-            personas = [{"key": p.key, "id": p.user_id, "name": p.name, "role": _(p.role),
-                         "unit": UNITS[p.unit] if p.unit is not None else "",
-                         "chats": [{"id": c["id"], "type": c["type"],
-                                    "title": c.get("title") or self.tg.bot_user["first_name"]}
-                                   for c in self.chats_of(p)]} for p in PERSONAS]
-            return web.json_response({
-                "status": self.status, "lang": self._lang(request), "demo": self.demo,
-                "bot": {"username": BOT_USERNAME, "name": self.tg.bot_user["first_name"]},
-                "personas": personas, "group_id": self.current_group(), "strings": page_strings(),
-                "upload_limit_mb": UPLOAD_LIMIT_MB,
-            })
+        personas = [{"key": p.key, "id": p.user_id, "name": p.name, "role": _(p.role),
+                     "unit": UNITS[p.unit] if p.unit is not None else "",
+                     "chats": [{"id": c["id"], "type": c["type"],
+                                "title": c.get("title") or self.tg.bot_user["first_name"]}
+                               for c in self.chats_of(p)]} for p in PERSONAS]
+        return web.json_response({
+            "status": self.status, "lang": self._lang(request), "demo": self.demo,
+            "bot": {"username": BOT_USERNAME, "name": self.tg.bot_user["first_name"]},
+            "personas": personas, "group_id": self.current_group(), "strings": page_strings(),
+            "upload_limit_mb": UPLOAD_LIMIT_MB,
+        })
 
     async def _messages(self, request: web.Request) -> web.Response:
-        with use_locale(self._lang(request)):
-            try:
-                persona = self.persona(request.query.get("persona"))
-                chat = self._chat_for(persona, request.query.get("chat"))
-            except Refused as err:
-                return self._refusal(err)
-            return web.json_response({"ok": True, "messages": [self.view(m) for m in self.tg.messages(chat["id"])]})
+        persona = self.persona(request.query.get("persona"))
+        chat = self._chat_for(persona, request.query.get("chat"))
+        return web.json_response({"ok": True, "messages": [self.view(m) for m in self.tg.messages(chat["id"])]})
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
@@ -425,86 +420,68 @@ class Sandbox:
         return data
 
     async def _send(self, request: web.Request) -> web.Response:
-        with use_locale(self._lang(request)):
-            try:
-                data = await self._json(request)
-                persona = self.persona(data.get("persona"))
-                chat = self._chat_for(persona, data.get("chat"))
-                text = str(data.get("text") or "").strip()
-                if not text:
-                    raise Refused(400, _("Type a message first."))
-                if len(text) > 4096:
-                    raise Refused(400, _("A message can be at most 4096 characters long."))
-                if chat["type"] == "private" and re.fullmatch(rf"https://t\.me/{BOT_USERNAME}(\?start=\S*)?", text):
-                    # Tapping a link to this bot (a forwarded invite, say) opens it: /start <payload>.
-                    await self.tg.open_link(self.tg.users[persona.user_id], text)
-                else:
-                    await self.tg.send_text(self.tg.users[persona.user_id], chat, text)
-            except Refused as err:
-                return self._refusal(err)
-            return web.json_response({"ok": True})
+        data = await self._json(request)
+        persona = self.persona(data.get("persona"))
+        chat = self._chat_for(persona, data.get("chat"))
+        text = str(data.get("text") or "").strip()
+        if not text:
+            raise Refused(400, _("Type a message first."))
+        if len(text) > 4096:
+            raise Refused(400, _("A message can be at most 4096 characters long."))
+        if chat["type"] == "private" and re.fullmatch(rf"https://t\.me/{BOT_USERNAME}(\?start=\S*)?", text):
+            # Tapping a link to this bot (a forwarded invite, say) opens it: /start <payload>.
+            await self.tg.open_link(self.tg.users[persona.user_id], text)
+        else:
+            await self.tg.send_text(self.tg.users[persona.user_id], chat, text)
+        return web.json_response({"ok": True})
 
     async def _click(self, request: web.Request) -> web.Response:
-        with use_locale(self._lang(request)):
-            try:
-                data = await self._json(request)
-                persona = self.persona(data.get("persona"))
-                chat = self._chat_for(persona, data.get("chat"))
-                message = next((m for m in self.tg.messages(chat["id"])
-                                if m["message_id"] == _int(data.get("message_id"))), None)
-                if message is None:
-                    raise Refused(400, _("That message is gone."))
-                try:
-                    query = await self.tg.click(self.tg.users[persona.user_id], message, str(data.get("data")))
-                except ValueError:
-                    raise Refused(400, _("That button is no longer there.")) from None
-            except Refused as err:
-                return self._refusal(err)
-            return web.json_response({"ok": True, "query_id": query})
+        data = await self._json(request)
+        persona = self.persona(data.get("persona"))
+        chat = self._chat_for(persona, data.get("chat"))
+        message = next((m for m in self.tg.messages(chat["id"]) if m["message_id"] == _int(data.get("message_id"))),
+                       None)
+        if message is None:
+            raise Refused(400, _("That message is gone."))
+        try:
+            query = await self.tg.click(self.tg.users[persona.user_id], message, str(data.get("data")))
+        except ValueError:
+            raise Refused(400, _("That button is no longer there.")) from None
+        return web.json_response({"ok": True, "query_id": query})
 
     async def _open(self, request: web.Request) -> web.Response:
-        with use_locale(self._lang(request)):
-            try:
-                data = await self._json(request)
-                persona = self.persona(data.get("persona"))
-                try:
-                    await self.tg.open_link(self.tg.users[persona.user_id], str(data.get("url") or ""))
-                except ValueError:
-                    raise Refused(400, _("This link does not lead to this bot.")) from None
-            except Refused as err:
-                return self._refusal(err)
-            return web.json_response({"ok": True, "chat": persona.user_id})
+        data = await self._json(request)
+        persona = self.persona(data.get("persona"))
+        try:
+            await self.tg.open_link(self.tg.users[persona.user_id], str(data.get("url") or ""))
+        except ValueError:
+            raise Refused(400, _("This link does not lead to this bot.")) from None
+        return web.json_response({"ok": True, "chat": persona.user_id})
 
     async def _upload(self, request: web.Request) -> web.Response:
-        with use_locale(self._lang(request)):
-            try:
-                if (request.content_length or 0) > UPLOAD_LIMIT_MB * 1024 * 1024:
-                    raise Refused(413, _("The sandbox accepts files up to {mb} MB.").format(mb=UPLOAD_LIMIT_MB))
-                fields: dict[str, Any] = {}
-                try:
-                    reader = await request.multipart()
-                    async for part in reader:
-                        if part.filename:
-                            fields["file"] = (part.filename, bytes(await part.read()),
-                                              part.headers.get("Content-Type"))
-                        else:
-                            fields[part.name] = await part.text()
-                except web.HTTPRequestEntityTooLarge:
-                    raise Refused(413, _("The sandbox accepts files up to {mb} MB.").format(mb=UPLOAD_LIMIT_MB)) \
-                        from None
-                except (ValueError, AssertionError, KeyError):
-                    raise Refused(400, _("The request could not be read.")) from None
-                persona = self.persona(fields.get("persona"))
-                chat = self._chat_for(persona, fields.get("chat"))
-                if "file" not in fields:
-                    raise Refused(400, _("Choose a file first."))
-                name, body, mime = fields["file"]
-                await self.tg.send_document(self.tg.users[persona.user_id], chat, name, body,
-                                            mime_type=mime or mimetypes.guess_type(name)[0],
-                                            caption=(fields.get("caption") or None))
-            except Refused as err:
-                return self._refusal(err)
-            return web.json_response({"ok": True})
+        too_large = Refused(413, _("The sandbox accepts files up to {mb} MB.").format(mb=UPLOAD_LIMIT_MB))
+        if (request.content_length or 0) > UPLOAD_LIMIT_MB * 1024 * 1024:
+            raise too_large
+        fields: dict[str, Any] = {}
+        try:
+            async for part in await request.multipart():
+                if part.filename:
+                    fields["file"] = (part.filename, bytes(await part.read()), part.headers.get("Content-Type"))
+                else:
+                    fields[part.name] = await part.text()
+        except web.HTTPRequestEntityTooLarge:
+            raise too_large from None
+        except (ValueError, AssertionError, KeyError):
+            raise Refused(400, _("The request could not be read.")) from None
+        persona = self.persona(fields.get("persona"))
+        chat = self._chat_for(persona, fields.get("chat"))
+        if "file" not in fields:
+            raise Refused(400, _("Choose a file first."))
+        name, body, mime = fields["file"]
+        await self.tg.send_document(self.tg.users[persona.user_id], chat, name, body,
+                                    mime_type=mime or mimetypes.guess_type(name)[0],
+                                    caption=(fields.get("caption") or None))
+        return web.json_response({"ok": True})
 
 
 def _int(value: Any) -> int:

@@ -249,7 +249,7 @@ function onEvent(ev) {
     }
     renderChats();
   }
-  if (m.service || m.migrate) loadState();
+  if (m.service) loadState();  // a member added, a group upgraded: the chat lists may change
 }
 
 function showStatus(status) {
