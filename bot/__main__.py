@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 
@@ -35,19 +36,14 @@ def cmd_run(settings: Settings) -> int:
     from bot.locking import DatabaseBusy, DatabaseLock
     from bot.runner import run
 
-    lock = DatabaseLock(settings.sqlite_path()) if settings.sqlite_path() else None
+    path = settings.sqlite_path()
     try:
-        if lock:
-            lock.acquire()
+        with DatabaseLock(path) if path else contextlib.nullcontext():
+            asyncio.run(run(settings))
     except DatabaseBusy as busy:
         print(f"{busy.path} is in use by another thidua process (pid {busy.pid or '?'}), "
               "for example a sandbox started with DATABASE_URL pointing at it; stop it first.", file=sys.stderr)
         return 3
-    try:
-        asyncio.run(run(settings))
-    finally:
-        if lock:
-            lock.release()
     return 0
 
 

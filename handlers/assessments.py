@@ -17,8 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.config import Settings
 from bot.i18n import _, use_locale
+from bot.outbox import kick_all
 from bot.render import assessment_xlsx
 from bot.services import assessments as svc
+from bot.services import reminders
 from bot.services import scoring
 from bot.services import units as unit_service
 from bot.services.blocs import Member, require_manager
@@ -71,9 +73,6 @@ async def refresh_round_post(bot: Bot, session: AsyncSession, rnd: AssessmentRou
 async def remind_missing(session: AsyncSession, clock: Clock, bloc: Bloc, rnd: AssessmentRound) -> Reply:
     """/assessment remind: queue a private reminder (outbox) now for every reachable representative
     of a unit that has not submitted, at most once an hour per person; say who cannot be reached."""
-    from bot.outbox import kick_all
-    from bot.services import reminders
-
     targets = await svc.units_to_remind(session, rnd)
     await session.commit()
     people = [(person, unit) for unit, persons in targets for person in persons

@@ -17,9 +17,11 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
-from bot.i18n import _, normalize_locale, use_locale
+from bot.i18n import _, use_locale
+from bot.outbox import kick_all
+from bot.services import reminders
 from bot.services import voting as svc
-from bot.services.blocs import Member, require_manager, require_representative
+from bot.services.blocs import Member, require_representative
 from bot.services.errors import NotAllowed, UserError
 from bot.services.units import count_units
 from bot.views import core as core_views
@@ -367,16 +369,12 @@ async def cast_button(callback: CallbackQuery, session: AsyncSession, clock: Clo
 async def queue_vote_reminders(session: AsyncSession, clock: Clock, job: svc.ReminderJob) -> int:
     """Queue "you have not voted yet" in the outbox for each representative of a unit that has not
     voted (once per vote and person); the worker sends them through the shared rate limiter."""
-    from bot.services import reminders
-
     return await reminders.queue_now(session, clock, job.bloc, "vote", job.poll.id, "remind", job.recipients,
                                      lambda unit: views.reminder(job.bloc, job.poll, unit))
 
 
 async def tick(app, bot: Bot) -> int:
     """One pass: queue reminders, then close every vote whose time has come. Returns the number closed."""
-    from bot.outbox import kick_all
-
     clock, username = app.clock, app.dp.get("bot_username", "")
     async with app.db.session() as session:
         queued = 0

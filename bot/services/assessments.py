@@ -117,8 +117,9 @@ async def load_table(session: AsyncSession, clock: Clock, member: Member, rows: 
 
 # -- rounds -----------------------------------------------------------------------------------
 
-def parse_deadline(raw: str, bloc: Bloc, now: datetime) -> datetime:
-    """'30/11/2026 17:00' (or a date alone: end of that day) in the bloc's zone -> aware UTC."""
+def parse_deadline(raw: str, bloc: Bloc, now: datetime, bad_format: str | None = None) -> datetime:
+    """'30/11/2026 17:00' (or a date alone: end of that day) in the bloc's zone -> aware UTC.
+    `bad_format`: the caller's own (translated) answer to text that is not a date."""
     text = clean_name(raw)
     for pattern in DATE_FORMATS:
         try:
@@ -131,7 +132,8 @@ def parse_deadline(raw: str, bloc: Bloc, now: datetime) -> datetime:
         if when <= now:
             raise UserError(_("The deadline {when} is already past.").format(when=local.strftime("%d/%m/%Y %H:%M")))
         return when
-    raise UserError(_("Write the deadline as dd/mm/yyyy HH:MM, for example <code>/assessment 30/11/2026 17:00</code>."))
+    raise UserError(bad_format or _("Write the deadline as dd/mm/yyyy HH:MM, for example "
+                                     "<code>/assessment 30/11/2026 17:00</code>."))
 
 
 async def open_round_of(session: AsyncSession, bloc_id: int) -> AssessmentRound | None:

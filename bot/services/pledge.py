@@ -11,7 +11,7 @@ from sqlmodel import select
 from bot.clock import Clock
 from bot.i18n import _
 from bot.services import reminders
-from bot.services.assessments import DATE_FORMATS, clean_name, parse_deadline as _parse_deadline
+from bot.services.assessments import parse_deadline as _parse_deadline
 from bot.services.blocs import Member, member_of, require_manager, require_representative
 from bot.services.errors import UserError
 from bot.services.units import list_units
@@ -65,19 +65,8 @@ async def set_group_message(session: AsyncSession, pledge_id: int, message_id: i
 
 def parse_deadline(raw: str, bloc: Bloc, now: datetime) -> datetime:
     """'31/01/2027 17:00' or '31/01/2027' (end of day) in the bloc's zone, in the future."""
-    text = clean_name(raw)
-    if not any(_fits(text, pattern) for pattern in DATE_FORMATS):
-        raise UserError(_("Write the signing deadline as dd/mm/yyyy HH:MM, for example "
-                          "<code>/pledge deadline 31/01/2027 17:00</code>."))
-    return _parse_deadline(text, bloc, now)
-
-
-def _fits(text: str, pattern: str) -> bool:
-    try:
-        datetime.strptime(text, pattern)
-    except ValueError:
-        return False
-    return True
+    return _parse_deadline(raw, bloc, now, _("Write the signing deadline as dd/mm/yyyy HH:MM, for example "
+                                              "<code>/pledge deadline 31/01/2027 17:00</code>."))
 
 
 async def set_deadline(session: AsyncSession, clock: Clock, member: Member, raw: str) -> Pledge:
