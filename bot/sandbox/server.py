@@ -519,6 +519,8 @@ PAGE_STRINGS = {
     "hint_demo": N_("Demo bloc ready. As Lan in the group try /vote flag; representatives vote in their private chat."),
     "offline": N_("Connection to the sandbox lost; retrying…"),
     "language": N_("Language"),
+    "ok": N_("OK"),
+    "back": N_("Back to the chats"),
 }
 
 

@@ -20,7 +20,7 @@ async def test_page_and_demo_bloc(page: Page):
         assert r.status == 200 and "EventSource" in await r.text()
     state = await page.state()
     assert state["status"] == "ready" and state["lang"] == "vi"
-    assert state["strings"]["send"] == "Gửi"  # the page itself is translated
+    assert state["strings"]["send"] == "Gửi" and state["strings"]["ok"] == "Đồng ý"  # the page itself is translated
     roles = {p["key"]: p["role"] for p in state["personas"]}
     assert roles["head"] == "Trưởng khối" and roles["deputy"] == "Phó khối"
     group = state["group_id"]

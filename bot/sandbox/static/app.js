@@ -45,6 +45,9 @@ async function loadState() {
   $("lang").value = S.state.lang;
   for (const [id, key] of [["s-title", "title"], ["s-subtitle", "subtitle"], ["s-persona", "persona"],
                            ["s-chats", "chats"], ["s-language", "language"]]) $(id).textContent = S.strings[key];
+  document.title = S.strings.title;
+  $("alert-ok").textContent = S.strings.ok;
+  $("back").setAttribute("aria-label", S.strings.back);
   $("text").placeholder = S.strings.type_here;
   $("attach").title = S.strings.attach;
   $("send").title = S.strings.send;
