@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from aiogram import F
+from aiogram.filters import Filter
+from aiogram.types import CallbackQuery
 
+from bot.conversations.actions import ActionData, BadAction
 from bot.i18n import _
 from bot.services.blocs import Member, require_manager
 from bot.services.errors import NotAllowed, UserError
@@ -33,3 +36,21 @@ def need_member(member: Member | None) -> Member:
     if member is None:
         raise NotAllowed(_("You are not a member of any bloc yet. Open the join link your bloc head sent you."))
     return member
+
+
+class Act(Filter):
+    """Matches callback queries carrying one typed action (bot/conversations/actions.py) and hands
+    the handler the unpacked `action`. Data with the action's prefix that does not unpack (forged,
+    from an older version) is answered "no longer valid", never a traceback."""
+
+    def __init__(self, *kinds: type[ActionData]) -> None:
+        self.kinds = kinds
+
+    async def __call__(self, callback: CallbackQuery) -> bool | dict:
+        for kind in self.kinds:
+            if kind.matches(callback.data):
+                try:
+                    return {"action": kind.unpack(callback.data)}
+                except BadAction:
+                    raise UserError(_("This button is no longer valid.")) from None
+        return False
