@@ -101,3 +101,13 @@ async def abort(session: AsyncSession) -> None:
     which async SQLAlchemy forbids. Expunged first, they stay readable (detached) instead."""
     session.expunge_all()
     await session.rollback()
+
+
+async def truncate_wal(session_or_db) -> None:
+    """SQLite: fold the -wal file into the database and cut it to zero bytes (old page versions,
+    e.g. of a ballot box, do not stay behind in it). PostgreSQL: nothing to do here."""
+    engine = getattr(session_or_db, "engine", None) or getattr(session_or_db, "bind", None)
+    if engine is None or engine.dialect.name != "sqlite":
+        return
+    async with engine.connect() as conn:
+        await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
