@@ -391,6 +391,7 @@ async def open_vote(session: AsyncSession, clock: Clock, member: Member, spec: V
     committee = await _committee(session, member, units, spec.committee)
     rule = default_rule(bloc, spec.kind, max_choices, len(units))
     publish = vote_defaults(bloc)["publish_board"] if spec.publish_board is None else spec.publish_board
+    await begin_write(session)
     return await _create(session, now, member, Poll(
         bloc_id=bloc.id, kind=spec.kind, question=spec.question if spec.kind == "custom" else "",
         options=options, eligible=sorted(u.id for u in units), rule=rule.to_json(),
@@ -400,15 +401,19 @@ async def open_vote(session: AsyncSession, clock: Clock, member: Member, spec: V
 
 async def _create(session: AsyncSession, now: datetime, member: Member, poll: Poll,
                   committee: list[tuple[Person, Unit | None]], action: str) -> Opened:
+    """Inside the caller's write transaction: seal the new vote's box and store it."""
     secret = ballot_box.new_secret()
     k = committee_size_k(len(committee))
     shares = ballot_box.split(secret, k, len(committee))
     poll.public_key = ballot_box.public_key_b64(secret)
     del secret  # from here on only the shares exist, and they leave with the caller
     poll.committee_k = k
-    await begin_write(session)
-    session.add(poll)
-    await session.flush()
+    try:
+        session.add(poll)
+        await session.flush()
+    except IntegrityError:
+        await abort(session)
+        raise UserError(_("The runoff of this vote is already open.")) from None
     seats = [Seat(index, person, unit, share) for (index, share), (person, unit) in zip(shares, committee)]
     poll.committee = [{"seat": seat.seat, "person_id": seat.person.id, "unit_id": seat.unit.id if seat.unit else None,
                        "hash": ballot_box.share_hash(poll.id, seat.seat, seat.share)} for seat in seats]
