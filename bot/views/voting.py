@@ -390,4 +390,7 @@ async def _status(session, clock, bloc: Bloc) -> list[str]:
         lines.append(_("🗳 Vote #{number} {title}: {turnout}. {closing}").format(
             number=poll.id, title=title(poll), turnout=turnout_line(voted, eligible),
             closing=closing_line(bloc, poll)))
+    for poll in await svc.locked_polls(session, bloc.id):
+        lines.append(_("🔒 Vote #{number} {title}: the ballot box is locked, waiting for the counting committee "
+                       "(/mohom shows who has not handed back a key).").format(number=poll.id, title=title(poll)))
     return lines
