@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 import re
 
+import pytest
+
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import User
 from sqlmodel import select
@@ -121,10 +123,21 @@ async def test_board_csv_is_formula_safe_and_long_card_keeps_its_turnout(flow, f
     assert cells and not any(c.lstrip('"').startswith(("=", "+", "-", "@")) for c in cells)
 
 
-async def test_selection_never_in_fsm_nor_logs(db, clock, settings, caplog):
-    caplog.set_level(logging.DEBUG)
-    for name in ("sqlalchemy.engine", "aiosqlite", "aiogram", "asyncpg"):
+@pytest.fixture
+def every_logger_at_debug():
+    """The attacker's log level: every logger we or our libraries use, at DEBUG; restored after."""
+    names = ["", "sqlalchemy", "sqlalchemy.engine", "sqlalchemy.engine.Engine", "aiosqlite", "aiogram", "asyncpg",
+             *logging.root.manager.loggerDict]
+    saved = {n: logging.getLogger(n).level for n in names}
+    for name in names:
         logging.getLogger(name).setLevel(logging.DEBUG)
+    yield
+    for name, level in saved.items():
+        logging.getLogger(name).setLevel(level)
+
+
+async def test_selection_never_in_fsm_nor_logs(db, clock, settings, caplog, every_logger_at_debug):
+    caplog.set_level(logging.DEBUG)
     storage = MemoryStorage()
     flow = Flow(build_dispatcher(settings, db, clock=clock, storage=storage))
     head, reps = await bloc_with_reps(flow, count=3)
