@@ -203,7 +203,7 @@ async def cmd_vote(message: Message, command: CommandObject, session: AsyncSessi
         await refresh_card(bot, session, clock, poll.id, bot_username)
         return
     if word.casefold() in ("cancel", "huy", "hủy"):
-        poll = await svc.poll_in_bloc(session, member.bloc, rest.strip() or None, "open")
+        poll = await svc.poll_in_bloc(session, member.bloc, rest.strip() or None, "unfinished")
         await answer(message, views.cancel_confirm(poll), bot_username)
         return
     spec = svc.parse_vote_line(args, member.bloc, clock.now())

@@ -514,10 +514,13 @@ async def poll_in_bloc(session: AsyncSession, bloc: Bloc, number: str | int | No
         return poll
     if status == "locked":
         polls = await locked_polls(session, bloc.id)
+    elif status == "unfinished":  # open or locked: what /vote cancel may cancel
+        polls = await open_polls(session, bloc.id) + await locked_polls(session, bloc.id)
     else:
         polls = await open_polls(session, bloc.id) if status == "open" else await closed_polls(session, bloc.id, 1)
     if not polls:
-        raise UserError({"open": _("There is no open vote."), "locked": _("No ballot box is waiting to be opened.")}
+        raise UserError({"open": _("There is no open vote."), "unfinished": _("There is no open vote."),
+                         "locked": _("No ballot box is waiting to be opened.")}
                         .get(status, _("No vote has been closed yet.")))
     if len(polls) > 1:
         raise UserError(_("Several votes are open: write the number, for example <code>/close {number}</code>.")

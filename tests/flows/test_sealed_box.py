@@ -167,3 +167,20 @@ def _key(flow, user):
     from aiogram.fsm.storage.base import StorageKey
 
     return StorageKey(bot_id=flow.bot.id, chat_id=user.id, user_id=user.id)
+
+
+async def test_a_box_that_cannot_be_opened_is_cancelled_and_held_again(flow, fetch):
+    head, reps = await bloc_with_reps(flow, count=3)
+    await flow.send(head, "/vote co", chat=flow.group)
+    payload = start_payloads(flow, card_of(flow), "v_")[0]
+    await vote(flow, reps[2], payload, [1])
+    await flow.send(head, "/close", chat=flow.group)
+    await press(flow, head, flow.last(flow.group.id), act.CloseNow)
+    (poll,) = await fetch(select(Poll))
+    assert poll.status == "locked"
+    await flow.send(head, "/vote cancel", chat=flow.group)  # the committee lost its keys
+    await press(flow, head, flow.last(flow.group.id), act.CancelYes)
+    (poll,) = await fetch(select(Poll))
+    assert poll.status == "cancelled"
+    await flow.send(head, "/vote co", chat=flow.group)
+    assert len(await fetch(select(Poll))) == 2 and "Bỏ phiếu kín #2" in card_of(flow).text
