@@ -184,3 +184,26 @@ async def test_a_box_that_cannot_be_opened_is_cancelled_and_held_again(flow, fet
     assert poll.status == "cancelled"
     await flow.send(head, "/vote co", chat=flow.group)
     assert len(await fetch(select(Poll))) == 2 and "Bỏ phiếu kín #2" in card_of(flow).text
+
+
+async def test_merge_and_remove_refused_while_a_unit_is_on_an_unfinished_vote(flow, fetch):
+    from storage.models import Unit
+
+    head, reps = await bloc_with_reps(flow, count=4)
+    await flow.send(head, "/vote co", chat=flow.group)
+    for command in ("/merge 2 4", "/removeunit 3"):
+        await flow.send(head, command, chat=flow.group)
+        assert "chưa kết thúc" in flow.last_text(flow.group.id), command
+    assert all(u.is_active for u in await fetch(select(Unit)))
+    (poll,) = await fetch(select(Poll))
+    assert len(poll.eligible) == 5
+    await flow.send(head, "/close", chat=flow.group)
+    await press(flow, head, flow.last(flow.group.id), act.CloseNow)
+    await flow.send(head, "/merge 2 4", chat=flow.group)  # locked, not counted yet: still refused
+    assert "chưa kết thúc" in flow.last_text(flow.group.id)
+    from tests.flows.test_voting import open_box
+
+    await open_box(flow, poll.id)
+    await flow.send(head, "/merge 2 4", chat=flow.group)
+    assert "chưa kết thúc" not in flow.last_text(flow.group.id)
+    assert len([u for u in await fetch(select(Unit)) if u.is_active]) == 4
