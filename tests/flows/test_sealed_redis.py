@@ -50,3 +50,24 @@ async def test_no_selection_in_redis_and_every_key_expires(db, clock, db_url):
         await storage.close()
         await client.flushdb()
         await client.aclose()
+
+
+async def test_fsm_keys_expire(db_url):
+    from aiogram.fsm.storage.base import StorageKey
+
+    client = aioredis.from_url(REDIS_URL)
+    await client.flushdb()
+    storage = make_storage(Settings(_env_file=None, bot_token="1:x", database_url=db_url, redis_url=REDIS_URL,
+                                    fsm_ttl_hours=2))
+    try:
+        key = StorageKey(bot_id=1, chat_id=5, user_id=5)
+        await storage.set_state(key, "Form:score")
+        await storage.set_data(key, {"criterion": 3})
+        keys = await client.keys("*")
+        assert len(keys) == 2
+        ttls = [await client.ttl(k) for k in keys]
+        assert all(0 < t <= 7200 for t in ttls), ttls
+    finally:
+        await storage.close()
+        await client.flushdb()
+        await client.aclose()
