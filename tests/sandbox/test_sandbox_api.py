@@ -62,6 +62,9 @@ async def test_vote_with_chart_and_minutes(page: Page):
     await page.send("head", group, "/close")
     confirm = await page.last_bot("head", group, "")
     await page.click("head", group, confirm, "Đóng")
+    for persona, chat in (("head", HEAD), ("deputy", DEPUTY)):  # the committee hands back its keys
+        key = next(m for m in reversed(await page.messages(persona, chat)) if "Khóa hòm phiếu" in m["html"])
+        await page.click(persona, chat, key, "Nộp khóa")
     messages = await page.messages("head", group)
     assert any("Kết quả" in m["html"] for m in messages if m["from"]["is_bot"])
     photo = next(m for m in messages if m["photo"])
