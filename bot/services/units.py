@@ -177,7 +177,8 @@ async def _refuse_if_voting(session: AsyncSession, bloc: Bloc, *units: Unit) -> 
                                                       Poll.status.in_(("open", "locked"))))).scalars().all()
     for poll in polls:
         for unit in units:
-            if unit.id in (poll.eligible or []):
+            candidates = {o.get("unit_id") for o in poll.options or []}
+            if unit.id in (poll.eligible or []) or unit.id in candidates:
                 await abort(session)
                 raise UserError(_("“{name}” is on the list of vote #{number}, which is not finished. Merge or remove "
                                   "it after the count.").format(name=unit.name, number=poll.id))

@@ -207,3 +207,26 @@ async def test_merge_and_remove_refused_while_a_unit_is_on_an_unfinished_vote(fl
     await flow.send(head, "/merge 2 4", chat=flow.group)
     assert "chưa kết thúc" not in flow.last_text(flow.group.id)
     assert len([u for u in await fetch(select(Unit)) if u.is_active]) == 4
+
+
+async def test_a_restart_while_locked_asks_the_committee_again(flow, fetch):
+    from handlers.voting import tick
+    from storage.models import OutboxMessage
+
+    head, reps = await bloc_with_reps(flow, count=3)
+    await flow.send(head, "/vote co", chat=flow.group)
+    (poll,) = await fetch(select(Poll))
+    await flow.send(head, "/close", chat=flow.group)
+    await press(flow, head, flow.last(flow.group.id), act.CloseNow)
+    from tests.flows.test_voting import open_box
+
+    await open_box(flow, poll.id, members=1)  # one key in, then the process restarts
+    flow.app.dp["vault"] = ballot_box.KeyVault()
+    flow.app.extras.clear()
+    await tick(flow.app, flow.bot)
+    await tick(flow.app, flow.bot)  # asked once per start, not once per pass
+    rows = await fetch(select(OutboxMessage).where(OutboxMessage.item_kind == "vote"))
+    asked_again = [r for r in rows if "keys-boot" in r.dedup_key]
+    assert len(asked_again) == len([c for c in poll.committee if c.get("unit_id")])
+    await open_box(flow, poll.id, members=2)  # both hand their keys back again: the box opens
+    assert (await fetch(select(Poll)))[0].status == "closed"

@@ -25,3 +25,5 @@ def test_bot_is_not_the_postgres_superuser():
     init = (ROOT / "docker" / "initdb" / "01-thidua-role.sh").read_text()
     assert "CREATE ROLE thidua LOGIN NOSUPERUSER" in init and "OWNER thidua" in init
     assert "./docker/initdb:/docker-entrypoint-initdb.d" in compose
+    bot = compose.split("\n  bot:", 1)[1].split("\n  db:", 1)[0]
+    assert "env_file: bot.env" in bot and "POSTGRES_PASSWORD" not in bot  # the superuser password stays out
