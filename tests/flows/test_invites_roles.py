@@ -115,7 +115,7 @@ async def test_revoke_representative_and_posts(flow, fetch):
     await flow.send(head, "/sethead 5", chat=flow.group)
     assert "Trưởng khối năm" in flow.last_text(flow.group.id)
     await flow.send(head, "/setdeputy 5", chat=flow.group)
-    assert "vừa là Trưởng khối vừa là Phó khối" in flow.last_text(flow.group.id)
+    assert "vừa là Trưởng khối vừa là Phó trưởng khối" in flow.last_text(flow.group.id)
     await flow.send(rep, "/sethead 1", chat=flow.group)
     assert "Chỉ Trưởng khối" in flow.last_text(flow.group.id)
     bloc = (await fetch(select(Bloc)))[0]

@@ -117,7 +117,7 @@ async def test_one_line_open_card_cast_once_close_results(flow, fetch, clock):
     cast = action_on(flow, ballot, act.Tick, 0)
     await press(flow, reps[0], ballot, act.Review)
     confirm = current_text(flow, ballot)
-    assert "Kiểm tra lá phiếu" in confirm and UNITS[1] in confirm
+    assert "Kiểm tra lại phiếu" in confirm and UNITS[1] in confirm
     cast = action_on(flow, ballot, act.Cast)
     await flow.click(reps[0], ballot, cast)
     done = current_text(flow, ballot)
@@ -154,8 +154,8 @@ async def test_one_line_open_card_cast_once_close_results(flow, fetch, clock):
     await open_box(flow, int(poll_id), members=2)
     results = [s for s in flow.sent if s.chat_id == flow.group.id and s.text and "Kết quả bỏ phiếu" in s.text][-1]
     assert "Số phiếu phát ra: 5" in results.text and "thu về: 4" in results.text
-    assert f"1. {UNITS[1]}: 3 phiếu, 60.00%" in results.text
-    assert f"{UNITS[1]}" in results.text.split("Đạt ngưỡng")[1]
+    assert f"1. {UNITS[1]}: 3 phiếu, tỷ lệ 60.00%" in results.text
+    assert f"{UNITS[1]}" in results.text.split("Đạt tỷ lệ phiếu")[1]
     files = [s.filename for s in flow.sent if s.method in ("sendPhoto", "sendDocument")]
     assert any(f.endswith(".png") for f in files) and any(f.endswith(".docx") for f in files)
     assert "đã đóng" in current_text(flow, card).lower()
@@ -187,7 +187,7 @@ async def test_bad_input_gets_clear_answers(flow, fetch):
     payload = start_payloads(flow, card_of(flow), "v_")[0]
     assert f"1. {UNITS[0]}" not in card_of(flow).text and f"1. {UNITS[1]}" in card_of(flow).text
     await flow.send(reps[0], "/ballots", chat=flow.group)
-    assert "chat riêng" in flow.last_text(flow.group.id)
+    assert "tin nhắn riêng" in flow.last_text(flow.group.id)
     await flow.send(outsider, f"/start {payload}")
     assert "chưa được đăng ký làm đại diện" in flow.last_text(outsider.id)
     await flow.send(reps[0], "/start v_999999")
@@ -200,7 +200,7 @@ async def test_bad_input_gets_clear_answers(flow, fetch):
     await flow.send(reps[0], "/vote flag")
     assert "nhóm chung" in flow.last_text(reps[0].id)
     await flow.send(reps[0], "/ballots")
-    assert "Chưa bỏ phiếu" in flow.last_text(reps[0].id) and start_payloads(flow, flow.last(reps[0].id), "v_")
+    assert "chưa bỏ phiếu" in flow.last_text(reps[0].id) and start_payloads(flow, flow.last(reps[0].id), "v_")
 
 
 async def test_one_line_parser_refuses_what_it_does_not_understand(flow, fetch):
@@ -256,7 +256,7 @@ async def test_dialog_buttons_open_a_merit_vote(flow, fetch):
     assert "Chỉ Trưởng khối" in flow.answered()[-1]
     await flow.click(head, count, act.OpenDialog("merit", 3).pack())
     closing = menu
-    assert "Đóng thủ công (/close)" in [b[0] for b in msg_buttons(flow, closing)]
+    assert "Trưởng khối đóng bằng lệnh /close" in [b[0] for b in msg_buttons(flow, closing)]
     await flow.click(head, closing, act.OpenDialog("merit", 3, "24h").pack())
     (poll,) = await fetch(select(Poll))
     assert poll.kind == "merit" and svc.rule_of(poll).max_choices == 3 and poll.closing_at is not None
@@ -313,7 +313,7 @@ async def test_closer_reminds_then_closes_at_its_time_once(flow, fetch, clock):
     await open_box(flow, int(payload[2:]))
     announcements = [t for t in flow.texts(flow.group.id) if "Kết quả bỏ phiếu" in t]
     assert len(announcements) == 1
-    assert "KHÔNG HỢP LỆ" in announcements[0]  # 1 of 5 units voted: below the 2/3 quorum
+    assert "KHÔNG CÓ GIÁ TRỊ" in announcements[0]  # 1 of 5 units voted: below the 2/3 quorum
 
 
 async def test_tie_at_cut_off_offers_a_runoff(flow, fetch):
@@ -330,7 +330,7 @@ async def test_tie_at_cut_off_offers_a_runoff(flow, fetch):
         await vote(flow, rep, payload, [pick])
     await close_and_count(flow, head, int(pid))
     result = [s for s in flow.sent if s.chat_id == flow.group.id and s.text and "Kết quả bỏ phiếu" in s.text][-1]
-    assert "Hòa" in result.text
+    assert "Bằng phiếu" in result.text
     runoff = button(flow, result, "Bỏ phiếu lại")
     await flow.click(head, result, runoff)
     polls = await fetch(select(Poll).order_by(Poll.id))
