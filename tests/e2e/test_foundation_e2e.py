@@ -34,7 +34,7 @@ async def test_setup_units_invites_join_status(db, db_url, clock, caplog):
         await tg.send_text(outsider, group, "/setup Khối giả")
         await tg.wait_bot_message(group["id"], "Chỉ quản trị viên")
         await tg.send_text(head, group, "/setup Khối thi đua các TTYT tuyến huyện")
-        await tg.wait_bot_message(group["id"], "đã trở thành khối")
+        await tg.wait_bot_message(group["id"], "đã được lập thành")
         await tg.send_text(head, group, "/addunit\n" + "\n".join(UNITS))
         await tg.wait_bot_message(group["id"], "Đã thêm 14 đơn vị")
 
@@ -76,7 +76,7 @@ async def test_migration_removal_and_html_names(db, db_url, clock):
         head = tg.add_user("Lan")
         group = await tg.create_group("Khối", creator=head)
         await tg.send_text(head, group, "/setup Khối <b>thử</b> & co")
-        await tg.wait_bot_message(group["id"], "đã trở thành khối")
+        await tg.wait_bot_message(group["id"], "đã được lập thành")
         await tg.send_text(head, group, "/addunit <i>Sở</i> & <Ban>")
         await tg.wait_bot_message(group["id"], "Đã thêm 1 đơn vị")
         new = await tg.migrate_to_supergroup(group, head)

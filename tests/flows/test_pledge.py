@@ -70,16 +70,16 @@ async def test_deadline_plans_reminders_for_unsigned_units_only(flow, fetch, clo
     await deliver()  # the fanout row expands into private rows, then those are sent
     group_reminder = [t for t in flow.texts(flow.group.id) if "đến hạn xác nhận tham gia giao ước" in t]
     assert len(group_reminder) == 1 and "Chưa xác nhận (4)" in group_reminder[0]
-    assert any("chưa ký giao ước thi đua" in t for t in flow.texts(rep2.id))
-    assert not any("chưa ký giao ước thi đua" in t for t in flow.texts(rep1.id))  # signed: not reminded
+    assert any("chưa xác nhận tham gia giao ước thi đua" in t for t in flow.texts(rep2.id))
+    assert not any("chưa xác nhận tham gia giao ước thi đua" in t for t in flow.texts(rep1.id))  # signed: not reminded
 
     # /pledge remind: now, once an hour, only unsigned units' representatives.
-    before = sum("chưa ký giao ước" in t for t in flow.texts(rep2.id))
+    before = sum("chưa xác nhận tham gia giao ước" in t for t in flow.texts(rep2.id))
     await flow.send(head, "/pledge remind", chat=flow.group)
     assert "Đã nhắc riêng 1 đại diện" in flow.last_text(flow.group.id)
     assert "TTYT thành phố Uông Bí" in flow.last_text(flow.group.id)  # units 3-5 have nobody to reach
     await deliver()
-    assert sum("chưa ký giao ước" in t for t in flow.texts(rep2.id)) == before + 1
+    assert sum("chưa xác nhận tham gia giao ước" in t for t in flow.texts(rep2.id)) == before + 1
     await flow.send(head, "/pledge remind", chat=flow.group)
     assert "vừa được nhắc" in flow.last_text(flow.group.id)
 

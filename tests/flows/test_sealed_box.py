@@ -72,17 +72,17 @@ async def test_ballot_and_vote_buttons_check_chat_rights_and_bloc(flow, fetch):
     tick = action_on(flow, ballot, act.Tick, 1)
     card = card_of(flow)
     await flow.click(reps[0], card, tick)  # a ballot button pressed in the group
-    assert "chat riêng" in flow.answered()[-1]
+    assert "tin nhắn riêng" in flow.answered()[-1]
     cast = act.Cast(int(payload[2:]), "2").pack()
     await flow.click(reps[1], ballot, cast)  # another person's ballot message
-    assert "chat riêng" in flow.answered()[-1]
+    assert "tin nhắn riêng" in flow.answered()[-1]
     await flow.send(head, "/close", chat=flow.group)
     ask = flow.last(flow.group.id)
     await flow.click(reps[0], ask, action_on(flow, ask, act.KeepOpen))
     assert "Chỉ Trưởng khối" in flow.answered()[-1]
     for forged in (act.CancelAsk(999999).pack(), act.CloseNow(2**40).pack(), "vz:abc", "vt:1:zz:1", "ks:1:1:@@"):
         await flow.click(head, ask, forged)
-        assert re.search("không tồn tại|không còn hiệu lực|không phải là khóa|chat riêng", flow.answered()[-1]), forged
+        assert re.search("không tồn tại|không còn hiệu lực|không phải là khóa|tin nhắn riêng", flow.answered()[-1]), forged
     (poll,) = await fetch(select(Poll))
     assert poll.status == "open"
 

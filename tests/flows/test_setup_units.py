@@ -18,7 +18,7 @@ async def test_setup_requires_group_admin(flow):
     await flow.send(admin, "/setup Khối thi đua các TTYT tuyến huyện", chat=flow.group)
     assert "Khối thi đua các TTYT tuyến huyện" in flow.last_text(flow.group.id)
     await flow.send(admin, "/setup Khối khác", chat=flow.group)
-    assert "đã là khối" in flow.last_text(flow.group.id)
+    assert "đã được lập thành" in flow.last_text(flow.group.id)
 
 
 async def test_units_added_listed_and_checked(flow, session):

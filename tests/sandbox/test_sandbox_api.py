@@ -27,7 +27,7 @@ async def test_page_and_demo_bloc(page: Page):
     chats = {p["key"]: [c["id"] for c in p["chats"]] for p in state["personas"]}
     assert chats["head"] == [group, HEAD] and chats["guest"] == [GUEST]  # the outsider is not in the group
     texts = await page.bot_html("head", group)
-    assert any("đã trở thành khối" in t for t in texts) and any("Đã thêm 14 đơn vị" in t for t in texts)
+    assert any("đã được lập thành" in t for t in texts) and any("Đã thêm 14 đơn vị" in t for t in texts)
     assert "Xin chào" in texts[0]  # the bot greeted the group before the head typed
     assert any("TTYT thị xã Đông Triều là đơn vị Phó trưởng khối" in t for t in texts)
     for persona, unit in (("deputy", 0), ("mai", 1), ("tuan", 2), ("head", 4)):
@@ -84,7 +84,7 @@ async def test_html_shown_as_telegram_shows_it(page: Page):
     assert 'data-command="/addunit"' in mine["html"]  # commands are tappable, as in Telegram
     answer = (await page.bot_html("head", group))[-1]
     assert "<img" not in answer and "&lt;b&gt;Sở&lt;/b&gt;" in answer  # the unit's name is text ...
-    setup = await page.last_bot("head", group, "đã trở thành khối")
+    setup = await page.last_bot("head", group, "đã được lập thành")
     assert "<b>Khối thi đua các Trung tâm Y tế" in setup["html"]  # ... the bot's own formatting is kept
 
 
@@ -170,6 +170,6 @@ async def test_without_demo_the_head_starts_from_setup(tmp_path, clock):
             texts = await page.bot_html("head", group)
             assert len(texts) == 1 and "/setup" in texts[0]
             await page.send("head", group, "/setup Khối thử")
-            assert re.search("đã trở thành khối", (await page.bot_html("head", group))[-1])
+            assert re.search("đã được lập thành", (await page.bot_html("head", group))[-1])
     finally:
         await sandbox.stop()

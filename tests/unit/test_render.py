@@ -70,7 +70,7 @@ def make_sheet(votes: list[int] | None = None, *, issued: int = 14, names: list[
         valid=12,
         invalid=1,
         blank=2,
-        base_label="trên tổng số đơn vị được phát phiếu",
+        base_label="tổng số đơn vị được phát phiếu",
         base_count=issued,
         threshold="Đơn vị được trên 50% số phiếu trên tổng số đơn vị được phát phiếu",
         quorum="ít nhất 2/3 số đơn vị (10/14) bỏ phiếu",
@@ -163,7 +163,7 @@ def test_minutes_in_vietnamese_carry_every_field():
         ["7", "Đài Phát thanh và Truyền hình tỉnh", "0", "0,00%", "Không đạt"],
     ]
     # signature blocks: head and secretary with "sign and write full name", and the names
-    for expected in ["TRƯỞNG BAN KIỂM PHIẾU", "THƯ KÝ", "THÀNH VIÊN", "Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường"]:
+    for expected in ["TRƯỞNG BAN KIỂM PHIẾU", "THƯ KÝ", "ỦY VIÊN", "Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường"]:
         assert expected in lines
     assert lines.count("(Ký, ghi rõ họ tên)") == 3
     # the head signs after the committee list; the signature part is at the end
@@ -216,8 +216,8 @@ def test_minutes_state_a_tie_at_the_cut_off():
     lines = doc_lines(render_minutes(sheet))
     assert "Không có đơn vị nào đạt tỷ lệ phiếu theo quy định." in lines
     assert (
-        "Các đơn vị sau có số phiếu bằng nhau tại vị trí xét chọn cuối cùng: TTYT thị xã Đông Triều; TTYT thị xã Quảng Yên."
-        " Cần tổ chức bỏ phiếu lại giữa các đơn vị này."
+        "Các đơn vị bằng phiếu ở vị trí xét chọn cuối cùng: TTYT thị xã Đông Triều; TTYT thị xã Quảng Yên."
+        " Cần bỏ phiếu lại giữa các đơn vị này."
     ) in lines
     assert [row[4] for row in table_rows(render_minutes(sheet))[1:]] == ["Bằng phiếu", "Bằng phiếu", "Không đạt"]
     with use_locale("en"):
