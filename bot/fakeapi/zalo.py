@@ -64,13 +64,15 @@ class FakeZalo:
         self.history: dict[str, list[dict]] = {}  # chat id -> every message, both directions
         self.sent: dict[str, list[dict]] = {}  # chat id -> what the bot sent (text or photo)
         self.sent_this_month = 0
-        self.calls: list[tuple[str, int]] = []
+        self.calls: list[tuple[str, int]] = []  # (method, status) as answered
+        self.arrivals: list[str] = []  # method names as requests arrive (a long poll is answered later)
         self.errors: list[tuple[str, str]] = []
         self.injections: list[ZaloInjection] = []
         self.webhook: dict | None = None
         self.webhook_results: list[int] = []  # HTTP status of every automatic webhook delivery
         self.delivered: list[dict] = []  # updates handed out by getUpdates (for replay)
         self._queue: deque[dict] = deque()
+        self.closing = False  # set by release_pollers(): long polls answer at once
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -85,7 +87,14 @@ class FakeZalo:
         self.base_url = f"http://{host}:{self._runner.addresses[0][1]}"
         return self
 
+    async def release_pollers(self) -> None:
+        """Answer pending long polls now (408), so nothing waits for its poll timeout."""
+        self.closing = True
+        async with self._changed:
+            self._changed.notify_all()
+
     async def stop(self) -> None:
+        await self.release_pollers()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -99,6 +108,7 @@ class FakeZalo:
     # -- HTTP ---------------------------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"].lower()
+        self.arrivals.append(method)
         if request.match_info["token"] != self.token:
             return self._error(method, ZaloApiError(401, "Unauthorized"))
         handler = getattr(self, f"m_{method}", None)
@@ -155,7 +165,7 @@ class FakeZalo:
         if not self._queue and wait > 0:
             async with self._changed:
                 try:
-                    await asyncio.wait_for(self._changed.wait_for(lambda: bool(self._queue)), wait)
+                    await asyncio.wait_for(self._changed.wait_for(lambda: bool(self._queue) or self.closing), wait)
                 except asyncio.TimeoutError:
                     pass
         if not self._queue:
