@@ -27,7 +27,7 @@ MAX_BODY = 256 * 1024  # an update is a few hundred bytes
 
 
 class ZaloWebhook:
-    """`app.router.add_post(path, ZaloWebhook(secret, on_update))`."""
+    """`hook = ZaloWebhook(secret, on_update); app.router.add_post(path, hook.handle)`."""
 
     def __init__(self, secret: str | SecretStr, on_update: Callable[[ZaloUpdate], Awaitable[None]],
                  *, wait: bool = False) -> None:
@@ -47,7 +47,7 @@ class ZaloWebhook:
         given = request.headers.get(SECRET_HEADER, "").encode()
         return hmac.compare_digest(given, self._secret)
 
-    async def __call__(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
             self.rejected += 1
             log.warning("zalo webhook: request with a wrong or missing secret refused")
@@ -68,6 +68,8 @@ class ZaloWebhook:
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
         return web.json_response({"ok": True})
+
+    __call__ = handle
 
     async def _run(self, update: ZaloUpdate) -> None:
         try:
