@@ -104,3 +104,14 @@ def test_pending_store_is_bounded(clock):
     for i in range(5):
         store.remember("zalo", f"u{i}", {1: f"d{i}"})
     assert len(store) == 3 and store.resolve("zalo", "u0", "1") is None and store.resolve("zalo", "u4", "1") == "d4"
+
+
+def test_channels_never_import_aiogram():
+    import subprocess
+    import sys
+
+    code = ("import sys, bot.channels.textual, bot.channels.zalo.client, bot.channels.zalo.poller, "
+            "bot.channels.zalo.webhook, bot.channels.zalo.dedup, bot.fakeapi.zalo; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'aiogram'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
