@@ -1,7 +1,7 @@
 """zalo_seen: durable de-duplication of Zalo updates
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-02 19:30:00
 """
 from alembic import op
@@ -11,7 +11,7 @@ import storage.types
 
 
 revision = '0004'
-down_revision = '0002'  # the lead re-chains this onto 0003 when merging
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
