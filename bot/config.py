@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     invite_ttl_days: int = 14
     max_upload_mb: int = 20
+    # Zalo (bot/channels/zalo): nothing about Zalo starts without a token.
+    zalo_bot_token: SecretStr | None = None
+    zalo_api_base: str = "https://bot-api.zaloplatforms.com"
+    zalo_webhook_secret: SecretStr | None = None
+    # Public https base of the bot's web app (signed download links, upload pages, webhooks).
+    public_base_url: str | None = None
 
     @field_validator("default_locale")
     @classmethod
@@ -45,10 +51,27 @@ class Settings(BaseSettings):
             raise ValueError("DEFAULT_LOCALE must be 'vi' or 'en'")
         return value
 
-    @field_validator("bot_token", "redis_url", "telegram_api_base", "webhook_base_url", "webhook_secret", mode="before")
+    @field_validator("bot_token", "redis_url", "telegram_api_base", "webhook_base_url", "webhook_secret",
+                     "zalo_bot_token", "zalo_webhook_secret", "public_base_url", mode="before")
     @classmethod
     def _empty_is_none(cls, value):
         return None if value == "" else value
+
+    @field_validator("zalo_webhook_secret")
+    @classmethod
+    def _zalo_secret_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not 8 <= len(value.get_secret_value()) <= 256:
+            raise ValueError("ZALO_WEBHOOK_SECRET must be 8 to 256 characters")
+        return value
+
+    @field_validator("zalo_api_base", mode="before")
+    @classmethod
+    def _zalo_base(cls, value):
+        return "https://bot-api.zaloplatforms.com" if value in (None, "") else str(value).rstrip("/")
+
+    @property
+    def zalo_enabled(self) -> bool:
+        return self.zalo_bot_token is not None
 
     def sqlite_path(self) -> Path | None:
         """The SQLite file behind DATABASE_URL, if it is one (to create its folder)."""
