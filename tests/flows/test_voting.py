@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import timedelta
 
 from sqlmodel import select
 
