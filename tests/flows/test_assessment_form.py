@@ -159,8 +159,9 @@ async def test_draft_survives_restart_and_another_rep_continues(flow, fetch, db,
     flow2 = Flow(build_dispatcher(settings, db, clock=clock, storage=MemoryStorage()))
     flow2._user_ids = iter(range(5001, 5100))
     colleague = flow2.user("Đồng nghiệp")
-    links = [p for t in flow.texts(head.id) for p in re.findall(r"start=(j_[A-Za-z0-9_-]+)", t)]
-    await join(flow2, colleague, links[0])
+    await flow2.send(head, "/invite 1", chat=flow2.group)  # a link of their own: a used link adds nobody
+    links = [p for t in flow2.texts(head.id) for p in re.findall(r"start=(j_[A-Za-z0-9_-]+)", t)]
+    await join(flow2, colleague, links[-1])
     await flow2.send(colleague, "/assess")
     card = flow2.last(colleague.id)
     assert "Tiêu chí 3/12" in card.text
