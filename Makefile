@@ -1,7 +1,7 @@
 # thidua — two commands on a fresh machine:
 #   make sandbox  set up and try the bot without Telegram (web chat on 127.0.0.1:8080)
 #   make run    set up (venv + pinned deps) and run the bot (BOT_TOKEN from env or .env)
-#   make test   set up and run the whole suite on SQLite, then on PostgreSQL
+#   make test   set up, ruff + mypy, then the whole suite on SQLite and (at the same time) its database tests on PostgreSQL
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole suite: SQLite first, then the same suite on PostgreSQL.
+# ruff and mypy, then the whole suite on SQLite and, at the same time, its database tests on PostgreSQL.
 # Under CI (CI=true) a missing PostgreSQL fails the run; elsewhere it is reported and skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,9 +19,16 @@ if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
     || { echo "could not install chromium (needs root or sudo)"; [[ "${CI:-}" != "true" ]] || exit 1; }
 fi
 
-echo "== suite on SQLite"
-env -u TEST_DATABASE_URL "$BIN/pytest" -q "$@"
+# Linter and type checker (configuration in pyproject.toml). Their verdict is kept and decides the
+# exit status at the end, so the suite still runs and its closing lines stay visible.
+checks=0
+echo "== ruff check"
+"$BIN/ruff" check . || checks=1
+echo "== mypy"
+"$BIN/mypy" || checks=1
 
+# PostgreSQL reachable? (under CI it must be: the PostgreSQL pass then fails loudly without it)
+pg=1
 if [[ "${CI:-}" != "true" ]] && ! "$BIN/python" - "$PG_TEST_URL" <<'PY' 2>/dev/null
 import asyncio, sys
 import asyncpg
@@ -33,9 +40,29 @@ async def ping():
 asyncio.run(ping())
 PY
 then
-  echo "== PostgreSQL at $PG_TEST_URL is not reachable: PostgreSQL pass skipped here (CI runs it and fails without it)"
-  exit 0
+  pg=0
 fi
 
-echo "== suite on PostgreSQL ($PG_TEST_URL)"
-TEST_DATABASE_URL="$PG_TEST_URL" "$BIN/pytest" -q "$@"
+# The two passes run at the same time (one per core). The PostgreSQL pass runs only the tests that
+# touch the test database (tests/conftest.py marks the others `backend_free`; they ran on SQLite).
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+env -u TEST_DATABASE_URL "$BIN/pytest" -q "$@" >"$logs/sqlite" 2>&1 &
+sqlite_pid=$!
+if [[ $pg == 1 ]]; then
+  TEST_DATABASE_URL="$PG_TEST_URL" "$BIN/pytest" -q -m "not backend_free" "$@" >"$logs/pg" 2>&1 &
+  pg_pid=$!
+fi
+sqlite_rc=0; wait "$sqlite_pid" || sqlite_rc=$?
+echo "== suite on SQLite"
+cat "$logs/sqlite"
+pg_rc=0
+if [[ $pg == 1 ]]; then
+  wait "$pg_pid" || pg_rc=$?
+  echo "== suite on PostgreSQL ($PG_TEST_URL), tests that touch the database"
+  cat "$logs/pg"
+else
+  echo "== PostgreSQL at $PG_TEST_URL is not reachable: PostgreSQL pass skipped here (CI runs it and fails without it)"
+fi
+[[ $checks == 0 ]] || echo "== ruff/mypy reported findings (see above)"
+(( sqlite_rc == 0 && pg_rc == 0 && checks == 0 ))

@@ -10,6 +10,21 @@ from storage.db import Database
 from tests.support import databases
 
 
+def pytest_collection_modifyitems(config, items):
+    """A test that never asks for the test database (`db_url`, directly or through another fixture)
+    is `backend_free`: scripts/test.sh runs it once, in the SQLite pass, and the PostgreSQL pass
+    (`-m "not backend_free"`) runs only what touches the database."""
+    for item in items:
+        path = item.path.as_posix()
+        if path.endswith("tests/sandbox/test_browser.py"):
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
+        elif path.endswith("tests/sandbox/test_sandbox_cli.py") or "/tests/e2e/" in path:
+            item.add_marker(pytest.mark.slow)  # subprocesses, or the bot polling over HTTP
+        if "db_url" not in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.backend_free)
+
+
 @pytest.fixture(scope="session")
 def _db_backend(tmp_path_factory):
     base = databases.pg_base_url()

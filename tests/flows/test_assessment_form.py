@@ -8,7 +8,7 @@ import re
 from sqlmodel import select
 
 from storage.models import AssessmentDraft, EvidenceFile, SubmissionVersion
-from tests.flows.test_invites_roles import UNITS, invite_links, join, make_bloc
+from tests.flows.test_invites_roles import invite_links, join, make_bloc
 
 ROUND_LINK = re.compile(r"start=(a_\d+)")
 

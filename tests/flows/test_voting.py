@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import timedelta
 
 from aiogram.types import User
 from sqlmodel import select

@@ -11,19 +11,36 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.base import BaseSession
 from aiogram.methods import (
-    AnswerCallbackQuery, EditMessageReplyMarkup, EditMessageText, GetChatMember, GetFile, GetMe, SendDocument, SendMessage,
-    SendPhoto, TelegramMethod,
+    AnswerCallbackQuery,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    GetChatMember,
+    GetFile,
+    GetMe,
+    SendDocument,
+    SendMessage,
+    SendPhoto,
+    TelegramMethod,
 )
 from aiogram.types import (
-    CallbackQuery, Chat, ChatMemberAdministrator, File, ChatMemberMember, ChatMemberOwner, Document, Message, MessageEntity,
-    PhotoSize, Update, User,
+    CallbackQuery,
+    Chat,
+    ChatMemberAdministrator,
+    ChatMemberMember,
+    Document,
+    File,
+    Message,
+    MessageEntity,
+    PhotoSize,
+    Update,
+    User,
 )
 
 from bot.app import App
