@@ -34,7 +34,11 @@ from aiogram.types import CallbackQuery, Chat, Message, Update, User  # noqa: E4
 from bot.app import build_dispatcher  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
 from bot.config import Settings  # noqa: E402
+from bot.conversations import ballot as act  # noqa: E402
+from bot.services import ballot_box  # noqa: E402
 from bot.services import voting as svc  # noqa: E402
+from handlers.voting import deliver_shares, post_card  # noqa: E402
+from sqlmodel import select  # noqa: E402
 from bot.services.blocs import member_of  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
@@ -87,13 +91,14 @@ async def voting_run(label: str, url: str, blocs: int, units: int) -> float:
     app = build_dispatcher(settings, db, clock=clock, storage=MemoryStorage())
     flow = Flow(app)
     seeded = await seed(db, clock, blocs, units)
-    from handlers.voting import post_card
-
     polls = []
+    seats = {}
     for bloc, founder, voters in seeded:
         async with db.session() as s:
             member = await member_of(s, bloc, founder)
-            poll = await svc.open_vote(s, clock, member, svc.VoteSpec(kind="flag"))
+            opened = await svc.open_vote(s, clock, member, svc.VoteSpec(kind="flag"))
+            poll = opened.poll
+            seats[poll.id] = [(x.seat, x.person, x.share) for x in opened.seats]
             await post_card(flow.bot, s, clock, poll, "thidua_test_bot")
         polls.append((poll, voters))
 
@@ -111,11 +116,11 @@ async def voting_run(label: str, url: str, blocs: int, units: int) -> float:
         start = time.perf_counter()
         await bounded(lambda: flow.send(user, f"/start v_{poll.id}"))
         ballot = flow.last(user.id)
-        await bounded(lambda: flow.click(user, ballot, f"vt:{poll.id}:{choice}"))
-        await bounded(lambda: flow.click(user, ballot, f"vc:{poll.id}"))
+        await bounded(lambda: flow.click(user, ballot, act.Tick(poll.id, "0", choice).pack()))
+        await bounded(lambda: flow.click(user, ballot, act.Review(poll.id, act.mask([choice])).pack()))
         async with sem:
             t = time.perf_counter()
-            await flow.click(user, ballot, f"vk:{poll.id}")
+            await flow.click(user, ballot, act.Cast(poll.id, act.mask([choice])).pack())
             end = time.perf_counter()
         cast_ms.append((end - t) * 1000)
         ballot_ms.append((end - start) * 1000)
@@ -134,10 +139,16 @@ async def voting_run(label: str, url: str, blocs: int, units: int) -> float:
     elapsed = time.perf_counter() - start
 
     exact = 0
+    vault = ballot_box.KeyVault()
+    for poll, _voters in polls:
+        async with db.session() as s:
+            await svc.close_vote(s, clock, poll.id)
+        for seat, person, share in seats[poll.id][:poll.committee_k]:
+            async with db.session() as s:
+                await svc.hand_back(s, clock, vault, poll.id, seat, share, person)
     async with db.session() as s:
         for poll, _voters in polls:
-            closed = await svc.close_vote(s, clock, poll.id)
-            out = await svc.outcome(s, closed)
+            out = await svc.outcome(s, await svc.get_poll(s, poll.id))
             got = {c.candidate: c.votes for c in out.result.counts if c.votes}
             box = await svc.get_box(s, poll.id)
             if got == expected[poll.id] and len(box.ballots) == units and len(box.voters) == units:
@@ -154,6 +165,43 @@ async def voting_run(label: str, url: str, blocs: int, units: int) -> float:
     print(f"  updates that failed: {failed}")
     await db.dispose()
     return statistics.median(cast_ms)
+
+
+async def opening_run(label: str, url: str, units: int) -> None:
+    """One vote of `units` units, all cast: time from the k-th key share pressed by its committee
+    member (through the Dispatcher) to the results, chart and minutes sent to the group."""
+    db = Database(url)
+    clock = SystemClock()
+    settings = Settings(_env_file=None, bot_token="1:x", database_url=url)
+    flow = Flow(build_dispatcher(settings, db, clock=clock, storage=MemoryStorage()))
+    ((bloc, founder, voters),) = await seed(db, clock, 1, units)
+    async with db.session() as s:
+        member = await member_of(s, bloc, founder)
+        opened = await svc.open_vote(s, clock, member, svc.VoteSpec(kind="merit", max_choices=3))
+        poll = opened.poll
+        await deliver_shares(flow.bot, s, opened, member, clock, "thidua_test_bot")
+    rng = random.Random(2)
+    for user, _unit in voters:
+        async with db.session() as s:
+            person = await s.get(Person, (await s.execute(select(Person.id).where(Person.external_id == user.id))).scalar())
+            await svc.cast(s, clock, poll.id, person, sorted(rng.sample(range(units), 3)))
+    async with db.session() as s:
+        await svc.close_vote(s, clock, poll.id)
+    keys = [x for x in flow.sent if x.text and x.text.startswith("🔑") and f"K{poll.id}-" in x.text]
+    datas = []
+    for key in keys[:poll.committee_k]:
+        markup = flow.messages[(key.chat_id, key.message_id)].reply_markup
+        datas.append((key, markup.inline_keyboard[0][0].callback_data))
+    for key, data in datas[:-1]:
+        await flow.click(User(id=key.chat_id, is_bot=False, first_name="k"), key, data)
+    key, data = datas[-1]
+    start = time.perf_counter()
+    await flow.click(User(id=key.chat_id, is_bot=False, first_name="k"), key, data)
+    elapsed = time.perf_counter() - start
+    announced = any(x.text and "Kết quả" in x.text for x in flow.sent if x.chat_id == bloc.chat_id)
+    print(f"{label}: {units} units, k-th key -> results in the group (chart + minutes): {elapsed * 1000:.0f} ms"
+          f" (announced: {announced})")
+    await db.dispose()
 
 
 async def echo_run(n: int) -> float:
@@ -213,6 +261,10 @@ def main() -> None:
     echo = asyncio.run(echo_run(blocs * units))
     sqlite_p50 = asyncio.run(voting_run("SQLite", url, blocs, units))
     print(f"  ratio cast p50 / bare echo p50: {sqlite_p50 / echo:.1f}x")
+    for n in (14, 200):
+        one = f"sqlite+aiosqlite:///{folder}/open{n}.sqlite3"
+        asyncio.run(upgrade(one))
+        asyncio.run(opening_run("SQLite", one, n))
     base = asyncio.run(pg_url())
     if base:
         from tests.support import databases

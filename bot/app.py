@@ -16,6 +16,7 @@ from aiogram.fsm.storage.memory import MemoryStorage
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.services.ballot_box import KeyVault
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,8 @@ def make_storage(settings: Settings) -> BaseStorage:
     if settings.redis_url:
         from aiogram.fsm.storage.redis import RedisStorage
 
-        return RedisStorage.from_url(settings.redis_url)
+        ttl = max(1, settings.fsm_ttl_hours) * 3600
+        return RedisStorage.from_url(settings.redis_url, state_ttl=ttl, data_ttl=ttl)
     return MemoryStorage()
 
 
@@ -58,6 +60,7 @@ def build_dispatcher(settings: Settings, db: Database, clock: Clock | None = Non
     dp.update.outer_middleware(ContextMiddleware(clock, settings))
     dp.include_router(build_router())
     dp["db"] = db
+    dp["vault"] = KeyVault()  # key shares handed back for locked ballot boxes: this process's memory only
     app = App(settings=settings, db=db, dp=dp, clock=clock)
     dp["app"] = app
     install_outbox(app)  # startup/shutdown hooks: APScheduler clock + outbox worker

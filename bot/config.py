@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     bot_token: SecretStr | None = None
     database_url: str = DEFAULT_SQLITE_URL
     redis_url: str | None = None
+    fsm_ttl_hours: int = 24  # every FSM key in Redis expires (a dialog left open does not stay forever)
     telegram_api_base: str | None = None
     timezone: str = "Asia/Ho_Chi_Minh"
     default_locale: str = "vi"

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.i18n import _
+from bot.i18n import _, use_locale
 from bot.services import blocs as bloc_service
 from bot.services import invites as invite_service
 from bot.services import units as unit_service
@@ -18,7 +18,7 @@ from bot.services.blocs import Member
 from bot.services.errors import UserError
 from bot.views import core as views
 from handlers.filters import IN_PRIVATE
-from handlers.reply import answer, edit
+from handlers.reply import answer, edit, try_send_private
 from handlers.routing import Routes
 from storage.models import Person
 
@@ -37,9 +37,28 @@ async def start_join(message: Message, command: CommandObject, session: AsyncSes
 @router.callback_query(F.data.startswith("jc:"))
 async def confirm_join(callback: CallbackQuery, session: AsyncSession, clock: Clock, person: Person,
                        bot_username: str) -> None:
-    bloc, unit, new = await invite_service.join(session, clock, callback.data[3:], person)
+    try:
+        bloc, unit, new = await invite_service.join(session, clock, callback.data[3:], person)
+    except invite_service.LinkUsed as refused:
+        await _tell_managers(session, callback.bot, refused.bloc,
+                             lambda: views.join_refused_announced(refused.bloc, refused.unit, person.full_name),
+                             bot_username)
+        raise
     await edit(callback, views.joined(bloc, unit, new), bot_username)
     await callback.answer()
+    if new:
+        await _tell_managers(session, callback.bot, bloc, lambda: views.join_announced(bloc, unit, person.full_name),
+                             bot_username, skip=person.id)
+
+
+async def _tell_managers(session: AsyncSession, bot: Bot, bloc, render, bot_username: str, skip: int | None = None):
+    """Every join (and every refused one) reaches the head in private."""
+    for manager in await invite_service.managers(session, bloc):
+        if manager.id == skip or not manager.started or manager.blocked:
+            continue
+        with use_locale(manager.locale or bloc.locale):
+            reply = render()
+        await try_send_private(bot, manager.external_id, reply, bot_username)
 
 
 @router.callback_query(F.data == "jx")

@@ -17,9 +17,26 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 WRITE_OPTION = "thidua_write"
 
-# aiosqlite logs every statement WITH its parameters at DEBUG: at that level the log would show each
-# ballot-box update, i.e. the ballots next to the units that voted. Never below INFO.
-logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.getLogger("aiosqlite").level))
+
+
+class _NoData(logging.Filter):
+    """Drops the records in which a driver or SQLAlchemy writes statement parameters or result rows
+    (SQLAlchemy's "Row ..." and "[generated in ...] (params)" lines, aiosqlite's "executing
+    functools.partial(..., (params))"). Installed on the loggers themselves, so it holds whatever
+    level anyone sets: a DEBUG log never carries a ballot, a name or a key share."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("aiosqlite"):
+            return record.levelno > logging.INFO
+        message = str(record.msg)
+        if message.startswith(("Row ", "Col ")) or record.args and message.startswith("[") :
+            return False
+        return True
+
+
+for _name in ("sqlalchemy.engine", "sqlalchemy.engine.Engine", "sqlalchemy.pool", "aiosqlite", "asyncpg"):
+    logging.getLogger(_name).addFilter(_NoData())
+SQLITE_JOURNAL_LIMIT = 4 * 1024 * 1024  # bytes the -wal may keep after a checkpoint
 SQLITE_BUSY_TIMEOUT_MS = 15000
 
 
@@ -34,6 +51,7 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         # Freed pages are zeroed: old ballot-box versions do not linger in the file.
         cursor.execute("PRAGMA secure_delete=ON")
+        cursor.execute(f"PRAGMA journal_size_limit={SQLITE_JOURNAL_LIMIT}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -101,3 +119,13 @@ async def abort(session: AsyncSession) -> None:
     which async SQLAlchemy forbids. Expunged first, they stay readable (detached) instead."""
     session.expunge_all()
     await session.rollback()
+
+
+async def truncate_wal(session_or_db) -> None:
+    """SQLite: fold the -wal file into the database and cut it to zero bytes (old page versions,
+    e.g. of a ballot box, do not stay behind in it). PostgreSQL: nothing to do here."""
+    engine = getattr(session_or_db, "engine", None) or getattr(session_or_db, "bind", None)
+    if engine is None or engine.dialect.name != "sqlite":
+        return
+    async with engine.connect() as conn:
+        await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -63,16 +63,28 @@ async def revoke_links(session: AsyncSession, clock: Clock, bloc: Bloc, actor_id
     return len(invites)
 
 
+class LinkUsed(UserError):
+    """The link was already used by its person; the head is told of the attempt."""
+
+    def __init__(self, bloc: Bloc, unit: Unit) -> None:
+        super().__init__(_("This join link has already been used. A link works once, for one person: ask the bloc "
+                           "head for a link of your own."))
+        self.bloc, self.unit = bloc, unit
+
+
 def _bad_link() -> UserError:
     return UserError(_("This join link is not valid. Ask the bloc head for a new one."))
 
 
-async def resolve(session: AsyncSession, clock: Clock, payload: str) -> tuple[Invite, Bloc, Unit]:
+async def resolve(session: AsyncSession, clock: Clock, payload: str, lock: bool = False) -> tuple[Invite, Bloc, Unit]:
     """Check a join payload; raise a clear UserError for forged, expired or revoked links."""
     token = payload[len(PREFIX):] if payload.startswith(PREFIX) else ""
     if not _TOKEN.match(token):
         raise _bad_link()
-    invite = (await session.execute(select(Invite).where(Invite.token_hash == _hash(token)))).scalar_one_or_none()
+    query = select(Invite).where(Invite.token_hash == _hash(token))
+    if lock and session.bind.dialect.name != "sqlite":
+        query = query.with_for_update()  # two people opening one link at once: one of them joins
+    invite = (await session.execute(query)).scalar_one_or_none()
     if invite is None:
         raise _bad_link()
     if invite.revoked_at is not None:
@@ -90,11 +102,17 @@ async def join(session: AsyncSession, clock: Clock, payload: str, person: Person
     """Register `person` as a representative. Returns (bloc, unit, newly_joined)."""
     await begin_write(session)
     try:
-        invite, bloc, unit = await resolve(session, clock, payload)
+        invite, bloc, unit = await resolve(session, clock, payload, lock=True)
         current = await active_representation(session, bloc.id, person.id)
         if current is not None and current.unit_id == unit.id:
             await abort(session)
             return bloc, unit, False
+        used_by = (await session.execute(select(Representative.person_id).where(
+            Representative.invite_id == invite.id))).scalars().all()
+        if used_by:
+            # A link works once and for one person: a forwarded link cannot add a second
+            # representative who could cast the unit's only ballot first.
+            raise LinkUsed(bloc, unit)
         if current is not None:
             other = await session.get(Unit, current.unit_id)
             raise UserError(_("You already represent “{unit}” in this bloc. A person represents one unit per bloc; "
@@ -144,7 +162,25 @@ async def revoke_representative(session: AsyncSession, clock: Clock, bloc: Bloc,
             value=number.strip()[:20])) from None
     row = rows[index - 1]
     row.rep.revoked_at = clock.now()
+    if row.rep.invite_id is not None:  # the link the person used dies with the representation
+        invite = await session.get(Invite, row.rep.invite_id)
+        if invite is not None and invite.revoked_at is None:
+            invite.revoked_at = clock.now()
     session.add(AuditEvent(bloc_id=bloc.id, at=clock.now(), actor_person_id=actor_id, action="reps.revoke",
                            detail={"unit_id": row.unit.id, "person_id": row.person.id}))
     await session.commit()
     return row
+
+
+async def managers(session: AsyncSession, bloc: Bloc) -> list[Person]:
+    """Who is told of joins: the representatives of the head and deputy units, and the founder."""
+    people: dict[int, Person] = {}
+    unit_ids = [u for u in (bloc.head_unit_id, bloc.deputy_unit_id) if u]
+    if unit_ids:
+        rows = await session.execute(select(Person).join(Representative, Representative.person_id == Person.id).where(
+            Representative.bloc_id == bloc.id, Representative.unit_id.in_(unit_ids),
+            Representative.revoked_at == None))  # noqa: E711
+        people.update({p.id: p for p in rows.scalars()})
+    if bloc.founder_person_id and (founder := await session.get(Person, bloc.founder_person_id)) is not None:
+        people.setdefault(founder.id, founder)
+    return list(people.values())

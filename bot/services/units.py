@@ -15,7 +15,7 @@ from bot.clock import Clock
 from bot.i18n import _
 from bot.services.errors import UserError
 from storage.db import abort, begin_write
-from storage.models import AuditEvent, Bloc, Representative, Unit
+from storage.models import AuditEvent, Bloc, Poll, Representative, Unit
 
 MAX_NAME = 120
 MAX_CODE = 32
@@ -170,10 +170,25 @@ async def rename_unit(session: AsyncSession, clock: Clock, bloc: Bloc, number: s
     return old, unit
 
 
+async def _refuse_if_voting(session: AsyncSession, bloc: Bloc, *units: Unit) -> None:
+    """A unit entitled to a ballot in a vote not yet counted keeps its place until the count: merging
+    or removing it then would give one person two ballots or lock a unit out."""
+    polls = (await session.execute(select(Poll).where(Poll.bloc_id == bloc.id,
+                                                      Poll.status.in_(("open", "locked"))))).scalars().all()
+    for poll in polls:
+        for unit in units:
+            candidates = {o.get("unit_id") for o in poll.options or []}
+            if unit.id in (poll.eligible or []) or unit.id in candidates:
+                await abort(session)
+                raise UserError(_("“{name}” is on the list of vote #{number}, which is not finished. Merge or remove "
+                                  "it after the count.").format(name=unit.name, number=poll.id))
+
+
 async def deactivate_unit(session: AsyncSession, clock: Clock, bloc: Bloc, number: str,
                           actor_id: int | None) -> Unit:
     await begin_write(session)
     unit = await unit_by_number(session, bloc.id, number)
+    await _refuse_if_voting(session, bloc, unit)
     if unit.id in (bloc.head_unit_id, bloc.deputy_unit_id):
         await abort(session)
         raise UserError(_("“{name}” holds the head or deputy post this year. Hand the post to another unit first.")
@@ -196,6 +211,7 @@ async def merge_units(session: AsyncSession, clock: Clock, bloc: Bloc, source_no
     if source.id == target.id:
         await abort(session)
         raise UserError(_("A unit cannot be merged into itself."))
+    await _refuse_if_voting(session, bloc, source, target)
     reps = (await session.execute(select(Representative).where(
         Representative.unit_id == source.id, Representative.revoked_at == None))).scalars().all()  # noqa: E711
     for rep in reps:

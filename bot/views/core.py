@@ -232,3 +232,14 @@ def settings_list(bloc: Bloc) -> Reply:
 
 def setting_changed(key: str, shown: str) -> Reply:
     return Reply(_("✅ {key} is now {value}.").format(key=f"<code>{esc(key)}</code>", value=f"<b>{esc(shown)}</b>"))
+
+
+def join_announced(bloc: Bloc, unit: Unit, person_name: str) -> Reply:
+    return Reply(_("👤 {name} has joined as a representative of <b>{unit}</b> ({bloc}). Not right? Remove them "
+                   "with /reps in the group.").format(name=esc(person_name), unit=esc(unit.name), bloc=esc(bloc.title)))
+
+
+def join_refused_announced(bloc: Bloc, unit: Unit, person_name: str) -> Reply:
+    return Reply(_("⚠️ {name} tried to join <b>{unit}</b> ({bloc}) with a link that was already used. Nobody was "
+                   "added. If they should represent the unit, send them a new link with /invite.").format(
+        name=esc(person_name), unit=esc(unit.name), bloc=esc(bloc.title)))

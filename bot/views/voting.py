@@ -1,9 +1,5 @@
-"""What the bot says about secret votes: the group card, the private ballot, results, the minutes sheet.
-
-Callback data (all well under 64 bytes): vo:<kind>[:<n>[:<close>]] opening dialog, vt:<poll>:<i>
-toggle, vc:<poll> confirmation screen, ve:<poll> back to the ballot, vk:<poll> cast,
-vz:<poll> close now, vq:<poll> / vQ:<poll> cancel (ask / confirm), vn keep open, vr:<poll> runoff.
-"""
+"""What the bot says about secret votes: the group card, the private ballot, the committee's keys,
+results, the minutes sheet. Buttons are the typed actions of bot/conversations/ballot.py."""
 
 from __future__ import annotations
 
@@ -11,7 +7,9 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Sequence
 
+from bot.conversations import ballot as act
 from bot.i18n import N_, _
+from bot.services import ballot_box
 from bot.services import voting as svc
 from bot.services.tally import Rule
 from bot.views.base import Action, Reply, esc
@@ -89,7 +87,14 @@ def candidate_lines(poll: Poll) -> list[str]:
     return [f"{i}. {esc(o['label'])}" for i, o in enumerate(poll.options, 1)]
 
 
-def card(bloc: Bloc, poll: Poll, voted: int, eligible: int, now: datetime) -> Reply:
+def committee_line(names: Sequence[tuple[str, str]], k: int) -> str:
+    members = ", ".join(f"{esc(person)} ({esc(unit)})" if unit else esc(person) for person, unit in names)
+    return _("Counting committee ({k} of {n} keys open the box): {members}").format(
+        k=k, n=len(names), members=members)
+
+
+def card(bloc: Bloc, poll: Poll, voted: int, eligible: int, now: datetime,
+         committee: Sequence[tuple[str, str]] = (), keys_in: int = 0) -> Reply:
     """The group's vote card: question, candidates, rule, closing, turnout. Never any count of choices."""
     head = _("🗳 <b>Secret ballot #{number}: {title}</b>").format(number=poll.id, title=title(poll))
     if poll.runoff_of_id:
@@ -98,7 +103,14 @@ def card(bloc: Bloc, poll: Poll, voted: int, eligible: int, now: datetime) -> Re
     if poll.status == "cancelled":
         lines += ["", _("❌ This vote was cancelled. Nothing was counted.")]
         return Reply("\n".join(lines))
-    lines += [closing_line(bloc, poll), "", "<b>" + turnout_line(voted, eligible) + "</b>"]
+    lines.append(closing_line(bloc, poll))
+    if committee:
+        lines.append(committee_line(committee, poll.committee_k))
+    lines += ["", "<b>" + turnout_line(voted, eligible) + "</b>"]
+    if poll.status == "locked":
+        lines.append(_("🔒 The ballot box is locked — waiting for the counting committee to open it ({have}/{need}).")
+                     .format(have=keys_in, need=poll.committee_k))
+        return Reply("\n".join(lines))
     if svc.is_open(poll, now):
         lines.append(_("Representatives: press “Vote” and vote in our private chat. "
                        "Results are shown only after closing."))
@@ -112,14 +124,16 @@ def card(bloc: Bloc, poll: Poll, voted: int, eligible: int, now: datetime) -> Re
 
 def dialog_kind() -> Reply:
     reply = Reply(_("<b>Open a secret ballot.</b> What is it for?\n\n") + svc.usage())
-    reply.add_row(Action(_("🚩 Emulation flag"), "vo:flag"), Action(_("🎖 Certificate of merit"), "vo:merit"))
-    reply.add_row(Action(_("👤 Bloc head"), "vo:head"), Action(_("👥 Deputy head"), "vo:deputy"))
+    reply.add_row(Action(_("🚩 Emulation flag"), act.OpenDialog("flag").pack()),
+                  Action(_("🎖 Certificate of merit"), act.OpenDialog("merit").pack()))
+    reply.add_row(Action(_("👤 Bloc head"), act.OpenDialog("head").pack()),
+                  Action(_("👥 Deputy head"), act.OpenDialog("deputy").pack()))
     return reply
 
 
 def dialog_count(kind: str, candidates: int) -> Reply:
     reply = Reply(_("{kind}: how many units may each ballot choose?").format(kind=esc(kind_label(kind))))
-    row = [Action(str(n), f"vo:{kind}:{n}") for n in range(1, min(candidates, 6) + 1)]
+    row = [Action(str(n), act.OpenDialog(kind, n).pack()) for n in range(1, min(candidates, 6) + 1)]
     return reply.add_row(*row)
 
 
@@ -127,7 +141,7 @@ def dialog_close(kind: str, n: int) -> Reply:
     reply = Reply(_("{kind}, choose up to {n}: when does the vote close?\n"
                     "Candidates: all active units. Rule: the bloc's settings.").format(kind=esc(kind_label(kind)), n=n))
     for code, label in CLOSE_CHOICES:
-        reply.add_row(Action(_(label), f"vo:{kind}:{n}:{code}"))
+        reply.add_row(Action(_(label), act.OpenDialog(kind, n, code).pack()))
     return reply
 
 
@@ -141,11 +155,12 @@ def ballot(bloc: Bloc, poll: Poll, unit: Unit, selection: Sequence[int]) -> Repl
              closing_line(bloc, poll),
              _("Ticked: {count}/{n}").format(count=len(selection), n=rule.max_choices)]
     reply = Reply("\n".join(lines))
+    mask = act.mask(list(selection))
     for i, option in enumerate(poll.options):
         mark = "☑" if i in selection else "☐"
         own = " " + _("(your unit)") if option.get("unit_id") == unit.id else ""
-        reply.add_row(Action(f"{mark} {option['label']}{own}"[:60], f"vt:{poll.id}:{i}"))
-    reply.add_row(Action(_("Next ▶"), f"vc:{poll.id}"))
+        reply.add_row(Action(f"{mark} {option['label']}{own}"[:60], act.Tick(poll.id, mask, i).pack()))
+    reply.add_row(Action(_("Next ▶"), act.Review(poll.id, mask).pack()))
     return reply
 
 
@@ -157,8 +172,9 @@ def confirm(bloc: Bloc, poll: Poll, unit: Unit, selection: Sequence[int]) -> Rep
     text = _("<b>Check your ballot</b> for {unit}:\n{chosen}\n\nOnce cast, it cannot be changed.").format(
         unit=esc(unit.name), chosen=chosen)
     reply = Reply(text)
-    reply.add_row(Action(_("✅ Cast the ballot"), f"vk:{poll.id}"))
-    reply.add_row(Action(_("◀ Change"), f"ve:{poll.id}"))
+    mask = act.mask(list(selection))
+    reply.add_row(Action(_("✅ Cast the ballot"), act.Cast(poll.id, mask).pack()))
+    reply.add_row(Action(_("◀ Change"), act.Change(poll.id, mask).pack()))
     return reply
 
 
@@ -208,17 +224,17 @@ def reminder(bloc: Bloc, poll: Poll, unit: Unit) -> Reply:
 def close_confirm(bloc: Bloc, poll: Poll, voted: int, eligible: int) -> Reply:
     reply = Reply(_("Close vote #{number} “{title}” now and count the ballots? {turnout}.").format(
         number=poll.id, title=title(poll), turnout=turnout_line(voted, eligible)))
-    reply.add_row(Action(_("✅ Close and count"), f"vz:{poll.id}"))
-    reply.add_row(Action(_("🗑 Cancel the vote (nothing counted)"), f"vq:{poll.id}"))
-    reply.add_row(Action(_("Keep it open"), "vn"))
+    reply.add_row(Action(_("✅ Close and count"), act.CloseNow(poll.id).pack()))
+    reply.add_row(Action(_("🗑 Cancel the vote (nothing counted)"), act.CancelAsk(poll.id).pack()))
+    reply.add_row(Action(_("Keep it open"), act.KeepOpen(poll.id).pack()))
     return reply
 
 
 def cancel_confirm(poll: Poll) -> Reply:
     reply = Reply(_("Cancel vote #{number} “{title}”? The ballots already cast are destroyed and nothing is "
                     "counted.").format(number=poll.id, title=title(poll)))
-    reply.add_row(Action(_("🗑 Yes, cancel it"), f"vQ:{poll.id}"))
-    reply.add_row(Action(_("Keep it open"), "vn"))
+    reply.add_row(Action(_("🗑 Yes, cancel it"), act.CancelYes(poll.id).pack()))
+    reply.add_row(Action(_("Keep it open"), act.KeepOpen(poll.id).pack()))
     return reply
 
 
@@ -234,6 +250,49 @@ def cancelled(poll: Poll) -> Reply:
 def extended(bloc: Bloc, poll: Poll) -> Reply:
     return Reply(_("⏩ Vote #{number} “{title}” was extended. {closing}").format(
         number=poll.id, title=title(poll), closing=closing_line(bloc, poll)))
+
+
+# -- the counting committee's keys ------------------------------------------------------------------
+
+def share_message(bloc: Bloc, poll: Poll, seat: int, share: bytes) -> Reply:
+    """Sent once, in private, to one committee member. The server keeps only a hash of the share."""
+    code = ballot_box.share_code(poll.id, seat, share)
+    text = _("🔑 <b>Your key to the ballot box of vote #{number}: {title}</b> (bloc {bloc})\n"
+             "You are on the counting committee. The box opens only when {k} members hand back their keys, "
+             "after the vote closes. Keep this message; do not forward it.\n"
+             "When the box is locked, press the button below, or send this code to the bot:\n<code>{code}</code>"
+             ).format(number=poll.id, title=title(poll), bloc=esc(bloc.title), k=poll.committee_k, code=code)
+    reply = Reply(text)
+    return reply.add_row(Action(_("🔑 Hand back my key"),
+                                act.HandKey(poll.id, seat, ballot_box.share_token(share)).pack()))
+
+
+def key_spent(poll: Poll) -> Reply:
+    return Reply(_("🔑 Key of vote #{number} “{title}”: the box has been opened and counted; this key opens "
+                   "nothing any more.").format(number=poll.id, title=title(poll)))
+
+
+def key_received(poll: Poll, have: int, need: int) -> Reply:
+    return Reply(_("✅ Key received ({have}/{need}). The box opens when {need} members of the counting "
+                   "committee have handed back theirs.").format(have=have, need=need))
+
+
+def committee_reminder(bloc: Bloc, poll: Poll) -> Reply:
+    return Reply(_("🔒 The ballot box of vote #{number} “{title}” (bloc {bloc}) is locked. As a member of the "
+                   "counting committee, press “Hand back my key” in the key message the bot sent you, or send "
+                   "its code.").format(number=poll.id, title=title(poll), bloc=esc(bloc.title)))
+
+
+def committee_unreachable(names: Sequence[str]) -> Reply:
+    return Reply(_("The vote was not opened: the bot could not deliver the key to {names}. Ask them to open the "
+                   "bot's private chat and press Start, or name other units with <code>bkp 2,5,9</code>.").format(
+                       names=", ".join(esc(n) for n in names)))
+
+
+def waiting_keys(poll: Poll, missing: Sequence[str], have: int) -> str:
+    return _("🔒 Vote #{number} {title}: box locked, keys {have}/{need}; not yet handed back: {names}").format(
+        number=poll.id, title=title(poll), have=have, need=poll.committee_k,
+        names=", ".join(esc(n) for n in missing) or "—")
 
 
 def already_closed() -> Reply:
@@ -276,7 +335,7 @@ def results(out: svc.Outcome) -> Reply:
             if out.runoff_id:
                 lines.append(_("Runoff: vote #{number}.").format(number=out.runoff_id))
             else:
-                reply.add_row(Action(_("🔁 Runoff among the tied units"), f"vr:{poll.id}"))
+                reply.add_row(Action(_("🔁 Runoff among the tied units"), act.Runoff(poll.id).pack()))
     reply.text = "\n".join(lines)
     return reply
 
@@ -331,4 +390,7 @@ async def _status(session, clock, bloc: Bloc) -> list[str]:
         lines.append(_("🗳 Vote #{number} {title}: {turnout}. {closing}").format(
             number=poll.id, title=title(poll), turnout=turnout_line(voted, eligible),
             closing=closing_line(bloc, poll)))
+    for poll in await svc.locked_polls(session, bloc.id):
+        lines.append(_("🔒 Vote #{number} {title}: the ballot box is locked, waiting for the counting committee "
+                       "(/mohom shows who has not handed back a key).").format(number=poll.id, title=title(poll)))
     return lines

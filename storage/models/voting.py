@@ -1,13 +1,15 @@
 """Secret votes: the vote itself (question, candidates, rule, times) and its sealed ballot box.
 
-Secrecy by construction. A vote has exactly ONE `ballot_box` row. It holds
-  - `ballots`: a JSON list of [random 128-bit id (hex), sorted choice indexes], kept sorted by the id,
-  - `voters`: the sorted list of unit ids that have voted,
-and both are rewritten together in the transaction that casts a ballot. So no row, column, id,
-timestamp or position ties a unit (or a person) to a ballot: the ballot's place in the list is
-decided by its random id, not by when it was cast, and the unit list is sorted by unit id.
-There is no per-ballot row (whose rowid / heap position would follow casting order), no
-per-ballot timestamp and no foreign key from a ballot to anything.
+Sealed at opening (bot/services/ballot_box.py). A vote stores only the PUBLIC key of its box
+(`public_key`) and, per counting-committee seat, a hash of the member's key share (`committee`);
+the private key exists nowhere while the vote runs. A vote has exactly ONE `ballot_box` row:
+  - while open/locked, `ballots` is a JSON list of sealed ballots (base64 ciphertexts of one fixed
+    length per vote), kept sorted by the ciphertext (random), and `voters` the sorted unit ids;
+  - once the committee has opened it, `ballots` is the bulletin board: [receipt code, choices]
+    sorted by receipt code, and the ciphertexts are gone.
+Every old version of the row (PostgreSQL dead tuples and WAL, SQLite -wal, backups) therefore pairs
+units with ciphertexts at most, never with choices. Votes from before the sealed box
+(`public_key` NULL) kept [random id, choices] and are still counted as they were.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column
+from sqlalchemy import JSON, BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -27,6 +29,8 @@ class Poll(SQLModel, table=True):
     entitled to one ballot each, frozen at opening. `rule` is bot.services.tally.Rule as JSON."""
 
     __tablename__ = "poll"
+    # One runoff per vote, whatever two managers or two instances press at once.
+    __table_args__ = (Index("uq_poll_runoff_of", "runoff_of_id", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     bloc_id: int = Field(foreign_key="bloc.id", index=True)
@@ -35,7 +39,7 @@ class Poll(SQLModel, table=True):
     options: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     eligible: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     rule: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    status: str = Field(default="open", max_length=16)  # open | closed | cancelled
+    status: str = Field(default="open", max_length=16)  # open | locked (waiting for the committee) | closed | cancelled
     publish_board: bool = False  # publish the receipt list (bulletin board) after closing
     opened_at: datetime = Field(sa_type=UTCDateTime)
     opened_by_person_id: int | None = Field(default=None, foreign_key="person.id")
@@ -44,6 +48,12 @@ class Poll(SQLModel, table=True):
     reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # "not voted yet" reminder sent
     runoff_of_id: int | None = Field(default=None, foreign_key="poll.id")
     group_message_id: int | None = Field(default=None, sa_type=BigInteger)  # the vote card in the group
+    public_key: str | None = Field(default=None, max_length=64)  # X25519, base64; NULL: a pre-seal vote
+    # Counting committee: [{"seat": share index, "person_id", "unit_id", "hash": sha256 of the share,
+    #  "chat_id", "message_id": where the share was sent (to take its button away after the count)}]
+    committee: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    committee_k: int = 0  # shares needed to open the box
+    counted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class BallotBox(SQLModel, table=True):

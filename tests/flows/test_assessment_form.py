@@ -47,7 +47,7 @@ async def load_template(flow, head):
 async def open_round(flow, head, deadline="30/11/2026 17:00") -> str:
     await flow.send(head, f"/assessment {deadline}", chat=flow.group)
     post = flow.last(flow.group.id)
-    assert "Nộp tự chấm điểm" in [b[0] for b in flow.buttons(post)]
+    assert "📝 Tự chấm điểm" in [b[0] for b in flow.buttons(post)]
     return start_payloads(flow, post)[0]
 
 
@@ -81,10 +81,10 @@ async def test_form_typed_tapped_back_skip_jump_note_submit(flow, fetch):
     await flow.send(rep, "20,5")
     card = flow.last(rep.id)
     assert "Tiêu chí 2/12" in card.text
-    await flow.click(rep, card, button(flow, card, "Trước"))
+    await flow.click(rep, card, button(flow, card, "Tiêu chí trước"))
     card = flow.last(rep.id)
     assert "Tiêu chí 1/12" in card.text and "Điểm: <b>20,5</b>" in card.text
-    await flow.click(rep, card, button(flow, card, "Bỏ qua"))
+    await flow.click(rep, card, button(flow, card, "Tiêu chí sau"))
     card = flow.last(rep.id)
     assert "Tiêu chí 2/12" in card.text
     await flow.click(rep, card, button(flow, card, "10"))  # tap the max of criterion 1.2
@@ -124,7 +124,7 @@ async def test_form_typed_tapped_back_skip_jump_note_submit(flow, fetch):
     assert "Chưa chấm" not in summary.text
     assert "• I. Thực hiện nhiệm vụ chuyên môn: <b>35,5</b>" in summary.text
     await flow.click(rep, summary, button(flow, summary, "✅ Nộp"))
-    assert "đã nộp bản tự chấm điểm (lần 1)" in flow.last_text(rep.id)
+    assert "đã nộp bảng tự chấm điểm (lần 1)" in flow.last_text(rep.id)
     assert "1/5 đơn vị đã nộp" in flow.last_text(flow.group.id)  # the group post was edited
     versions = await fetch(select(SubmissionVersion))
     assert [(v.version, v.late) for v in versions] == [(1, False)]
@@ -159,12 +159,13 @@ async def test_draft_survives_restart_and_another_rep_continues(flow, fetch, db,
     flow2 = Flow(build_dispatcher(settings, db, clock=clock, storage=MemoryStorage()))
     flow2._user_ids = iter(range(5001, 5100))
     colleague = flow2.user("Đồng nghiệp")
-    links = [p for t in flow.texts(head.id) for p in re.findall(r"start=(j_[A-Za-z0-9_-]+)", t)]
-    await join(flow2, colleague, links[0])
+    await flow2.send(head, "/invite 1", chat=flow2.group)  # a link of their own: a used link adds nobody
+    links = [p for t in flow2.texts(head.id) for p in re.findall(r"start=(j_[A-Za-z0-9_-]+)", t)]
+    await join(flow2, colleague, links[-1])
     await flow2.send(colleague, "/assess")
     card = flow2.last(colleague.id)
     assert "Tiêu chí 3/12" in card.text
-    await flow2.click(colleague, card, button(flow2, card, "Trước"))
+    await flow2.click(colleague, card, button(flow2, card, "Tiêu chí trước"))
     assert "Điểm: <b>7,5</b>" in flow2.last_text(colleague.id)
     await flow2.send(colleague, "10")
     drafts = await fetch(select(AssessmentDraft))
@@ -174,7 +175,7 @@ async def test_draft_survives_restart_and_another_rep_continues(flow, fetch, db,
 async def test_bad_input_changes_nothing(flow, fetch, clock):
     head, (rep, other) = await bloc_with_reps(flow, count=2)
     await flow.send(rep, "/assess", chat=flow.group)
-    assert "chat riêng" in flow.last_text(flow.group.id)
+    assert "tin nhắn riêng" in flow.last_text(flow.group.id)
     await flow.send(rep, "/assess")
     assert "chưa có đợt tự chấm điểm" in flow.last_text(rep.id).lower()
     await load_template(flow, head)
@@ -202,7 +203,7 @@ async def test_bad_input_changes_nothing(flow, fetch, clock):
     card = flow.last(rep.id)
     await flow.click(rep, card, f"af:{round_id}:e")
     await flow.send_document(rep, "virus.exe", b"MZ")
-    assert "Không nhận loại file này" in flow.last_text(rep.id)
+    assert "Không nhận loại tệp này" in flow.last_text(rep.id)
     await flow.send_document(rep, "baocao.pdf", b"x" * (21 * 1024 * 1024))
     assert "quá lớn" in flow.last_text(rep.id)
     assert not (await fetch(select(EvidenceFile)))
@@ -263,7 +264,7 @@ async def test_evidence_head_view_return_and_history(flow, fetch, clock):
     await flow.send(rep, "/assessment", chat=flow.group)
     status = flow.last_text(flow.group.id)
     assert "1. TTYT thị xã Đông Triều — đã nộp" in status and "2. TTYT thị xã Quảng Yên — đang soạn" in status
-    assert "3. TTYT thành phố Uông Bí — chưa làm" in status and "điểm" not in status.split("đã nộp", 1)[1]
+    assert "3. TTYT thành phố Uông Bí — chưa chấm" in status and "điểm" not in status.split("đã nộp", 1)[1]
     await flow.send(rep, "/assessment")  # a representative gets no scores in private either
     assert "hạng" not in flow.last_text(rep.id)
     # head's private view has totals and who submitted
@@ -274,15 +275,15 @@ async def test_evidence_head_view_return_and_history(flow, fetch, clock):
     await flow.send(head, "/assessment remind", chat=flow.group)
     assert "Đã nhắc 1 đại diện của 4 đơn vị" in flow.last_text(flow.group.id)
     await flow.deliver_outbox()  # queued in the outbox, sent by its worker
-    assert "chưa nộp bản tự chấm điểm" in flow.last_text(other.id)
+    assert "chưa nộp bảng tự chấm điểm" in flow.last_text(other.id)
     await flow.send(head, "/assessment remind", chat=flow.group)  # again within the hour: nothing new
     assert "vừa được nhắc" in flow.last_text(flow.group.id)
-    assert sum("chưa nộp bản tự chấm điểm" in t for t in flow.texts(other.id)) == 1
+    assert sum("chưa nộp bảng tự chấm điểm" in t for t in flow.texts(other.id)) == 1
     # return needs a reason; the unit is told; it resubmits; history shows the return
     await flow.send(head, "/return 1", chat=flow.group)
     assert "lý do" in flow.last_text(flow.group.id)
     await flow.send(head, "/return 1 Thiếu minh chứng <tiêu chí 1.2>", chat=flow.group)
-    assert "Đã trả lại bản nộp lần 1" in flow.texts(flow.group.id)[-2]
+    assert "Đã trả lại bảng tự chấm điểm lần 1" in flow.texts(flow.group.id)[-2]
     notice = flow.last(rep.id)
     assert "Thiếu minh chứng &lt;tiêu chí 1.2&gt;" in notice.text
     assert "0/5 đơn vị đã nộp" in flow.last_text(flow.group.id)  # the round post went back to 0
@@ -307,7 +308,7 @@ async def test_table_upload_reports_rows_and_loads_only_when_clean(flow, fetch):
     head, _reps = await bloc_with_reps(flow, count=0)
     await flow.send(head, "/table")
     menu = flow.last(head.id)
-    await flow.click(head, menu, button(flow, menu, "Tải file mẫu"))
+    await flow.click(head, menu, button(flow, menu, "Tải tệp mẫu"))
     template = [s for s in flow.sent if s.filename == "bang_cham_diem_mau.xlsx"]
     assert template and template[0].chat_id == head.id
     bad = xlsx([HEADER, ["1", "A", "Một", "mười", "normal"], ["1", "A", "Hai", 5, ""]])

@@ -33,7 +33,7 @@ async def fill(flow, rep, payload, scores):
 async def submit(flow, rep):
     summary = flow.last(rep.id)
     await flow.click(rep, summary, button(flow, summary, "✅ Nộp"))
-    assert "đã nộp bản tự chấm điểm" in flow.last_text(rep.id)
+    assert "đã nộp bảng tự chấm điểm" in flow.last_text(rep.id)
 
 
 async def test_table_round_three_units_export(flow, clock):
@@ -70,7 +70,7 @@ async def scenario(flow, clock, read_file):
     assert "nộp muộn" in flow.last_text(reps[2].id)
 
     await flow.send(head, "/export", chat=flow.group)
-    assert "đã gửi cho bạn trong chat riêng" in flow.last_text(flow.group.id)
+    assert "đã gửi cho bạn trong tin nhắn riêng" in flow.last_text(flow.group.id)
     (export,) = [s for s in flow.sent if s.filename and s.filename.startswith("tu_cham_diem_")]
     assert export.chat_id == head.id
     book = load_workbook(io.BytesIO(read_file(export)))
@@ -91,7 +91,7 @@ async def scenario(flow, clock, read_file):
     assert first[col["Nộp muộn"]] in ("", None) and first[col["Người nộp"]] == "Đại diện 1"
     assert first[col["Thời gian nộp"]] == "23/11/2026 09:00"
     missing = rows["TTYT huyện Hải Hà"]
-    assert missing[col["Tổng điểm"]] is None and missing[col["Trạng thái"]] == "chưa làm"
+    assert missing[col["Tổng điểm"]] is None and missing[col["Trạng thái"]] == "chưa chấm"
     files = list(book["Minh chứng"].iter_rows(min_row=2, values_only=True))
     assert [(f[0], f[1]) for f in files] == [("TTYT thị xã Đông Triều", "bao_cao_tong_ket.pdf"),
                                             ("TTYT thị xã Đông Triều", "bang_so_lieu.docx")]

@@ -59,8 +59,20 @@ async def test_invite_join_and_status(flow, fetch):
     assert "TTYT thị xã Quảng Yên" in flow.last_text(rep.id) and "đại diện đơn vị" in flow.last_text(rep.id)
     await flow.send(head, "/status", chat=flow.group)
     assert "đã có đại diện: 1/5" in flow.last_text(flow.group.id)
-    # a second person for the same unit is fine; the same person for another unit is refused
-    await join(flow, flow.user("Mai"), payloads[1])
+    assert any("Hùng đã đăng ký làm đại diện" in t for t in flow.texts(head.id))  # the head is told of every join
+    # the used link, forwarded to a second person, adds nobody (and the head is told)
+    mai = flow.user("Mai")
+    await flow.send(mai, f"/start {payloads[1]}")
+    confirm = flow.last(mai.id)
+    await flow.click(mai, confirm, [d for _l, d, _u in flow.buttons(confirm) if d.startswith("jc:")][0])
+    assert "đã được sử dụng" in flow.answered()[-1]
+    assert any("Mai vừa dùng một đường link đã sử dụng" in t for t in flow.texts(head.id))
+    assert len(await fetch(select(Representative))) == 1
+    # a second representative of the same unit needs a link of their own
+    await flow.send(head, "/invite 2", chat=flow.group)
+    fresh = re.findall(r"start=(j_[A-Za-z0-9_-]+)", "\n".join(flow.texts(head.id)))[-1]
+    await join(flow, mai, fresh)
+    # the same person for another unit is refused
     await flow.send(rep, f"/start {payloads[2]}")
     confirm = flow.last(rep.id)
     await flow.click(rep, confirm, [d for _l, d, _u in flow.buttons(confirm) if d.startswith("jc:")][0])
@@ -103,7 +115,7 @@ async def test_revoke_representative_and_posts(flow, fetch):
     await flow.send(head, "/sethead 5", chat=flow.group)
     assert "Trưởng khối năm" in flow.last_text(flow.group.id)
     await flow.send(head, "/setdeputy 5", chat=flow.group)
-    assert "vừa là Trưởng khối vừa là Phó khối" in flow.last_text(flow.group.id)
+    assert "vừa là Trưởng khối vừa là Phó trưởng khối" in flow.last_text(flow.group.id)
     await flow.send(rep, "/sethead 1", chat=flow.group)
     assert "Chỉ Trưởng khối" in flow.last_text(flow.group.id)
     bloc = (await fetch(select(Bloc)))[0]
@@ -118,6 +130,13 @@ async def test_revoke_representative_and_posts(flow, fetch):
     assert "Không có đại diện số" in flow.last_text(flow.group.id)
     active = (await fetch(select(Representative).where(Representative.revoked_at == None)))  # noqa: E711
     assert len(active) == 1
+    await flow.send(rep, f"/start {payloads[0]}")  # the revoked person's own link is dead too
+    assert "Trưởng khối đã" in flow.last_text(rep.id) or "thu hồi" in flow.last_text(rep.id) \
+        or "không còn" in flow.last_text(rep.id)
+    assert not [d for _l, d, _u in flow.buttons(flow.last(rep.id)) if d and d.startswith("jc:")]
+    for bad in ("/revoke 99999999999999999999", "/revoke 0", "/revoke -1"):
+        await flow.send(head, bad, chat=flow.group)
+        assert "Không có đại diện số" in flow.last_text(flow.group.id)
 
 
 async def test_rename_deactivate_merge_keep_history(flow, fetch):

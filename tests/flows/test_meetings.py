@@ -51,7 +51,7 @@ async def test_one_line_card_rsvp_substitute_and_list(flow, fetch):
     await flow.send(rep3, "Nguyễn Văn <An>, Phó Giám đốc")
     assert "Đã ghi nhận người dự thay: Nguyễn Văn &lt;An&gt;" in flow.last_text(rep3.id)
     card_now = flow.last_text(flow.group.id)
-    assert "tham dự 1 · ❌ vắng 1 · 👤 cử người thay 1" in card_now
+    assert "tham dự 1 · ❌ vắng mặt 1 · 👤 cử người dự thay 1" in card_now
     assert "Nguyễn Văn &lt;An&gt;, Phó Giám đốc" in card_now and "Chưa trả lời (2/5)" in card_now
 
     rsvps = await fetch(select(MeetingRsvp))
@@ -127,7 +127,7 @@ async def test_reschedule_resets_answers_tells_everyone_and_cancel(flow, fetch):
     await flow.send(rep1, "/cancelmeeting 1", chat=flow.group)
     assert "Chỉ Trưởng khối" in flow.last_text(flow.group.id)
     await flow.send(head, "/cancelmeeting 1", chat=flow.group)
-    assert any("đã bị hủy" in t for t in flow.texts(flow.group.id)[-2:])
+    assert any("đã hủy" in t for t in flow.texts(flow.group.id)[-2:])
     assert "ĐÃ HỦY" in flow.last_text(flow.group.id)
     pending = await fetch(select(OutboxMessage).where(OutboxMessage.status == "pending",
                                                       OutboxMessage.kind.in_(("group", "fanout"))))

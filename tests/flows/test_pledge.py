@@ -15,15 +15,15 @@ async def test_pledge_post_sign_once_and_group_line(flow, fetch):
     await flow.send(head, "/pledge Các đơn vị cam kết <hoàn thành> chỉ tiêu năm 2026.", chat=flow.group)
     post = flow.last(flow.group.id)
     assert "Giao ước thi đua năm 2026" in post.text and "&lt;hoàn thành&gt;" in post.text
-    assert "Đã ký: 0/5 đơn vị" in post.text
+    assert "Đã xác nhận tham gia: 0/5 đơn vị" in post.text
     (payload,) = start_payloads(flow, post, "p_")
     await flow.send(rep, f"/start {payload}")
     prompt = flow.last(rep.id)
     (label, data, _url), = [b for b in flow.buttons(prompt) if b[1]]
-    assert label.startswith("✍️ Đơn vị TTYT thị xã Đông Triều ký giao ước") and len(data.encode()) <= 64
+    assert label.startswith("✍️ TTYT thị xã Đông Triều xác nhận tham gia giao ước") and len(data.encode()) <= 64
     await flow.click(rep, prompt, data)
-    assert "đã ký giao ước thi đua năm 2026" in flow.texts(rep.id)[-1]
-    assert "Đã ký: 1/5 đơn vị" in flow.last_text(flow.group.id)  # the group post was edited
+    assert "đã xác nhận tham gia giao ước thi đua năm 2026" in flow.texts(rep.id)[-1]
+    assert "Đã xác nhận tham gia: 1/5 đơn vị" in flow.last_text(flow.group.id)  # the group post was edited
     await flow.click(rep, prompt, data)  # twice: nothing changes
     assert "không có gì thay đổi" in flow.last_text(rep.id)
     await flow.send(colleague_unit2, "/sign")
@@ -31,12 +31,12 @@ async def test_pledge_post_sign_once_and_group_line(flow, fetch):
     sigs = await fetch(select(PledgeSignature))
     assert len(sigs) == 2 and all(s.person_id and s.signed_at for s in sigs)
     await flow.send(head, "/status", chat=flow.group)
-    assert "Giao ước: 2/5 đơn vị đã ký" in flow.last_text(flow.group.id)
+    assert "Giao ước: 2/5 đơn vị đã xác nhận tham gia" in flow.last_text(flow.group.id)
     stranger = flow.user("Khách")
     await flow.send(stranger, f"/start {payload}")
     assert "Trưởng khối" in flow.last_text(stranger.id)
     await flow.send(rep, "/sign", chat=flow.group)
-    assert "chat riêng" in flow.last_text(flow.group.id)
+    assert "tin nhắn riêng" in flow.last_text(flow.group.id)
     assert len(await fetch(select(PledgeSignature))) == 2
 
 
@@ -55,12 +55,12 @@ async def test_deadline_plans_reminders_for_unsigned_units_only(flow, fetch, clo
     assert "Chỉ Trưởng khối" in flow.last_text(flow.group.id)
     for bad in ("31/13/2027", "mai", "01/01/2020"):
         await flow.send(head, f"/pledge deadline {bad}", chat=flow.group)
-        assert "hạn ký" in flow.last_text(flow.group.id).lower() or "đã qua" in flow.last_text(flow.group.id)
+        assert "hạn xác nhận" in flow.last_text(flow.group.id).lower() or "đã qua" in flow.last_text(flow.group.id)
     assert (await fetch(select(Pledge)))[0].deadline is None and not await fetch(select(OutboxMessage))
 
     await flow.send(head, "/pledge deadline 30/11/2026 17:00", chat=flow.group)  # clock: 23/11/2026 09:00 local
-    assert any("Hạn ký giao ước: <b>30/11/2026 17:00</b>" in t for t in flow.texts(flow.group.id))
-    assert "Hạn ký: 30/11/2026 17:00" in flow.messages[(post.chat_id, post.message_id)].text  # the post shows it
+    assert any("Hạn xác nhận tham gia giao ước: <b>30/11/2026 17:00</b>" in t for t in flow.texts(flow.group.id))
+    assert "Hạn xác nhận: 30/11/2026 17:00" in flow.messages[(post.chat_id, post.message_id)].text  # the post shows it
     rows = await fetch(select(OutboxMessage).where(OutboxMessage.item_kind == "pledge"))
     assert sorted(r.kind for r in rows) == ["fanout", "fanout", "fanout", "group", "group", "group"]
 
@@ -68,8 +68,8 @@ async def test_deadline_plans_reminders_for_unsigned_units_only(flow, fetch, clo
     await flow.click(rep1, flow.last(rep1.id), "ps:" + payload[2:])  # unit 1 signs
     clock.advance(days=4, hours=10)  # 27/11 19:00 local: past the "3 days before" reminder
     await deliver()  # the fanout row expands into private rows, then those are sent
-    group_reminder = [t for t in flow.texts(flow.group.id) if "đến hạn ký giao ước" in t]
-    assert len(group_reminder) == 1 and "Chưa ký (4)" in group_reminder[0]
+    group_reminder = [t for t in flow.texts(flow.group.id) if "đến hạn xác nhận tham gia giao ước" in t]
+    assert len(group_reminder) == 1 and "Chưa xác nhận (4)" in group_reminder[0]
     assert any("chưa ký giao ước thi đua" in t for t in flow.texts(rep2.id))
     assert not any("chưa ký giao ước thi đua" in t for t in flow.texts(rep1.id))  # signed: not reminded
 

@@ -8,8 +8,11 @@ import asyncio
 import re
 from datetime import timedelta
 
+from aiogram.types import User
 from sqlmodel import select
 
+from bot.conversations import ballot as act
+from bot.conversations.actions import unpack_any
 from bot.services import voting as svc
 from storage.models import BallotBox, OutboxMessage, Poll
 from tests.flows.test_assessment_form import bloc_with_reps, button, start_payloads
@@ -34,6 +37,47 @@ def current_text(flow, sent):
     return flow.messages[(sent.chat_id, sent.message_id)].text
 
 
+def action_on(flow, sent, kind, index=None):
+    """The packed data of the message's current button of that typed action (the Tick of `index`)."""
+    for _label, data, _url in msg_buttons(flow, sent):
+        if data and kind.matches(data):
+            action = unpack_any(data)
+            if index is None or getattr(action, "index", getattr(action, "seat", None)) == index:
+                return data
+    raise AssertionError(f"no {kind.__name__} button")
+
+
+async def press(flow, user, sent, kind, index=None):
+    return await flow.click(user, sent, action_on(flow, sent, kind, index))
+
+
+def key_messages(flow, poll_id):
+    """The key-share messages the committee got in private: [(chat id, Sent)]."""
+    return [s for s in flow.sent if s.method == "sendMessage" and s.text and s.text.startswith("🔑")
+            and f"K{poll_id}-" in s.text]
+
+
+async def open_box(flow, poll_id, members=2):
+    """`members` committee members press their key buttons: the box opens at k."""
+    for sent in key_messages(flow, poll_id)[:members]:
+        member = User(id=sent.chat_id, is_bot=False, first_name="member", language_code="vi")
+        if action_on_or_none(flow, sent, act.HandKey):
+            await press(flow, member, sent, act.HandKey)
+
+
+def action_on_or_none(flow, sent, kind):
+    try:
+        return action_on(flow, sent, kind)
+    except AssertionError:
+        return None
+
+
+async def close_and_count(flow, head, poll_id):
+    await flow.send(head, "/close", chat=flow.group)
+    await press(flow, head, flow.last(flow.group.id), act.CloseNow)
+    await open_box(flow, poll_id)
+
+
 async def open_ballot(flow, rep, payload):
     await flow.send(rep, f"/start {payload}")
     return flow.last(rep.id)
@@ -42,11 +86,10 @@ async def open_ballot(flow, rep, payload):
 async def vote(flow, rep, payload, picks: list[int]):
     """Tick candidates number `picks` (1-based), confirm, cast. Returns the receipt text."""
     ballot = await open_ballot(flow, rep, payload)
-    poll_id = payload[2:]
     for pick in picks:
-        await flow.click(rep, ballot, f"vt:{poll_id}:{pick - 1}")
-    await flow.click(rep, ballot, f"vc:{poll_id}")
-    await flow.click(rep, ballot, f"vk:{poll_id}")
+        await press(flow, rep, ballot, act.Tick, pick - 1)
+    await press(flow, rep, ballot, act.Review)
+    await press(flow, rep, ballot, act.Cast)
     return current_text(flow, ballot)
 
 
@@ -67,20 +110,22 @@ async def test_one_line_open_card_cast_once_close_results(flow, fetch, clock):
     labels = [b[0] for b in flow.buttons(ballot)]
     assert labels[0].startswith("☐ ") and "(đơn vị của bạn)" in labels[0]
     assert all(len(d.encode()) <= 64 for _l, d, _u in flow.buttons(ballot) if d)
-    await flow.click(reps[0], ballot, f"vt:{poll_id}:1")
+    await press(flow, reps[0], ballot, act.Tick, 1)
     assert msg_buttons(flow, ballot)[1][0].startswith("☑")
-    await flow.click(reps[0], ballot, f"vt:{poll_id}:2")  # one more than allowed
+    await press(flow, reps[0], ballot, act.Tick, 2)  # one more than allowed
     assert "tối đa 1" in flow.answered()[-1]
-    await flow.click(reps[0], ballot, f"vc:{poll_id}")
+    cast = action_on(flow, ballot, act.Tick, 0)
+    await press(flow, reps[0], ballot, act.Review)
     confirm = current_text(flow, ballot)
-    assert "Kiểm tra lá phiếu" in confirm and UNITS[1] in confirm
-    await flow.click(reps[0], ballot, f"vk:{poll_id}")
+    assert "Kiểm tra lại phiếu" in confirm and UNITS[1] in confirm
+    cast = action_on(flow, ballot, act.Cast)
+    await flow.click(reps[0], ballot, cast)
     done = current_text(flow, ballot)
     assert "Mã biên nhận" in done and UNITS[1] not in done  # the chat keeps the receipt, not the choice
     code = re.search(r"<code>([A-Z2-7]{5}-[A-Z2-7]{5})</code>", done).group(1)
     assert "1/5 đơn vị đã bỏ phiếu" in current_text(flow, card)
 
-    await flow.click(reps[0], ballot, f"vk:{poll_id}")  # replayed button
+    await flow.click(reps[0], ballot, cast)  # replayed button
     assert "Đơn vị đã bỏ phiếu" in flow.answered()[-1]
     await flow.send(reps[0], f"/start {payload}")
     assert "Đơn vị đã bỏ phiếu" in flow.last_text(reps[0].id)
@@ -96,19 +141,27 @@ async def test_one_line_open_card_cast_once_close_results(flow, fetch, clock):
     await flow.send(head, "/close", chat=flow.group)
     ask = flow.last(flow.group.id)
     assert "Đóng" in ask.text
-    await flow.click(reps[1], ask, f"vz:{poll_id}")  # rights are checked on the button too
+    close = action_on(flow, ask, act.CloseNow)
+    await flow.click(reps[1], ask, close)  # rights are checked on the button too
     assert "Chỉ Trưởng khối" in flow.answered()[-1]
-    await flow.click(head, ask, f"vz:{poll_id}")
+    await flow.click(head, ask, close)
+    assert "Hòm phiếu đã khóa" in current_text(flow, card) and "(0/2)" in current_text(flow, card)
+    await flow.send(head, "/results", chat=flow.group)
+    assert "Kết quả bỏ phiếu" not in flow.last_text(flow.group.id)  # locked: nothing to show yet
+    await open_box(flow, int(poll_id), members=1)
+    assert "(1/2)" in current_text(flow, card)
+    assert not [s for s in flow.sent if s.chat_id == flow.group.id and s.text and "Kết quả bỏ phiếu" in s.text]
+    await open_box(flow, int(poll_id), members=2)
     results = [s for s in flow.sent if s.chat_id == flow.group.id and s.text and "Kết quả bỏ phiếu" in s.text][-1]
     assert "Số phiếu phát ra: 5" in results.text and "thu về: 4" in results.text
-    assert f"1. {UNITS[1]}: 3 phiếu, 60.00%" in results.text
-    assert f"{UNITS[1]}" in results.text.split("Đạt ngưỡng")[1]
+    assert f"1. {UNITS[1]}: 3 phiếu, tỷ lệ 60.00%" in results.text
+    assert f"{UNITS[1]}" in results.text.split("Đạt tỷ lệ phiếu")[1]
     files = [s.filename for s in flow.sent if s.method in ("sendPhoto", "sendDocument")]
     assert any(f.endswith(".png") for f in files) and any(f.endswith(".docx") for f in files)
     assert "đã đóng" in current_text(flow, card).lower()
     assert not [u for _l, _d, u in msg_buttons(flow, card) if u and "start=v_" in u]
 
-    await flow.click(head, ask, f"vz:{poll_id}")  # second close: nothing new
+    await flow.click(head, ask, close)  # second close: nothing new
     assert "đã đóng" in current_text(flow, ask)
     await flow.send(reps[2], f"/start {payload}")
     assert "đã đóng" in flow.last_text(reps[2].id)
@@ -132,19 +185,38 @@ async def test_bad_input_gets_clear_answers(flow, fetch):
     assert not await fetch(select(Poll))
     await flow.send(head, "/vote merit 2 -1", chat=flow.group)
     payload = start_payloads(flow, card_of(flow), "v_")[0]
-    assert UNITS[0] not in card_of(flow).text
+    assert f"1. {UNITS[0]}" not in card_of(flow).text and f"1. {UNITS[1]}" in card_of(flow).text
     await flow.send(reps[0], "/ballots", chat=flow.group)
-    assert "chat riêng" in flow.last_text(flow.group.id)
+    assert "tin nhắn riêng" in flow.last_text(flow.group.id)
     await flow.send(outsider, f"/start {payload}")
     assert "chưa được đăng ký làm đại diện" in flow.last_text(outsider.id)
     await flow.send(reps[0], "/start v_999999")
     assert "không tồn tại" in flow.last_text(reps[0].id)
+    for big in ("v_999999999999", "v_0", "v_2147483648"):
+        await flow.send(reps[0], f"/start {big}")
+        assert "không tồn tại" in flow.last_text(reps[0].id)
     await flow.send(reps[0], "/start v_abc")
     assert "không hợp lệ" in flow.last_text(reps[0].id)
     await flow.send(reps[0], "/vote flag")
     assert "nhóm chung" in flow.last_text(reps[0].id)
     await flow.send(reps[0], "/ballots")
-    assert "Chưa bỏ phiếu" in flow.last_text(reps[0].id) and start_payloads(flow, flow.last(reps[0].id), "v_")
+    assert "chưa bỏ phiếu" in flow.last_text(reps[0].id) and start_payloads(flow, flow.last(reps[0].id), "v_")
+
+
+async def test_one_line_parser_refuses_what_it_does_not_understand(flow, fetch):
+    head, _reps = await bloc_with_reps(flow, count=1)
+    for line, reason in (("/vote merit 0", "từ 1 trở lên"), ("/vote flag 25-12-2026 18:00", "Không đọc được ngày"),
+                         ("/vote flag tomorrow", "Không hiểu “tomorrow”"), ("/vote flag 2h30", "chưa rõ nghĩa"),
+                         ("/vote flag bkp", "số thứ tự đơn vị"), ("/vote flag | A | B", "chỉ dùng cho biểu quyết")):
+        await flow.send(head, line, chat=flow.group)
+        answer = flow.last_text(flow.group.id)
+        assert reason in answer and "Ví dụ" in answer, line
+    assert not await fetch(select(Poll))
+    await flow.send(head, "/vote bangkhen 2 trừ 2 5", chat=flow.group)
+    (poll,) = await fetch(select(Poll))
+    assert [o["label"] for o in poll.options] == [UNITS[0], UNITS[2], UNITS[3]]
+    await flow.send(head, "/vote extend 1 2h30m", chat=flow.group)
+    assert any("gia hạn" in t for t in flow.texts(flow.group.id))
 
 
 async def test_two_representatives_of_one_unit_one_ballot(flow, fetch):
@@ -165,10 +237,10 @@ async def test_two_representatives_of_one_unit_one_ballot(flow, fetch):
     b2 = await open_ballot(flow, second, payload)
     pid = payload[2:]
     for user, ballot, pick in ((first, b1, 0), (second, b2, 1)):
-        await flow.click(user, ballot, f"vt:{pid}:{pick}")
-        await flow.click(user, ballot, f"vc:{pid}")
-    await asyncio.gather(flow.click(first, b1, f"vk:{pid}"), flow.click(second, b2, f"vk:{pid}"),
-                         flow.click(first, b1, f"vk:{pid}"))
+        await press(flow, user, ballot, act.Tick, pick)
+        await press(flow, user, ballot, act.Review)
+    c1, c2 = action_on(flow, b1, act.Cast), action_on(flow, b2, act.Cast)
+    await asyncio.gather(flow.click(first, b1, c1), flow.click(second, b2, c2), flow.click(first, b1, c1))
     (box,) = await fetch(select(BallotBox))
     assert len(box.ballots) == 1 and len(box.voters) == 1
     assert any("Đơn vị đã bỏ phiếu" in a for a in flow.answered())
@@ -180,12 +252,12 @@ async def test_dialog_buttons_open_a_merit_vote(flow, fetch):
     menu = flow.last(flow.group.id)
     await flow.click(head, menu, button(flow, menu, "Bằng khen"))
     count = menu
-    await flow.click(reps[0], count, "vo:merit:3")
+    await flow.click(reps[0], count, act.OpenDialog("merit", 3).pack())
     assert "Chỉ Trưởng khối" in flow.answered()[-1]
-    await flow.click(head, count, "vo:merit:3")
+    await flow.click(head, count, act.OpenDialog("merit", 3).pack())
     closing = menu
-    assert "Đóng thủ công (/close)" in [b[0] for b in msg_buttons(flow, closing)]
-    await flow.click(head, closing, "vo:merit:3:24h")
+    assert "Trưởng khối đóng bằng lệnh /close" in [b[0] for b in msg_buttons(flow, closing)]
+    await flow.click(head, closing, act.OpenDialog("merit", 3, "24h").pack())
     (poll,) = await fetch(select(Poll))
     assert poll.kind == "merit" and svc.rule_of(poll).max_choices == 3 and poll.closing_at is not None
     assert "Bằng khen" in card_of(flow).text
@@ -203,7 +275,7 @@ async def test_cancel_extend_and_status(flow, fetch, clock):
     notice = [t for t in flow.texts(flow.group.id) if "gia hạn" in t]
     assert notice and "30/11/2026 23:00" in notice[-1] and "30/11/2026 23:00" in current_text(flow, card_of(flow))
     await flow.send(head, f"/vote cancel {pid}", chat=flow.group)
-    await flow.click(head, flow.last(flow.group.id), f"vQ:{pid}")
+    await press(flow, head, flow.last(flow.group.id), act.CancelYes)
     assert "đã bị hủy" in flow.last_text(flow.group.id)
     (poll,) = await fetch(select(Poll))
     (box,) = await fetch(select(BallotBox))
@@ -238,9 +310,10 @@ async def test_closer_reminds_then_closes_at_its_time_once(flow, fetch, clock):
     clock.advance(hours=1)
     closed = await asyncio.gather(tick(flow.app, flow.bot), tick(flow.app, flow.bot))
     assert sorted(closed) == [0, 1]
+    await open_box(flow, int(payload[2:]))
     announcements = [t for t in flow.texts(flow.group.id) if "Kết quả bỏ phiếu" in t]
     assert len(announcements) == 1
-    assert "KHÔNG HỢP LỆ" in announcements[0]  # 1 of 5 units voted: below the 2/3 quorum
+    assert "KHÔNG CÓ GIÁ TRỊ" in announcements[0]  # 1 of 5 units voted: below the 2/3 quorum
 
 
 async def test_tie_at_cut_off_offers_a_runoff(flow, fetch):
@@ -255,10 +328,9 @@ async def test_tie_at_cut_off_offers_a_runoff(flow, fetch):
         await s.commit()
     for rep, pick in zip(reps, (1, 1, 2, 2)):
         await vote(flow, rep, payload, [pick])
-    await flow.send(head, "/close", chat=flow.group)
-    await flow.click(head, flow.last(flow.group.id), f"vz:{pid}")
+    await close_and_count(flow, head, int(pid))
     result = [s for s in flow.sent if s.chat_id == flow.group.id and s.text and "Kết quả bỏ phiếu" in s.text][-1]
-    assert "Hòa" in result.text
+    assert "Bằng phiếu" in result.text
     runoff = button(flow, result, "Bỏ phiếu lại")
     await flow.click(head, result, runoff)
     polls = await fetch(select(Poll).order_by(Poll.id))
@@ -276,8 +348,7 @@ async def test_receipt_list_published_and_recounts(flow, fetch):
     for rep, picks in zip(reps, ([1, 2], [2], [], [2, 3])):
         text = await vote(flow, rep, payload, picks)
         codes.append(re.search(r"([A-Z2-7]{5}-[A-Z2-7]{5})", text).group(1))
-    await flow.send(head, "/close", chat=flow.group)
-    await flow.click(head, flow.last(flow.group.id), f"vz:{payload[2:]}")
+    await close_and_count(flow, head, int(payload[2:]))
     csv_sent = [s for s in flow.sent if s.filename and s.filename.endswith(".csv")][-1]
     data = flow.files[f"d{csv_sent.message_id}"].decode("utf-8-sig")
     lines = data.strip().splitlines()[1:]

@@ -181,7 +181,7 @@ def test_a_vote_in_the_browser(sandbox_process, browser):
         if number == 1:
             shots.append(ui.shot("2-representative-ticks"))
         ui.press("Cờ thi đua", "Tiếp tục")
-        ui.press("Kiểm tra lá phiếu", "✅ Bỏ phiếu")
+        ui.press("Kiểm tra lá phiếu", "✅ Gửi phiếu (không sửa được nữa)")
         receipt = ui.bot_message("Mã biên nhận")
         assert TIENYEN not in receipt.text  # the chat keeps the receipt, not the choice
 
@@ -190,6 +190,13 @@ def test_a_vote_in_the_browser(sandbox_process, browser):
     ui.bot_message("3/14 đơn vị đã bỏ phiếu")  # the card was edited in place
     ui.type("/close")
     ui.press("Đóng", "✅ Đóng và kiểm phiếu")
+    ui.bot_message("Hòm phiếu đã khóa")  # the counting committee opens the box with its keys
+    for persona in ("head", "deputy"):
+        ui.as_persona(persona)
+        ui.open_chat("private")
+        ui.press("Khóa hòm phiếu", "Nộp khóa")
+    ui.as_persona("head")
+    ui.open_chat("group")
     results = ui.bot_message("Kết quả bỏ phiếu")
     assert TIENYEN in results.text
     ui.until("the chart", lambda: any(img.get_attribute("naturalWidth") not in (None, "0")

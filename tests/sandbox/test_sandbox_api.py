@@ -22,14 +22,14 @@ async def test_page_and_demo_bloc(page: Page):
     assert state["status"] == "ready" and state["lang"] == "vi"
     assert state["strings"]["send"] == "Gửi" and state["strings"]["ok"] == "Đồng ý"  # the page itself is translated
     roles = {p["key"]: p["role"] for p in state["personas"]}
-    assert roles["head"] == "Trưởng khối" and roles["deputy"] == "Phó khối"
+    assert roles["head"] == "Trưởng khối" and roles["deputy"] == "Phó trưởng khối"
     group = state["group_id"]
     chats = {p["key"]: [c["id"] for c in p["chats"]] for p in state["personas"]}
     assert chats["head"] == [group, HEAD] and chats["guest"] == [GUEST]  # the outsider is not in the group
     texts = await page.bot_html("head", group)
     assert any("đã trở thành khối" in t for t in texts) and any("Đã thêm 14 đơn vị" in t for t in texts)
     assert "Xin chào" in texts[0]  # the bot greeted the group before the head typed
-    assert any("TTYT thị xã Đông Triều là đơn vị Phó khối" in t for t in texts)
+    assert any("TTYT thị xã Đông Triều là đơn vị Phó trưởng khối" in t for t in texts)
     for persona, unit in (("deputy", 0), ("mai", 1), ("tuan", 2), ("head", 4)):
         person_id = next(p["id"] for p in state["personas"] if p["key"] == persona)
         assert any(f"Bạn đã là đại diện của <b>{UNITS[unit]}</b>" in t for t in await page.bot_html(persona, person_id))
@@ -62,6 +62,9 @@ async def test_vote_with_chart_and_minutes(page: Page):
     await page.send("head", group, "/close")
     confirm = await page.last_bot("head", group, "")
     await page.click("head", group, confirm, "Đóng")
+    for persona, chat in (("head", HEAD), ("deputy", DEPUTY)):  # the committee hands back its keys
+        key = next(m for m in reversed(await page.messages(persona, chat)) if "Khóa hòm phiếu" in m["html"])
+        await page.click(persona, chat, key, "Nộp khóa")
     messages = await page.messages("head", group)
     assert any("Kết quả" in m["html"] for m in messages if m["from"]["is_bot"])
     photo = next(m for m in messages if m["photo"])

@@ -134,7 +134,7 @@ def test_minutes_in_vietnamese_carry_every_field():
         "Địa điểm: Hội trường Sở Y tế tỉnh Quảng Ninh",
         "1. Nguyễn Văn An – Trưởng ban",
         "2. Trần Thị Bình – Thư ký",
-        "3. Lê Văn Cường – Thành viên",
+        "3. Lê Văn Cường – Ủy viên",
         "Bỏ phiếu kín (mỗi đơn vị thành viên bỏ một phiếu).",
         "Mỗi đơn vị bỏ một phiếu qua tin nhắn riêng với chatbot.",
         "Số phiếu phát ra: 14 (mười bốn) phiếu.",
@@ -142,11 +142,11 @@ def test_minutes_in_vietnamese_carry_every_field():
         "Số phiếu hợp lệ: 12 (mười hai) phiếu.",
         "Số phiếu không hợp lệ: 1 (một) phiếu.",
         "Số phiếu trắng (không chọn đơn vị nào): 2 (hai) phiếu.",
-        "Ngưỡng đạt: Đơn vị được trên 50% số phiếu trên tổng số đơn vị được phát phiếu",
+        "Điều kiện đạt: Đơn vị được trên 50% số phiếu trên tổng số đơn vị được phát phiếu",
         "Số phiếu tương ứng với ngưỡng: 7.",
         "Tỷ lệ phần trăm được tính trên tổng số đơn vị được phát phiếu (14).",
         "Điều kiện số đơn vị tham gia: ít nhất 2/3 số đơn vị (10/14) bỏ phiếu — đạt.",
-        "Các đơn vị đạt ngưỡng:",
+        "Các đơn vị đạt tỷ lệ phiếu theo quy định:",
         "1. TTYT thị xã Đông Triều — số phiếu: 8 (57,14%)",
         "Biên bản được thông qua vào lúc 20/12/2025 11:00.",
     ]:
@@ -214,7 +214,7 @@ def test_minutes_without_committee_leave_blank_lines_to_sign():
 def test_minutes_state_a_tie_at_the_cut_off():
     sheet = make_sheet([5, 5, 2], issued=12, reached=[], ties=["TTYT thị xã Đông Triều", "TTYT thị xã Quảng Yên"])
     lines = doc_lines(render_minutes(sheet))
-    assert "Không có đơn vị nào đạt ngưỡng." in lines
+    assert "Không có đơn vị nào đạt tỷ lệ phiếu theo quy định." in lines
     assert (
         "Các đơn vị sau có số phiếu bằng nhau tại vị trí xét chọn cuối cùng: TTYT thị xã Đông Triều; TTYT thị xã Quảng Yên."
         " Cần tổ chức bỏ phiếu lại giữa các đơn vị này."
@@ -231,7 +231,7 @@ def test_minutes_state_a_quorum_failure_plainly():
         "Không đủ số đơn vị tham gia bỏ phiếu theo quy định (thu về 6/14 phiếu): kết quả bỏ phiếu không có giá trị."
     ) in lines
     assert "Điều kiện số đơn vị tham gia: ít nhất 2/3 số đơn vị (10/14) bỏ phiếu — không đạt." in lines
-    assert "Các đơn vị đạt ngưỡng:" not in lines
+    assert "Các đơn vị đạt tỷ lệ phiếu theo quy định:" not in lines
     assert "Số phiếu thu về: 6 (sáu) phiếu." in lines
 
 

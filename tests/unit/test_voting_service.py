@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import select
 
+from bot.services import ballot_box
 from bot.services import voting as svc
 from bot.services.blocs import member_of
 from bot.services.errors import UserError
@@ -45,10 +46,37 @@ async def make_bloc(db, clock, n_units=N_UNITS, reps_per_unit=1, settings=None):
         return bloc, founder, units, reps
 
 
+SEATS: dict[int, list] = {}  # poll id -> the committee's (seat, person, share), as their private chats hold them
+
+
 async def open_poll(db, clock, bloc, founder, **spec) -> Poll:
     async with db.session() as s:
         member = await member_of(s, bloc, founder)
-        return await svc.open_vote(s, clock, member, svc.VoteSpec(**{"kind": "flag", **spec}))
+        opened = await svc.open_vote(s, clock, member, svc.VoteSpec(**{"kind": "flag", **spec}))
+    SEATS[opened.poll.id] = [(x.seat, x.person, x.share) for x in opened.seats]
+    return opened.poll
+
+
+async def hand_keys(db, clock, poll_id, vault=None, seats=None):
+    """Committee members hand back their keys (the first k by default); returns the last Handed."""
+    vault = vault or ballot_box.KeyVault()
+    chosen = SEATS[poll_id] if seats is None else seats
+    async with db.session() as s:
+        k = (await s.get(Poll, poll_id)).committee_k
+    handed = None
+    for seat, person, share in (chosen if seats is not None else chosen[:k]):
+        async with db.session() as s:
+            handed = await svc.hand_back(s, clock, vault, poll_id, seat, share, person)
+    return handed
+
+
+async def close_and_count(db, clock, poll_id, member=None) -> Poll:
+    async with db.session() as s:
+        closed = await svc.close_vote(s, clock, poll_id, member)
+    assert closed.status == "locked"
+    handed = await hand_keys(db, clock, poll_id)
+    assert handed.counted
+    return handed.poll
 
 
 async def cast(db, clock, poll_id, person, choices):
@@ -89,8 +117,8 @@ async def test_fourteen_units_at_once_with_duplicates_tally_equals_ballots(db, c
     assert sum(isinstance(r, svc.AlreadyVoted) for r in results) == len(jobs) - N_UNITS
     box = await box_of(db, poll.id)
     assert box.voters == sorted(u.id for u in units) and len(box.ballots) == N_UNITS
+    closed = await close_and_count(db, clock, poll.id)
     async with db.session() as s:
-        closed = await svc.close_vote(s, clock, poll.id)
         out = await svc.outcome(s, closed)
     per_option = {i: 0 for i in range(N_UNITS)}
     for choice in expected.values():
@@ -112,7 +140,7 @@ async def test_close_is_idempotent_under_two_closers(db, clock):
     results = await asyncio.gather(*[close() for _ in range(6)])
     assert sum(r is not None for r in results) == 1
     async with db.session() as s:
-        assert (await s.get(Poll, poll.id)).status == "closed"
+        assert (await s.get(Poll, poll.id)).status == "locked"  # sealed: closed and waiting for the committee
         assert await svc.due_polls(s, clock.now()) == []
 
 
@@ -162,7 +190,10 @@ async def test_rules_enforced_at_cast_time(db, clock):
         svc.toggle(poll, [1, 2], 3, units[0].id)
     assert (await box_of(db, poll.id)).ballots == []
     receipt = await cast(db, clock, poll.id, voter, [2, 1])
-    assert (await box_of(db, poll.id)).ballots[0][1] == [1, 2] and len(receipt.code) == 11
+    (sealed,) = (await box_of(db, poll.id)).ballots
+    assert isinstance(sealed, str) and len(receipt.code) == 11  # only a ciphertext is stored
+    counted = await close_and_count(db, clock, poll.id)
+    assert (await box_of(db, counted.id)).ballots == [[receipt.code, [1, 2]]]
 
 
 async def test_reminders_claimed_once_for_units_not_voted(db, clock):
@@ -196,10 +227,11 @@ async def test_extend_and_runoff(db, clock):
         await s.commit()
     async with db.session() as s:
         member = await member_of(s, bloc, founder)
-        closed = await svc.close_vote(s, clock, poll.id, member)
+    closed = await close_and_count(db, clock, poll.id, member)
+    async with db.session() as s:
         out = await svc.outcome(s, closed)
         assert out.result.tied == [0, 1]
-        runoff = await svc.open_runoff(s, clock, poll.id, member)
+        runoff = (await svc.open_runoff(s, clock, poll.id, member)).poll
     assert [o["unit_id"] for o in runoff.options] == [units[0].id, units[1].id]
     assert svc.rule_of(runoff).max_choices == 1 and runoff.runoff_of_id == poll.id
 
@@ -213,6 +245,12 @@ def test_parse_one_line_forms():
     assert (spec.kind, spec.max_choices, spec.exclude, spec.publish_board, spec.closing_at) == (
         "merit", 3, [2, 5], True, None)
     assert svc.parse_vote_line("head 2h", bloc, now).closing_at == now + timedelta(hours=2)
+    assert svc.parse_vote_line("head 2h30m", bloc, now).closing_at == now + timedelta(hours=2, minutes=30)
+    assert svc.parse_vote_line("bk 3 trừ 2 5", bloc, now).exclude == [2, 5]
+    assert svc.parse_vote_line("co bkp 2,5 9", bloc, now).committee == [2, 5, 9]
+    for bad in ("bk 0", "co 2h30", "co 18h00", "co tomorrow", "co 25-12-2026", "co ngày-mai", "co | A"):
+        with pytest.raises(UserError):
+            svc.parse_vote_line(bad, bloc, now)
     assert svc.parse_vote_line("pho 17:00", bloc, now).closing_at == datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
     spec = svc.parse_vote_line("custom 2 Chọn nơi họp? | Hạ Long | Móng Cái | Cô Tô", bloc, now)
     assert (spec.question, spec.options, spec.max_choices) == ("Chọn nơi họp?", ["Hạ Long", "Móng Cái", "Cô Tô"], 2)
