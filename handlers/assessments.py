@@ -29,15 +29,14 @@ from bot.views import assessments as views
 from bot.views.base import Attachment, Reply
 from handlers.filters import IN_GROUP, IN_PRIVATE, need_bloc, need_manager
 from handlers.reply import answer, edit, edit_message, send, try_send_private
+from handlers.routing import Routes, combine
 from storage.models import AssessmentRound, Bloc, Person
 
 log = logging.getLogger(__name__)
 
-group = Router(name="assessments_group")
-group.message.filter(IN_GROUP)
-private = Router(name="assessments_private")
-private.message.filter(IN_PRIVATE)
-callbacks = Router(name="assessments_callbacks")
+group = Routes("assessments_group", message=IN_GROUP)
+private = Routes("assessments_private", message=IN_PRIVATE)
+callbacks = Routes("assessments_callbacks")
 
 
 class TableUpload(StatesGroup):
@@ -480,3 +479,7 @@ async def evidence_file(message: Message, state: FSMContext, session: AsyncSessi
 @private.message(AssessForm.evidence, F.text, ~F.text.startswith("/"))
 async def evidence_text(message: Message, settings: Settings) -> None:
     raise UserError(_("Send the evidence as a file (PDF, DOCX, XLSX, JPG or PNG), or press a button above."))
+
+
+def make_router() -> Router:
+    return combine("assessments", group.build(), private.build(), callbacks.build())

@@ -14,9 +14,10 @@ from bot.services import blocs as bloc_service
 from bot.services.people import mark_blocked
 from bot.views import core as views
 from handlers.reply import answer
+from handlers.routing import Routes
 
 log = logging.getLogger(__name__)
-router = Router(name="chat_events")
+router = Routes("chat_events")
 
 
 @router.my_chat_member(F.chat.type.in_({"group", "supergroup"}), ChatMemberUpdatedFilter(IS_MEMBER >> IS_NOT_MEMBER))
@@ -52,3 +53,7 @@ async def supergroup_created(message: Message, session: AsyncSession) -> None:
     if bloc is not None:
         log.info("bloc %s followed its group to a supergroup", bloc.id)
         await message.bot.send_message(message.chat.id, views.migrated().text)
+
+
+def make_router() -> Router:
+    return router.build()

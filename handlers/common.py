@@ -14,9 +14,10 @@ from bot.services.blocs import set_bloc_locale
 from bot.views import core as views
 from bot.views.help import help_reply
 from handlers.reply import answer
+from handlers.routing import Routes
 from storage.models import Bloc, Person
 
-router = Router(name="common")
+router = Routes("common")
 
 
 @router.message(Command("help"))
@@ -41,9 +42,18 @@ async def cmd_lang(message: Message, command: CommandObject, session: AsyncSessi
         await answer(message, views.lang_set(choice), bot_username)
 
 
-fallback = Router(name="fallback")
+fallback = Routes("fallback")
 
 
 @fallback.message(F.text.startswith("/"))
 async def unknown_command(message: Message, bot_username: str) -> None:
     await answer(message, views.unknown_command(), bot_username)
+
+
+def make_router() -> Router:
+    return router.build()
+
+
+def make_fallback() -> Router:
+    """The unknown-command answer: included last, after every other router."""
+    return fallback.build()

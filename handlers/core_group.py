@@ -21,10 +21,10 @@ from bot.views import core as views
 from bot.views.status import status_lines
 from handlers.filters import IN_GROUP, need_bloc, need_manager
 from handlers.reply import answer, try_send_private
+from handlers.routing import Routes
 from storage.models import Bloc, Person, Representative
 
-router = Router(name="core_group")
-router.message.filter(IN_GROUP)
+router = Routes("core_group", message=IN_GROUP)
 
 
 async def _is_admin(bot: Bot, chat_id: int, user_id: int) -> bool:
@@ -201,3 +201,7 @@ async def cmd_settings(message: Message, command: CommandObject, session: AsyncS
     parsed = await settings_service.set_value(session, clock, member.bloc, parts[0], parts[1], member.person.id)
     spec = settings_service.REGISTRY[parts[0]]
     await answer(message, views.setting_changed(parts[0], spec.show(parsed)), bot_username)
+
+
+def make_router() -> Router:
+    return router.build()

@@ -19,10 +19,10 @@ from bot.services.errors import UserError
 from bot.views import core as views
 from handlers.filters import IN_PRIVATE
 from handlers.reply import answer, edit, try_send_private
+from handlers.routing import Routes
 from storage.models import Person
 
-router = Router(name="core_private")
-router.message.filter(IN_PRIVATE)
+router = Routes("core_private", message=IN_PRIVATE)
 
 UNIT_FILE_TYPES = (".csv", ".xlsx")
 
@@ -115,3 +115,7 @@ GROUP_ONLY = ("setup", "units", "addunit", "rename", "removeunit", "merge", "inv
 @router.message(Command(*GROUP_ONLY))
 async def group_command_in_private(message: Message, bot_username: str) -> None:
     await answer(message, views.group_only(), bot_username)
+
+
+def make_router() -> Router:
+    return router.build()

@@ -11,9 +11,10 @@ from aiogram.types import ErrorEvent
 from bot.i18n import normalize_locale, use_locale
 from bot.services.errors import UserError
 from bot.views import core as views
+from handlers.routing import Routes
 
 log = logging.getLogger(__name__)
-router = Router(name="errors")
+router = Routes("errors")
 
 
 def _locale(data: dict) -> str:
@@ -46,3 +47,7 @@ async def on_unexpected(event: ErrorEvent, **data) -> None:
             await _tell(event, views.generic_error().text)
         except Exception:  # the apology itself may be refused (blocked, flood); nothing more to do
             log.warning("could not tell the user about the failure of update %s", event.update.update_id)
+
+
+def make_router() -> Router:
+    return router.build()

@@ -25,15 +25,14 @@ from bot.services.errors import NotAllowed, UserError
 from bot.views import meetings as views
 from handlers.filters import IN_GROUP, IN_PRIVATE, need_bloc, need_manager
 from handlers.reply import answer, edit_message, send, try_send_private
+from handlers.routing import Routes, combine
 from storage.models import Bloc, Meeting, Person
 
 log = logging.getLogger(__name__)
-group = Router(name="meetings_group")
-group.message.filter(IN_GROUP)
-private = Router(name="meetings_private")
-private.message.filter(IN_PRIVATE)
-both = Router(name="meetings_both")
-callbacks = Router(name="meetings_callbacks")
+group = Routes("meetings_group", message=IN_GROUP)
+private = Routes("meetings_private", message=IN_PRIVATE)
+both = Routes("meetings_both")
+callbacks = Routes("meetings_callbacks")
 
 NOT_COMMAND = ~F.text.startswith("/")
 
@@ -246,3 +245,7 @@ async def mute_button(callback: CallbackQuery, session: AsyncSession, clock: Clo
         raise UserError(_("This button is no longer valid."))
     await reminders.mute(session, clock, person, parts[1], int(parts[2]))
     await callback.answer(views.muted(), show_alert=True)
+
+
+def make_router() -> Router:
+    return combine("meetings", group.build(), private.build(), both.build(), callbacks.build())

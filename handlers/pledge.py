@@ -21,16 +21,15 @@ from bot.services.errors import UserError
 from bot.views import pledge as views
 from handlers.filters import IN_GROUP, IN_PRIVATE, need_bloc, need_manager
 from handlers.reply import answer, edit, edit_message, send
+from handlers.routing import Routes, combine
 from storage.models import Bloc, Person, Pledge
 
 log = logging.getLogger(__name__)
 DEADLINE_WORDS = ("deadline", "hạn", "han", "hạn-ký", "hanky")
 REMIND_WORDS = ("remind", "nhắc", "nhac")
-group = Router(name="pledge_group")
-group.message.filter(IN_GROUP)
-private = Router(name="pledge_private")
-private.message.filter(IN_PRIVATE)
-callbacks = Router(name="pledge_callbacks")
+group = Routes("pledge_group", message=IN_GROUP)
+private = Routes("pledge_private", message=IN_PRIVATE)
+callbacks = Routes("pledge_callbacks")
 
 
 async def refresh_pledge_post(bot: Bot, session: AsyncSession, pledge: Pledge, bot_username: str) -> None:
@@ -149,3 +148,7 @@ async def sign_button(callback: CallbackQuery, session: AsyncSession, clock: Clo
     await edit(callback, views.signed(unit, pledge, bloc, result), bot_username)
     if result.new:
         await refresh_pledge_post(bot, session, pledge, bot_username)
+
+
+def make_router() -> Router:
+    return combine("pledge", group.build(), private.build(), callbacks.build())

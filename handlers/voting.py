@@ -31,14 +31,13 @@ from bot.views import voting as views
 from bot.views.base import Attachment, Reply, split_text
 from handlers.filters import IN_GROUP, IN_PRIVATE, Act, need_bloc, need_manager
 from handlers.reply import answer, edit, edit_message, send, try_send_private
+from handlers.routing import Routes, combine
 from storage.models import Bloc, Person, Poll
 
 log = logging.getLogger(__name__)
-group = Router(name="voting_group")
-group.message.filter(IN_GROUP)
-private = Router(name="voting_private")
-private.message.filter(IN_PRIVATE)
-callbacks = Router(name="voting_callbacks")
+group = Routes("voting_group", message=IN_GROUP)
+private = Routes("voting_private", message=IN_PRIVATE)
+callbacks = Routes("voting_callbacks")
 
 CLOSER_INTERVAL = 15.0  # seconds between two looks at the database for due votes
 DIALOG_CLOSE = {"m": None, "1h": timedelta(hours=1), "24h": timedelta(hours=24), "3d": timedelta(days=3)}
@@ -533,3 +532,7 @@ def install(dp) -> None:
     if start_closer not in dp.get("startup_hooks", []):
         dp["startup_hooks"] = [*dp.get("startup_hooks", []), start_closer]
         dp["shutdown_hooks"] = [*dp.get("shutdown_hooks", []), stop_closer]
+
+
+def make_router() -> Router:
+    return combine("voting", group.build(), private.build(), callbacks.build())
