@@ -54,7 +54,7 @@ async def test_vote_with_chart_and_minutes(page: Page):
         ballot = next(m for m in await page.messages(persona, chat) if m["id"] == ballot["id"])
         await page.click(persona, chat, ballot, "Tiếp")
         ballot = next(m for m in await page.messages(persona, chat) if m["id"] == ballot["id"])
-        await page.click(persona, chat, ballot, "Bỏ phiếu")
+        await page.click(persona, chat, ballot, "Gửi phiếu")
         receipt = next(m for m in await page.messages(persona, chat) if m["id"] == ballot["id"])
         assert "Mã biên nhận" in receipt["html"] and receipt["edited"]  # edited in place, as Telegram shows
     card = next(m for m in await page.messages("head", group) if m["id"] == card["id"])
