@@ -181,7 +181,7 @@ def test_a_vote_in_the_browser(sandbox_process, browser):
         if number == 1:
             shots.append(ui.shot("2-representative-ticks"))
         ui.press("Cờ thi đua", "Tiếp tục")
-        ui.press("Kiểm tra lá phiếu", "✅ Gửi phiếu (không sửa được nữa)")
+        ui.press("Kiểm tra lại phiếu", "✅ Gửi phiếu (không sửa được nữa)")
         receipt = ui.bot_message("Mã biên nhận")
         assert TIENYEN not in receipt.text  # the chat keeps the receipt, not the choice
 
