@@ -14,9 +14,17 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 
+from aiogram.utils.callback_answer import CallbackAnswerMiddleware
+
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.conversations import pledge
+from bot.conversations.core import Table
+from bot.outbox import install as install_outbox
+from bot.services import reminders
 from bot.services.ballot_box import KeyVault
+from handlers import build_router
+from handlers.middlewares import ContextMiddleware, DbSessionMiddleware
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -39,29 +47,43 @@ def make_storage(settings: Settings) -> BaseStorage:
     return MemoryStorage()
 
 
+def build_table() -> Table:
+    """Every feature's conversation entries, in the order they are tried (feature deep links and
+    commands before the core's catch-alls)."""
+    table = Table([pledge.conv])
+    for source in table.deadline_sources:
+        reminders.register_source(source)
+    return table
+
+
 @dataclass
 class App:
     settings: Settings
     db: Database
     dp: Dispatcher
     clock: Clock
+    table: Table
     extras: dict[str, Any] = field(default_factory=dict)
+
+    def kick(self) -> None:
+        """Wake this process's outbox worker (rows due now were queued)."""
+        service = self.extras.get("outbox")
+        if service is not None:
+            service.kick()
 
 
 def build_dispatcher(settings: Settings, db: Database, clock: Clock | None = None,
                      storage: BaseStorage | None = None) -> App:
-    from handlers import build_router
-    from bot.outbox import install as install_outbox
-    from handlers.middlewares import ContextMiddleware, DbSessionMiddleware
-
     clock = clock or SystemClock()
+    table = build_table()
     dp = Dispatcher(storage=storage or make_storage(settings))
     dp.update.outer_middleware(DbSessionMiddleware(db))
     dp.update.outer_middleware(ContextMiddleware(clock, settings))
-    dp.include_router(build_router())
+    dp.callback_query.middleware(CallbackAnswerMiddleware())  # every pressed button is answered once
+    dp.include_router(build_router(table))
     dp["db"] = db
     dp["vault"] = KeyVault()  # key shares handed back for locked ballot boxes: this process's memory only
-    app = App(settings=settings, db=db, dp=dp, clock=clock)
+    app = App(settings=settings, db=db, dp=dp, clock=clock, table=table)
     dp["app"] = app
     install_outbox(app)  # startup/shutdown hooks: APScheduler clock + outbox worker
     from handlers.voting import install as install_vote_closer

@@ -229,7 +229,7 @@ class OutboxWorker:
         return Reply(row.text or "", actions=actions)
 
     async def _send(self, row: OutboxMessage):
-        from handlers.reply import markup, plain
+        from bot.channels.telegram import markup, plain
         from bot.views.base import split_text
 
         reply = self._reply(row)

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import assessments, chat_events, common, core_group, core_private, errors, meetings, pledge, voting
+from bot.conversations.core import Table
+
+from handlers import assessments, bridge, chat_events, common, core_group, core_private, errors, meetings, voting
 
 
-def build_router() -> Router:
+def build_router(table: Table) -> Router:
     root = Router(name="root")
-    root.include_routers(errors.make_router(), chat_events.make_router(), *feature_routers(),
+    root.include_routers(errors.make_router(), chat_events.make_router(), bridge.build_router(table),
+                         *feature_routers(),
                          core_group.make_router(), common.make_router(), core_private.make_router(),
                          common.make_fallback())
     return root
@@ -23,4 +26,4 @@ def build_router() -> Router:
 
 def feature_routers() -> list[Router]:
     """Routers of the feature areas (voting, meetings, assessments...), one module each."""
-    return [assessments.make_router(), pledge.make_router(), meetings.make_router(), voting.make_router()]
+    return [assessments.make_router(), meetings.make_router(), voting.make_router()]

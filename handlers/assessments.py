@@ -28,7 +28,7 @@ from bot.services.errors import NotAllowed, UserError
 from bot.views import assessments as views
 from bot.views.base import Attachment, Reply
 from handlers.filters import IN_GROUP, IN_PRIVATE, need_bloc, need_manager
-from handlers.reply import answer, edit, edit_message, send, try_send_private
+from bot.channels.telegram import answer, edit, edit_message, send, try_send_private
 from handlers.routing import Routes, combine
 from storage.models import AssessmentRound, Bloc, Person
 

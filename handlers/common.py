@@ -13,7 +13,7 @@ from bot.services.people import set_person_locale
 from bot.services.blocs import set_bloc_locale
 from bot.views import core as views
 from bot.views.help import help_reply
-from handlers.reply import answer
+from bot.channels.telegram import answer
 from handlers.routing import Routes
 from storage.models import Bloc, Person
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
@@ -18,11 +20,14 @@ from bot.services import units as unit_service
 from bot.services.blocs import Member, Role, require_manager
 from bot.services.errors import UserError
 from bot.views import core as views
-from bot.views.status import status_lines
+from bot.views.status import status_lines  # the features not yet on the conversation table
 from handlers.filters import IN_GROUP, need_bloc, need_manager
-from handlers.reply import answer, try_send_private
+from bot.channels.telegram import answer, try_send_private
 from handlers.routing import Routes
 from storage.models import Bloc, Person, Representative
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 router = Routes("core_group", message=IN_GROUP)
 
@@ -178,10 +183,10 @@ async def cmd_setdeputy(message: Message, command: CommandObject, session: Async
 
 @router.message(Command("status"))
 async def cmd_status(message: Message, session: AsyncSession, clock: Clock, bloc: Bloc | None,
-                     bot_username: str) -> None:
+                     app: App, bot_username: str) -> None:
     bloc = need_bloc(bloc)
     units = await unit_service.list_units(session, bloc.id)
-    extra = await status_lines(session, clock, bloc)
+    extra = await status_lines(session, clock, bloc) + await app.table.status_lines(session, clock, bloc)
     await answer(message, views.status(bloc, units, await rep_counts(session, bloc.id), extra), bot_username)
 
 

@@ -18,7 +18,7 @@ from bot.services.blocs import Member
 from bot.services.errors import UserError
 from bot.views import core as views
 from handlers.filters import IN_PRIVATE
-from handlers.reply import answer, edit, try_send_private
+from bot.channels.telegram import answer, edit, try_send_private
 from handlers.routing import Routes
 from storage.models import Person
 

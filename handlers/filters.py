@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from aiogram import F
 from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Message
 
 from bot.conversations.actions import ActionData, BadAction
+from bot.conversations.guards import need_bloc, need_manager, need_member
 from bot.i18n import _
-from bot.services.blocs import Member, require_manager
-from bot.services.errors import NotAllowed, UserError
-from storage.models import Bloc
+from bot.services.errors import UserError
+
+__all__ = ["IN_GROUP", "IN_PRIVATE", "Act", "ChatType", "NotCommand", "need_bloc", "need_manager", "need_member"]
 
 class ChatType(Filter):
     """The chat type of a message, checked inline. A magic filter (`F.chat.type == ...`) is a sync
@@ -28,26 +28,11 @@ IN_GROUP = ChatType("group", "supergroup")
 IN_PRIVATE = ChatType("private")
 
 
-def need_bloc(bloc: Bloc | None) -> Bloc:
-    if bloc is None or not bloc.is_active:
-        raise UserError(_("This group is not a bloc yet. A group administrator can start with:\n"
-                          "<code>/setup Khối thi đua ...</code>"))
-    return bloc
+class NotCommand(Filter):
+    """A message that is not a /command (a dialog's answer)."""
 
-
-def need_manager(bloc: Bloc | None, member: Member | None) -> Member:
-    """The bloc of this chat exists and the sender is its head or deputy (or its founding admin)."""
-    need_bloc(bloc)
-    if member is None:
-        raise NotAllowed(_("Only the bloc head or deputy can do this."))
-    require_manager(member)
-    return member
-
-
-def need_member(member: Member | None) -> Member:
-    if member is None:
-        raise NotAllowed(_("You are not a member of any bloc yet. Open the join link your bloc head sent you."))
-    return member
+    async def __call__(self, message: Message) -> bool:
+        return not (message.text or "").startswith("/")
 
 
 class Act(Filter):

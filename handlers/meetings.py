@@ -24,7 +24,7 @@ from bot.services.blocs import Member, require_manager
 from bot.services.errors import NotAllowed, UserError
 from bot.views import meetings as views
 from handlers.filters import IN_GROUP, IN_PRIVATE, need_bloc, need_manager
-from handlers.reply import answer, edit_message, send, try_send_private
+from bot.channels.telegram import answer, edit_message, send, try_send_private
 from handlers.routing import Routes, combine
 from storage.models import Bloc, Meeting, Person
 

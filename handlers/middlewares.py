@@ -10,9 +10,9 @@ from aiogram.types import Chat, TelegramObject, User
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.i18n import normalize_locale, use_locale
-from bot.services import blocs as bloc_service
-from bot.services.people import touch_person
+from bot.conversations.context import actor_locale, resolve_actor
+from bot.conversations.core import Chat as ConvChat
+from bot.i18n import use_locale
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -32,31 +32,25 @@ class DbSessionMiddleware(BaseMiddleware):
 
 
 class ContextMiddleware(BaseMiddleware):
-    """Resolves the person, the bloc this chat is about, their membership, and the locale."""
+    """Resolves the person, the bloc this chat is about, their membership, and the locale
+    (bot/conversations/context.py, shared with the text fronts)."""
 
     def __init__(self, clock: Clock, settings: Settings) -> None:
         self.clock = clock
         self.settings = settings
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        session = data["session"]
         user: User | None = data.get("event_from_user")
         chat: Chat | None = data.get("event_chat")
         data["clock"] = self.clock
         data["settings"] = self.settings
-        person = bloc = member = None
-        if user is not None and not user.is_bot:
-            person = await touch_person(
-                session, self.clock, user.id, user.full_name, user.username, user.language_code,
-                private=chat is not None and chat.type == "private",
-            )
-        if chat is not None and chat.type in ("group", "supergroup"):
-            bloc, member = await bloc_service.group_context(session, chat.id, person)
-        elif person is not None:
-            bloc = await bloc_service.private_bloc(session, person)
-            if bloc is not None:
-                member = await bloc_service.member_of(session, bloc, person)
-        data.update(person=person, bloc=bloc, member=member)
-        locale = (person.locale if person and person.locale else None) or (bloc.locale if bloc else None)
-        with use_locale(normalize_locale(locale, self.settings.default_locale)):
+        where = ConvChat("telegram", chat.id if chat else (user.id if user else 0),
+                         chat is None or chat.type == "private")
+        actor = await resolve_actor(data["session"], self.clock, where, user.id if user else None,
+                                    user.full_name if user else "", user.username if user else None,
+                                    user.language_code if user else None, bool(user and user.is_bot))
+        if chat is not None and chat.type not in ("group", "supergroup", "private"):
+            actor.bloc = actor.member = None  # channels are never blocs
+        data.update(person=actor.person, bloc=actor.bloc, member=actor.member)
+        with use_locale(actor_locale(actor, self.settings.default_locale)):
             return await handler(event, data)

@@ -30,7 +30,7 @@ from bot.views import core as core_views
 from bot.views import voting as views
 from bot.views.base import Attachment, Reply, split_text
 from handlers.filters import IN_GROUP, IN_PRIVATE, Act, need_bloc, need_manager
-from handlers.reply import answer, edit, edit_message, send
+from bot.channels.telegram import answer, edit, edit_message, send
 from handlers.routing import Routes, combine
 from storage.models import Bloc, Person, Poll
 

@@ -28,10 +28,13 @@ class Action:
 
 @dataclass(frozen=True)
 class Attachment:
+    """A file to send: its bytes, or `ref`, a file the channel already holds (a Telegram file_id)."""
+
     filename: str
     content: bytes
     kind: Literal["document", "photo"] = "document"
     caption: str | None = None
+    ref: str | None = None
 
 
 @dataclass

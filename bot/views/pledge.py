@@ -1,18 +1,16 @@
-"""Texts and buttons of the emulation pledge (giao ước thi đua). Deep link `p_<pledge>`,
-callback `ps:<pledge>` (sign)."""
+"""Texts and buttons of the emulation pledge (giao ước thi đua). Deep link `p_<pledge>`; the sign
+button's action is bot.conversations.pledge.Sign (its packed data comes in as `sign`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from bot.clock import Clock
 from bot.i18n import _
 from bot.services import pledge as svc
 from bot.services.assessments import local_text
 from bot.views.base import Action, Reply, esc
-from bot.views.status import status_source
+from bot.services.reminders import DeadlineItem
+from bot.views.meetings import lead_text, mute_button
 from storage.models import Bloc, Pledge, Unit
 
 
@@ -39,7 +37,7 @@ def group_post(bloc: Bloc, pledge: Pledge, status: svc.PledgeStatus) -> Reply:
     return reply.add_row(Action(_("✍️ Sign the pledge"), f"{svc.PAYLOAD_PREFIX}{pledge.id}", kind="start"))
 
 
-def sign_prompt(bloc: Bloc, pledge: Pledge, unit: Unit, signed: bool) -> Reply:
+def sign_prompt(bloc: Bloc, pledge: Pledge, unit: Unit, signed: bool, sign: str) -> Reply:
     lines = [_("🤝 <b>Emulation pledge {year}</b> — {bloc}").format(year=pledge.year, bloc=esc(bloc.title))]
     if pledge.text:
         lines.append(esc(pledge.text))
@@ -48,7 +46,7 @@ def sign_prompt(bloc: Bloc, pledge: Pledge, unit: Unit, signed: bool) -> Reply:
         reply.text += "\n\n" + _("✅ {unit} has already signed.").format(unit=esc(unit.name))
         return reply
     label = _("✍️ Unit {unit} signs the pledge").format(unit=unit.name)
-    return reply.add_row(Action(label[:60], f"ps:{pledge.id}"))
+    return reply.add_row(Action(label[:60], sign))
 
 
 def signed(unit: Unit, pledge: Pledge, bloc: Bloc, result: svc.Signed) -> Reply:
@@ -66,15 +64,14 @@ def no_pledge(manager: bool) -> Reply:
     return Reply(_("The bloc has not posted a pledge yet."))
 
 
-@status_source
-async def pledge_status_line(session: AsyncSession, clock: Clock, bloc: Bloc) -> list[str]:
-    """/status: how many units signed the current pledge."""
-    pledge = await svc.current_pledge(session, bloc.id)
-    if pledge is None:
-        return []
-    status = await svc.status(session, pledge)
-    return [_("Pledge: {done}/{total} units signed").format(
-        done=len(status.signed), total=len(status.signed) + len(status.unsigned))]
+def status_line(status: svc.PledgeStatus) -> str:
+    """/status: how many units confirmed the current pledge."""
+    return _("Pledge: {done}/{total} units signed").format(
+        done=len(status.signed), total=len(status.signed) + len(status.unsigned))
+
+
+def sign_in_private() -> str:
+    return _("Sign the pledge in private: press “Sign the pledge” under the pledge message.")
 
 
 def deadline_set(bloc: Bloc, pledge: Pledge) -> Reply:
@@ -101,27 +98,8 @@ def private_reminder_now(bloc: Bloc, pledge: Pledge, unit: Unit) -> Reply:
     return Reply(text).add_row(Action(_("✍️ Sign the pledge"), f"{svc.PAYLOAD_PREFIX}{pledge.id}", kind="start"))
 
 
-# -- deadline reminders (bot/services/reminders.py registry) -------------------------------------------
-from bot.services import reminders  # noqa: E402
-from bot.services.reminders import DeadlineItem, DeadlineSource  # noqa: E402
-from bot.views.meetings import lead_text, mute_button  # noqa: E402
-
-
-async def _load_deadline(session: AsyncSession, pledge_id: int) -> DeadlineItem | None:
-    pledge = await session.get(Pledge, pledge_id)
-    if pledge is None or not pledge.is_active or pledge.deadline is None:
-        return None
-    bloc = await session.get(Bloc, pledge.bloc_id)
-    # The version follows the deadline: moving it re-plans, reminders of the old time are dropped.
-    return DeadlineItem(svc.KIND, pledge.id, bloc, pledge.deadline, version=int(pledge.deadline.timestamp()) // 60,
-                        title=_("pledge"), obj=pledge)
-
-
-async def _pending_units(session: AsyncSession, item: DeadlineItem) -> list[Unit]:
-    return (await svc.status(session, item.obj)).unsigned
-
-
-def _group_reminder(item: DeadlineItem, pending: list[Unit], now: datetime) -> Reply:
+# -- deadline reminders (the source is declared in bot/conversations/pledge.py) -----------------------
+def group_reminder(item: DeadlineItem, pending: list[Unit], now: datetime) -> Reply:
     lines = [_("⏰ <b>Reminder</b>: the pledge signing deadline is {lead} ({when}).").format(
         lead=lead_text(item.due_at, now), when=local_text(item.bloc, item.due_at))]
     if pending:
@@ -131,14 +109,10 @@ def _group_reminder(item: DeadlineItem, pending: list[Unit], now: datetime) -> R
     return reply.add_row(Action(_("✍️ Sign the pledge"), f"{svc.PAYLOAD_PREFIX}{item.item_id}", kind="start"))
 
 
-def _private_reminder(item: DeadlineItem, unit: Unit, now: datetime) -> Reply:
+def private_reminder(item: DeadlineItem, unit: Unit, now: datetime) -> Reply:
     reply = Reply(_("⏰ <b>Reminder</b>: {unit} has not signed the emulation pledge yet. The deadline is {lead} "
                     "({when}).").format(unit=esc(unit.name), lead=lead_text(item.due_at, now),
                                         when=local_text(item.bloc, item.due_at)))
     reply.add_row(Action(_("✍️ Sign the pledge"), f"{svc.PAYLOAD_PREFIX}{item.item_id}", kind="start"))
     reply.add_row(mute_button(item.kind, item.item_id))
     return reply
-
-
-reminders.register_source(DeadlineSource(svc.KIND, _load_deadline, _pending_units, _group_reminder,
-                                         _private_reminder))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
+from bot.conversations.pledge import Sign
 from storage.models import PledgeSignature
 from tests.flows.test_assessment_form import bloc_with_reps, start_payloads
 
@@ -27,7 +28,7 @@ async def test_pledge_post_sign_once_and_group_line(flow, fetch):
     await flow.click(rep, prompt, data)  # twice: nothing changes
     assert "không có gì thay đổi" in flow.last_text(rep.id)
     await flow.send(colleague_unit2, "/sign")
-    await flow.click(colleague_unit2, flow.last(colleague_unit2.id), "ps:" + payload[2:])
+    await flow.click(colleague_unit2, flow.last(colleague_unit2.id), Sign(int(payload[2:])).pack())
     sigs = await fetch(select(PledgeSignature))
     assert len(sigs) == 2 and all(s.person_id and s.signed_at for s in sigs)
     await flow.send(head, "/status", chat=flow.group)
@@ -65,7 +66,7 @@ async def test_deadline_plans_reminders_for_unsigned_units_only(flow, fetch, clo
     assert sorted(r.kind for r in rows) == ["fanout", "fanout", "fanout", "group", "group", "group"]
 
     await flow.send(rep1, f"/start {payload}")
-    await flow.click(rep1, flow.last(rep1.id), "ps:" + payload[2:])  # unit 1 signs
+    await flow.click(rep1, flow.last(rep1.id), Sign(int(payload[2:])).pack())  # unit 1 signs
     clock.advance(days=4, hours=10)  # 27/11 19:00 local: past the "3 days before" reminder
     await deliver()  # the fanout row expands into private rows, then those are sent
     group_reminder = [t for t in flow.texts(flow.group.id) if "đến hạn xác nhận tham gia giao ước" in t]

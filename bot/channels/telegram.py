@@ -65,14 +65,19 @@ async def _send_text(bot: Bot, chat_id: int, text: str, reply_markup) -> Message
 
 async def send(bot: Bot, chat_id: int, reply: Reply, bot_username: str) -> Message | None:
     """Send text (split if over 4096 characters; buttons go with the last part), then attachments."""
-    parts = split_text(reply.text)
+    parts = split_text(reply.text) if reply.text or not reply.attachments else []
     message = None
     for i, part in enumerate(parts):
         keyboard = markup(reply, bot_username) if i == len(parts) - 1 else None
         message = await _send_text(bot, chat_id, part, keyboard)
     for att in reply.attachments:
-        file = BufferedInputFile(att.content, filename=att.filename)
-        if att.kind == "photo":
+        file = att.ref or BufferedInputFile(att.content, filename=att.filename)
+        if att.ref:
+            try:
+                message = await _call(lambda: bot.send_document(chat_id, file, caption=att.caption))
+            except TelegramBadRequest as err:  # a file Telegram no longer has: the text still went out
+                log.info("stored file not sent: %s", err.message)
+        elif att.kind == "photo":
             await _call(lambda: bot.send_photo(chat_id, file, caption=att.caption))
         else:
             await _call(lambda: bot.send_document(chat_id, file, caption=att.caption))

@@ -1,0 +1,203 @@
+"""A front for channels with no buttons, no edits and no HTML (Zalo; the plain-text tests).
+
+It walks the same conversation table the Telegram front compiles into aiogram routers:
+
+    front = TextFront(table, db, clock, settings)
+    await front.say(user_id=11, name="Lan", text="/setup Khối thi đua Y tế", chat=group)   # group commands
+    await front.say(user_id=12, name="Mai", text="phieu 3")       # a start word instead of a deep link
+    await front.say(user_id=12, name="Mai", text="2")             # the second numbered choice
+    front.texts_to(12)                                            # what Mai has read, in plain text
+
+What a person types is read, in this order, as: a command (with or without the slash, without
+diacritics: "/vote", "vote", "Phieu 3"), a number or a label of the last reply's choices (that
+reply's buttons), the step of a dialog in progress, a text pattern. Buttons become numbered lines,
+deep links typed words, edits new messages (bot/channels/textual.py renders them). No aiogram.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from bot.channels.textual import START_PREFIX, START_WORDS, PendingChoices, fold
+from bot.clock import Clock
+from bot.config import Settings
+from bot.conversations.actions import BadAction, unpack_any
+from bot.conversations.context import actor_locale, resolve_actor
+from bot.conversations.core import (
+    Actor,
+    CardKey,
+    Chat,
+    Ctx,
+    Delivered,
+    Event,
+    FileIn,
+    MemoryStates,
+    MessageRef,
+    Out,
+    Outcome,
+    States,
+    Table,
+    ToChat,
+    ToGroup,
+    ToPerson,
+    matches,
+)
+from bot.i18n import _, use_locale
+from bot.services.ballot_box import KeyVault
+from bot.services.errors import UserError
+from bot.views import core as core_views
+from bot.views.base import Reply
+from storage.db import Database, abort
+
+log = logging.getLogger(__name__)
+_WORD_PREFIX = {word: prefix for prefix, word in START_WORDS.items()}
+
+
+@dataclass
+class Said:
+    chat_id: int | str
+    text: str
+
+
+Sender = Callable[[int | str, list[str]], Awaitable[bool]]
+
+
+@dataclass
+class TextFront:
+    table: Table
+    db: Database
+    clock: Clock
+    settings: Settings
+    vault: KeyVault = field(default_factory=KeyVault)
+    channel: str = "text"
+    states: States = field(default_factory=MemoryStates)
+    pending: PendingChoices | None = None
+    send: Sender | None = None  # None: keep what would be sent in `said` (tests)
+    download: Callable[[FileIn], Awaitable[bytes]] | None = None
+    kick: Callable[[], None] = lambda: None
+    said: list[Said] = field(default_factory=list)
+    refreshed: list[CardKey] = field(default_factory=list)
+    _next_message: int = 0
+
+    def __post_init__(self) -> None:
+        self.pending = self.pending or PendingChoices(clock=self.clock)
+        self._commands = {n for e in self.table.entries if e.kind == "command" for n in e.names}
+
+    # -- reading what was sent ---------------------------------------------------------------------
+    def texts_to(self, chat_id: int | str) -> list[str]:
+        return [s.text for s in self.said if s.chat_id == chat_id]
+
+    def last_to(self, chat_id: int | str) -> str:
+        texts = self.texts_to(chat_id)
+        return texts[-1] if texts else ""
+
+    # -- one message in ----------------------------------------------------------------------------
+    async def say(self, user_id: int, name: str, text: str = "", chat: Chat | None = None,
+                  file: FileIn | None = None) -> list[str]:
+        """Handle one message; returns the texts sent back to that chat."""
+        chat = chat or Chat(self.channel, user_id, True)
+        before = len(self.said)
+        async with self.db.session() as session:
+            actor = await resolve_actor(session, self.clock, chat, user_id, name)
+            locale = actor_locale(actor, self.settings.default_locale)
+            ctx = Ctx(session=session, clock=self.clock, settings=self.settings, vault=self.vault,
+                      state=self.states.of(chat, user_id), states=self.states, kick=self.kick,
+                      download=self.download or _no_files, channel=self.channel)
+            with use_locale(locale):
+                event = self._event(user_id, text, file)
+                state_name, _data = await ctx.state.get()
+                entry = await self.table.route(actor, event, state_name)
+                try:
+                    if entry is None:
+                        outcome = self._unknown(event)
+                    else:
+                        outcome = await entry.step(ctx, actor, event)
+                except UserError as err:
+                    outcome = Outcome().say(Reply(err.message))
+                    await abort(session)
+                if outcome is not None:
+                    await session.commit()
+                    await TextDelivery(self, ctx, actor).send_all(outcome)
+        return [s.text for s in self.said[before:] if s.chat_id == chat.id]
+
+    def _event(self, user_id: int, text: str, file: FileIn | None) -> Event:
+        raw = (text or "").strip()
+        if file is None and raw:
+            chosen = self.pending.resolve(self.channel, str(user_id), raw) if self.pending else None
+            if chosen is not None:
+                if chosen.startswith(START_PREFIX):
+                    return Event(command="start", args=chosen[len(START_PREFIX):])
+                try:
+                    return Event(action=unpack_any(chosen))
+                except BadAction:
+                    pass
+            head, _sep, rest = raw.partition(" ")
+            word = fold(head).split("@")[0]
+            if raw.startswith("/") or word in self._commands:
+                if word in _WORD_PREFIX:
+                    return Event(command="start", args=_WORD_PREFIX[word] + rest.strip().replace(" ", ""))
+                return Event(command=word, args=rest.strip(), text=raw)
+            if word in _WORD_PREFIX and rest.strip():
+                return Event(command="start", args=_WORD_PREFIX[word] + rest.strip())
+        return Event(text=raw if raw or file is None else text, file=file)
+
+    def _unknown(self, event: Event) -> Outcome | None:
+        if event.command is not None:
+            return Outcome().say(core_views.unknown_command())
+        return None
+
+    def new_message_id(self) -> int:
+        self._next_message += 1
+        return self._next_message
+
+
+async def _no_files(file: FileIn) -> bytes:
+    raise UserError(_("Files cannot be received here."))
+
+
+class TextDelivery:
+    def __init__(self, front: TextFront, ctx: Ctx, actor: Actor) -> None:
+        self.front, self.ctx, self.actor = front, ctx, actor
+
+    async def send_all(self, outcome: Outcome) -> None:
+        for out in outcome.out:
+            await self.deliver(out)
+        if outcome.toast and not outcome.out:
+            await self.deliver(Out(Reply(outcome.toast)))
+        self.front.refreshed.extend(outcome.refresh)  # no edits here: a changed card is not resent
+        for after in outcome.after:
+            await after(self)
+
+    def _chat_of(self, out: Out) -> int | str | None:
+        if isinstance(out.to, ToChat):
+            return self.actor.chat.id
+        if isinstance(out.to, ToPerson):
+            person = out.to.person
+            return person.external_id if person.channel == self.front.channel else None
+        if isinstance(out.to, ToGroup):
+            return out.to.bloc.chat_id
+        return None
+
+    async def deliver(self, out: Out) -> Delivered:
+        chat_id = self._chat_of(out)
+        if chat_id is None:
+            return Delivered(False)
+        pending = self.front.pending
+        parts = pending.remember_reply(self.front.channel, str(chat_id), out.reply) if pending else []
+        if self.front.send is not None:
+            if not await self.front.send(chat_id, parts):
+                if out.required:
+                    raise UserError(_("A message could not be delivered."))
+                return Delivered(False)
+        else:
+            self.front.said.extend(Said(chat_id, p) for p in parts)
+        ref = MessageRef(chat_id, self.front.new_message_id())
+        if out.card is not None:
+            await self.front.table.cards[out.card.kind].remember(self.ctx, out.card.id, int(ref.message_id))
+            await self.ctx.session.commit()
+        return Delivered(True, ref)
+
+
+__all__ = ["Said", "TextDelivery", "TextFront", "matches"]
