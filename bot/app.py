@@ -14,8 +14,6 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 
-from aiogram.utils.callback_answer import CallbackAnswerMiddleware
-
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.conversations import pledge
@@ -79,7 +77,6 @@ def build_dispatcher(settings: Settings, db: Database, clock: Clock | None = Non
     dp = Dispatcher(storage=storage or make_storage(settings))
     dp.update.outer_middleware(DbSessionMiddleware(db))
     dp.update.outer_middleware(ContextMiddleware(clock, settings))
-    dp.callback_query.middleware(CallbackAnswerMiddleware())  # every pressed button is answered once
     dp.include_router(build_router(table))
     dp["db"] = db
     dp["vault"] = KeyVault()  # key shares handed back for locked ballot boxes: this process's memory only

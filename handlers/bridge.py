@@ -18,7 +18,7 @@ from aiogram.filters import Command, CommandObject, CommandStart, Filter, StateF
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import BaseStorage, StorageKey
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.callback_answer import CallbackAnswer, CallbackAnswerMiddleware
 
 from bot.channels import telegram as tg
 from bot.conversations.core import (
@@ -129,6 +129,7 @@ class PayloadPrefix(Filter):
 # -- the router -----------------------------------------------------------------------------------------
 def build_router(table: Table, name: str = "conversations") -> Router:
     router = Router(name=name)
+    router.callback_query.middleware(CallbackAnswerMiddleware())  # every pressed button is answered once
     for entry in table.entries:
         observer, filters = _filters(entry)
         getattr(router, observer).register(_handler(table, entry), *filters)
