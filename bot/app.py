@@ -16,10 +16,9 @@ from aiogram.fsm.storage.memory import MemoryStorage
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.conversations import pledge
 from bot.conversations.core import Table
+from bot.conversations.table import build_table
 from bot.outbox import install as install_outbox
-from bot.services import reminders
 from bot.services.ballot_box import KeyVault
 from handlers import build_router
 from handlers.middlewares import ContextMiddleware, DbSessionMiddleware
@@ -43,15 +42,6 @@ def make_storage(settings: Settings) -> BaseStorage:
         ttl = max(1, settings.fsm_ttl_hours) * 3600
         return RedisStorage.from_url(settings.redis_url, state_ttl=ttl, data_ttl=ttl)
     return MemoryStorage()
-
-
-def build_table() -> Table:
-    """Every feature's conversation entries, in the order they are tried (feature deep links and
-    commands before the core's catch-alls)."""
-    table = Table([pledge.conv])
-    for source in table.deadline_sources:
-        reminders.register_source(source)
-    return table
 
 
 @dataclass

@@ -82,7 +82,8 @@ class TextFront:
     _next_message: int = 0
 
     def __post_init__(self) -> None:
-        self.pending = self.pending or PendingChoices(clock=self.clock)
+        if self.pending is None:
+            self.pending = PendingChoices(clock=self.clock)
         self._commands = {n for e in self.table.entries if e.kind == "command" for n in e.names}
 
     # -- reading what was sent ---------------------------------------------------------------------
@@ -111,7 +112,7 @@ class TextFront:
                 entry = await self.table.route(actor, event, state_name)
                 try:
                     if entry is None:
-                        outcome = self._unknown(event)
+                        outcome = self._unknown(event, actor)
                     else:
                         outcome = await entry.step(ctx, actor, event)
                 except UserError as err:
@@ -125,7 +126,7 @@ class TextFront:
     def _event(self, user_id: int, text: str, file: FileIn | None) -> Event:
         raw = (text or "").strip()
         if file is None and raw:
-            chosen = self.pending.resolve(self.channel, str(user_id), raw) if self.pending else None
+            chosen = self.pending.resolve(self.channel, str(user_id), raw) if self.pending is not None else None
             if chosen is not None:
                 if chosen.startswith(START_PREFIX):
                     return Event(command="start", args=chosen[len(START_PREFIX):])
@@ -143,8 +144,10 @@ class TextFront:
                 return Event(command="start", args=_WORD_PREFIX[word] + rest.strip())
         return Event(text=raw if raw or file is None else text, file=file)
 
-    def _unknown(self, event: Event) -> Outcome | None:
-        if event.command is not None:
+    def _unknown(self, event: Event, actor: Actor) -> Outcome | None:
+        """A command nobody declared, or (in private) text that is no choice and no dialog step:
+        say so, with the way to /help. Chatter in a group is not ours to answer."""
+        if event.command is not None or actor.private:
             return Outcome().say(core_views.unknown_command())
         return None
 
@@ -185,7 +188,7 @@ class TextDelivery:
         if chat_id is None:
             return Delivered(False)
         pending = self.front.pending
-        parts = pending.remember_reply(self.front.channel, str(chat_id), out.reply) if pending else []
+        parts = pending.remember_reply(self.front.channel, str(chat_id), out.reply) if pending is not None else []
         if self.front.send is not None:
             if not await self.front.send(chat_id, parts):
                 if out.required:

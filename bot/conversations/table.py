@@ -1,0 +1,16 @@
+"""The bot's one routing table: every feature's conversation entries, in the order they are tried
+(feature deep links and commands before the core's catch-alls). Both fronts use it: the Telegram
+front compiles it into aiogram routers, the text fronts walk it. No aiogram here."""
+
+from __future__ import annotations
+
+from bot.conversations import pledge
+from bot.conversations.core import Table
+from bot.services import reminders
+
+
+def build_table() -> Table:
+    table = Table([pledge.conv])
+    for source in table.deadline_sources:
+        reminders.register_source(source)
+    return table
