@@ -428,6 +428,7 @@ def unpack_for(kinds: tuple[type[ActionData], ...], data: str | None) -> ActionD
     return None
 
 
-__all__ = ["ANYWHERE", "GROUP", "HERE", "PRIVATE", "Actor", "BadAction", "CardKey", "CardKind", "CardView", "Chat", "Conversations", "Ctx",
-           "Delivered", "Delivery", "Entry", "Event", "FileIn", "MemoryStates", "MessageRef", "Out", "Outcome",
-           "State", "States", "Table", "ToChat", "ToGroup", "ToPerson", "edit", "matches", "say", "unpack_for"]
+__all__ = ["ANYWHERE", "GROUP", "HERE", "PRIVATE", "Actor", "BadAction", "CardKey", "CardKind", "CardView", "Chat",
+           "Conversations", "Ctx", "Delivered", "Delivery", "Entry", "Event", "FileIn", "MemoryStates", "MessageRef",
+           "Out", "Outcome", "State", "States", "Table", "ToChat", "ToGroup", "ToPerson", "edit", "matches", "say",
+           "unpack_for"]

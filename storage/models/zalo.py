@@ -20,3 +20,14 @@ class ZaloSeen(SQLModel, table=True):
     bot_id: str = Field(max_length=64)
     message_id: str = Field(max_length=128)
     seen_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class ZaloUser(SQLModel, table=True):
+    """Zalo's user ids are hex strings; a person's `external_id` is a number. This row gives each
+    Zalo id a number of ours (its primary key), so a Zalo person is `Person(channel="zalo",
+    external_id=<ZaloUser.id>)` and we can write back to `zalo_id`."""
+
+    __tablename__ = "zalo_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    zalo_id: str = Field(max_length=128, unique=True)

@@ -1,0 +1,94 @@
+"""The Zalo front: Zalo updates in, the conversation table run as plain text, answers out.
+
+    front = ZaloFront(client, table, db, clock, settings)
+    poller = ZaloPoller(client, front.handle, db)   # de-duplicates; or ZaloWebhook(only_first(...))
+
+Zalo has private chats only, no buttons, no edits and no files: replies are rendered by
+bot/channels/textual.py (numbered choices, typed words, parts of at most 2,000 characters) and
+a person answers with a number or a word (bot/channels/textfront.py). A Zalo user id (hex string)
+gets a number of ours in `zalo_user`; the person is `Person(channel="zalo", external_id=that)`.
+No aiogram here.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from bot.channels.textfront import TextFront
+from bot.channels.textual import TEXT_LIMIT
+from bot.channels.zalo.client import BadRequest, Forbidden, ZaloClient, ZaloError
+from bot.channels.zalo.updates import ZaloUpdate
+from bot.clock import Clock
+from bot.config import Settings
+from bot.conversations.core import Table
+from bot.i18n import _, use_locale
+from bot.services.ballot_box import KeyVault
+from storage.db import Database, abort
+from storage.models import ZaloUser
+
+log = logging.getLogger(__name__)
+CHANNEL = "zalo"
+
+
+class ZaloFront:
+    def __init__(self, client: ZaloClient, table: Table, db: Database, clock: Clock, settings: Settings,
+                 vault: KeyVault | None = None) -> None:
+        self.client, self.db, self.settings = client, db, settings
+        self.text = TextFront(table, db, clock, settings, vault or KeyVault(), channel=CHANNEL, send=self.send)
+        self._numbers: dict[str, int] = {}
+        self._zalo_ids: dict[int, str] = {}
+
+    async def handle(self, update: ZaloUpdate) -> None:
+        """One update (already de-duplicated by the caller: dedup.only_first)."""
+        if update.user_id is None:
+            return
+        number = await self.number_of(update.user_id)
+        if update.kind != "text" or not (update.text or "").strip():
+            with use_locale(self.settings.default_locale):
+                await self.send(number, [_("I can read only text messages here. Send /help to see what you can do.")])
+            return
+        await self.text.say(number, update.display_name or "", update.text or "")
+
+    async def send(self, number: int | str, parts: list[str]) -> bool:
+        """Send the parts in order to a person; False when Zalo will not deliver (never wrote to the
+        bot, blocked): the caller reports it like a Telegram 403."""
+        zalo_id = await self.zalo_id_of(int(number))
+        if zalo_id is None:
+            return False
+        try:
+            for part in parts:
+                await self.client.send_message(zalo_id, part[:TEXT_LIMIT])
+        except (Forbidden, BadRequest) as err:
+            log.info("zalo message not delivered: %s", type(err).__name__)
+            return False
+        except ZaloError as err:  # quota, network: the person's next message gets a fresh answer
+            log.warning("zalo send failed: %s", type(err).__name__)
+            return False
+        return True
+
+    async def number_of(self, zalo_id: str) -> int:
+        if zalo_id in self._numbers:
+            return self._numbers[zalo_id]
+        async with self.db.session() as session:
+            found = (await session.execute(select(ZaloUser.id).where(ZaloUser.zalo_id == zalo_id))).scalar()
+            if found is None:
+                session.add(ZaloUser(zalo_id=zalo_id))
+                try:
+                    await session.commit()
+                except IntegrityError:  # another update of the same new person got there first
+                    await abort(session)
+                found = (await session.execute(select(ZaloUser.id).where(ZaloUser.zalo_id == zalo_id))).scalar_one()
+        self._numbers[zalo_id], self._zalo_ids[found] = found, zalo_id
+        return found
+
+    async def zalo_id_of(self, number: int) -> str | None:
+        if number in self._zalo_ids:
+            return self._zalo_ids[number]
+        async with self.db.session() as session:
+            zalo_id = (await session.execute(select(ZaloUser.zalo_id).where(ZaloUser.id == number))).scalar()
+        if zalo_id is not None:
+            self._zalo_ids[number] = zalo_id
+        return zalo_id
