@@ -45,10 +45,11 @@ from bot.conversations.core import (
     matches,
 )
 from bot.i18n import _, use_locale
+from bot.services import files
 from bot.services.ballot_box import KeyVault
 from bot.services.errors import UserError
 from bot.views import core as core_views
-from bot.views.base import Reply
+from bot.views.base import Reply, esc
 from storage.db import Database, abort
 
 log = logging.getLogger(__name__)
@@ -173,6 +174,26 @@ class TextDelivery:
         for after in outcome.after:
             await after(self)
 
+    async def _with_links(self, reply: Reply) -> Reply:
+        """A text channel cannot send files: each file becomes a signed, expiring link served by the
+        bot's web app (bot/web/files.py), or a plain word that it could not be sent."""
+        if not reply.attachments:
+            return reply
+        base = self.front.settings.public_base_url
+        lines = []
+        for att in reply.attachments:
+            if att.ref is not None and not att.content:
+                lines.append(_("📎 {name}: this file is in the bloc's Telegram group.").format(name=esc(att.filename)))
+            elif not base:
+                lines.append(_("📎 {name} could not be sent: the bot has no public web address "
+                               "(PUBLIC_BASE_URL). Please tell the administrator.").format(name=esc(att.filename)))
+            else:
+                token = await files.share(self.ctx.session, self.front.clock, att.filename, att.content)
+                lines.append(_("📎 {name} (link valid for 7 days): {url}").format(
+                    name=esc(att.filename), url=files.link(base, token, att.filename)))
+        text = "\n".join(x for x in [reply.text, *lines] if x)
+        return Reply(text, reply.actions, [], reply.private)
+
     def _chat_of(self, out: Out) -> int | str | None:
         if isinstance(out.to, ToChat):
             return self.actor.chat.id
@@ -187,8 +208,9 @@ class TextDelivery:
         chat_id = self._chat_of(out)
         if chat_id is None:
             return Delivered(False)
+        reply = await self._with_links(out.reply)
         pending = self.front.pending
-        parts = pending.remember_reply(self.front.channel, str(chat_id), out.reply) if pending is not None else []
+        parts = pending.remember_reply(self.front.channel, str(chat_id), reply) if pending is not None else []
         if self.front.send is not None:
             if not await self.front.send(chat_id, parts):
                 if out.required:

@@ -1,0 +1,1 @@
+"""The bot's own small web app (aiohttp): signed file links for channels without files."""
