@@ -65,7 +65,7 @@ from bot.clock import Clock
 from bot.i18n import N_, _, normalize_locale, use_locale
 from bot.services import settings as settings_service
 from bot.services.errors import UserError
-from storage.db import begin_write, is_sqlite
+from storage.db import is_sqlite, write
 from storage.models import Bloc, OutboxMessage, Person, ReminderMute, Representative, Unit
 
 URGENT = timedelta(hours=3)
@@ -345,9 +345,8 @@ async def queue_now(session: AsyncSession, clock: Clock, bloc: Bloc, kind: str, 
                      "item_kind": kind, "item_id": item_id, "kind": "notice", "chat_id": person.external_id,
                      "person_id": person.id, "unit_id": unit.id, "due_at": now, "urgent": True, "created_at": now,
                      **reply_fields(reply)})
-    await begin_write(session)
-    queued = await insert_rows(session, rows)
-    await session.commit()
+    async with write(session):
+        queued = await insert_rows(session, rows)
     return queued
 
 
@@ -420,19 +419,16 @@ async def prepare(session: AsyncSession, clock: Clock, row: OutboxMessage) -> Pr
 # -- mute, and what /status shows ----------------------------------------------------------------------
 async def mute(session: AsyncSession, clock: Clock, person: Person, kind: str, item_id: int) -> bool:
     """No more private reminders about this item for this person. Returns False if already muted."""
-    from storage.db import begin_write
-
-    await begin_write(session)
-    exists = (await session.execute(select(ReminderMute.id).where(
-        ReminderMute.person_id == person.id, ReminderMute.item_kind == kind,
-        ReminderMute.item_id == item_id))).first()
-    if exists is None:
-        session.add(ReminderMute(person_id=person.id, item_kind=kind, item_id=item_id, created_at=clock.now()))
-        await session.execute(update(OutboxMessage).where(
-            OutboxMessage.person_id == person.id, OutboxMessage.item_kind == kind, OutboxMessage.item_id == item_id,
-            OutboxMessage.kind == "private", OutboxMessage.status == "pending").values(status="cancelled",
-                                                                                      last_error="muted"))
-    await session.commit()
+    async with write(session):
+        exists = (await session.execute(select(ReminderMute.id).where(
+            ReminderMute.person_id == person.id, ReminderMute.item_kind == kind,
+            ReminderMute.item_id == item_id))).first()
+        if exists is None:
+            session.add(ReminderMute(person_id=person.id, item_kind=kind, item_id=item_id, created_at=clock.now()))
+            await session.execute(update(OutboxMessage).where(
+                OutboxMessage.person_id == person.id, OutboxMessage.item_kind == kind,
+                OutboxMessage.item_id == item_id, OutboxMessage.kind == "private",
+                OutboxMessage.status == "pending").values(status="cancelled", last_error="muted"))
     return exists is None
 
 
