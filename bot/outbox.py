@@ -367,6 +367,10 @@ class OutboxService:
     def kick(self) -> None:
         self._wake.set()
 
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
     async def start(self) -> None:
         self.scheduler.add_job(self.kick, "interval", seconds=self.interval, id="outbox-interval",
                                coalesce=True, max_instances=1, replace_existing=True)

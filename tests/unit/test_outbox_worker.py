@@ -270,3 +270,27 @@ def test_limiter_global_ticks_are_distinct_and_future_bookings_do_not_block():
     for _ in range(20):
         limiter.book(-9)
     assert limiter.book(12345) < 2.1
+
+
+async def test_rows_for_a_channel_without_a_sender_stay_pending_never_dropped(db, clock, caplog):
+    async with fake_bot() as (tg, bot):
+        bloc, people, group = await make_bloc(db, clock, tg, 3)
+        async with db.session() as s:
+            for p in people[1:]:
+                (await s.get(Person, p.id)).channel = "zalo"
+            await s.commit()
+        await queue(db, clock, bloc, people)
+        worker = OutboxWorker(db, senders(bot), clock, fast_limiter())
+        with caplog.at_level("WARNING", logger="bot.outbox"):
+            assert await worker.drain() == 4
+        by_person = {r.person_id: r for r in await rows(db)}
+        assert by_person[people[0].id].status == "sent" and by_person[None].status == "sent"  # group: Telegram
+        for p in people[1:]:
+            row = by_person[p.id]
+            assert row.status == "pending" and row.attempts == 0 and "zalo" in row.last_error
+            assert row.due_at > clock.now() and deliveries(tg, p.external_id) == []
+        assert sum("no sender for channel 'zalo'" in r.getMessage() for r in caplog.records) == 1  # logged once
+        assert await worker.drain() == 0  # waiting, not spinning
+        clock.advance(minutes=10)
+        assert await worker.drain() == 2  # looked at again later, still pending
+        assert {r.status for r in await rows(db) if r.person_id in {p.id for p in people[1:]}} == {"pending"}
