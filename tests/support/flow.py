@@ -119,6 +119,7 @@ class Flow(Inspection):
         self._user_ids = itertools.count(1001)
         self.bot = Bot("42:TEST", session=RecordingSession(self), default=DefaultBotProperties(parse_mode="HTML"))
         self.app.dp["bot_username"] = BOT_USERNAME
+        self.app.bot = self.bot  # what startup would set: App.deliver (periodic jobs) sends through it
         self.group = Chat(id=-1001234567890, type="supergroup", title="Khối thi đua TTYT")
         self.messages: dict[tuple[int, int], Message] = {}
 
