@@ -36,8 +36,8 @@ from aiogram.client.session.aiohttp import AiohttpSession  # noqa: E402
 from aiogram.client.telegram import TelegramAPIServer  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from bot.clock import SystemClock  # noqa: E402
 from bot.channels.telegram import TelegramSender  # noqa: E402
+from bot.clock import SystemClock  # noqa: E402
 from bot.fakeapi import FakeTelegram  # noqa: E402
 from bot.outbox import LEASE, OutboxService, OutboxWorker  # noqa: E402
 from bot.ratelimit import RateLimiter  # noqa: E402

@@ -87,7 +87,7 @@ class App:
     def senders(self, bot: Bot) -> dict[str, ChannelSender]:
         """The outbox's senders, by `Person.channel`. Only Telegram sends from this process; rows
         for people on other channels stay pending for the process that serves them."""
-        return {"telegram": TelegramSender(bot, self.dp.get("bot_username", ""))}
+        return {"telegram": TelegramSender(bot, self.dp.get("bot_username") or "")}
 
     async def deliver(self, outcome: Outcome) -> None:
         """Send an Outcome outside any update (periodic jobs, e.g. closing a vote at its time):

@@ -10,7 +10,11 @@ import re
 
 from aiogram import Bot
 from aiogram.exceptions import (
-    TelegramBadRequest, TelegramForbiddenError, TelegramNetworkError, TelegramNotFound, TelegramRetryAfter,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
     TelegramServerError,
 )
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -129,7 +133,7 @@ class TelegramSender:
     waiting on 429 (the outbox re-queues the row), Telegram's exceptions translated to the
     channel-neutral errors the outbox understands."""
 
-    def __init__(self, bot: Bot, bot_username: str = "", timeout: float = SEND_TIMEOUT) -> None:
+    def __init__(self, bot: Bot, bot_username: str = "", timeout: int = SEND_TIMEOUT) -> None:
         self.bot, self.bot_username, self.timeout = bot, bot_username, timeout
 
     async def send(self, chat_id: int | str, reply: Reply, *, plain: bool = False) -> SentRef:
@@ -149,6 +153,6 @@ class TelegramSender:
             raise Rejected(err.message) from err
         except TelegramNotFound as err:
             raise Rejected(err.message) from err
-        except (TelegramNetworkError, TelegramServerError, asyncio.TimeoutError, OSError) as err:
+        except (TimeoutError, TelegramNetworkError, TelegramServerError, OSError) as err:
             raise Transient(f"{type(err).__name__}: {getattr(err, 'message', err)}") from err
         return SentRef(message.chat.id, message.message_id)
