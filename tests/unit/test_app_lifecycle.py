@@ -15,7 +15,7 @@ from aiogram.fsm.storage.memory import MemoryStorage
 
 from bot.app import App, build_dispatcher
 from bot.config import Settings
-from bot.conversations.core import Conversations, Out, Outcome, Table, ToGroup, ToPerson
+from bot.conversations.core import CardKey, CardView, Conversations, Out, Outcome, Table, ToGroup, ToPerson
 from bot.fakeapi import FakeTelegram
 from bot.outbox import kick_all
 from bot.views.base import Reply
@@ -79,3 +79,31 @@ async def test_deliver_sends_to_a_person_and_the_group_outside_an_update(db, db_
                                        Out(Reply("Chào Lan"), to=ToPerson(person))]))
         assert tg.bot_texts(group["id"])[-1] == "Phiếu đã đóng"
         assert tg.bot_texts(head["id"]) == ["Chào Lan"]
+
+
+async def test_deliver_remembers_a_card_and_refreshes_it_outside_an_update(db, db_url, clock):
+    conv = Conversations("tally")
+    posted: dict[int, int] = {}
+    count = {"n": 0}
+    blocs: dict[int, Bloc] = {}
+
+    async def render(ctx, card_id: int) -> CardView | None:
+        return CardView(blocs[card_id], Reply(f"Đã bầu: {count['n']}"), posted.get(card_id))
+
+    async def remember(ctx, card_id: int, message_id: int) -> None:
+        posted[card_id] = message_id
+
+    conv.card("tally", render, remember)
+    async with started_app(db, db_url, clock, Table([conv])) as (tg, app, _bot):
+        head = tg.add_user("Lan")
+        group = await tg.create_group("Khối", head)
+        async with db.session() as s:
+            bloc = Bloc(chat_id=group["id"], title="Khối A", year=2026, created_at=clock.now())
+            s.add(bloc)
+            await s.commit()
+        blocs[1] = bloc
+        await app.deliver(Outcome(out=[Out(Reply("Đã bầu: 0"), to=ToGroup(bloc), card=CardKey("tally", 1))]))
+        assert 1 in posted
+        count["n"] = 3
+        await app.deliver(Outcome(refresh=[CardKey("tally", 1)]))
+        assert tg.bot_texts(group["id"])[-1] == "Đã bầu: 3"
