@@ -36,6 +36,7 @@ from aiogram.client.session.aiohttp import AiohttpSession  # noqa: E402
 from aiogram.client.telegram import TelegramAPIServer  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
+from bot.channels.telegram import TelegramSender  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
 from bot.fakeapi import FakeTelegram  # noqa: E402
 from bot.outbox import LEASE, OutboxService, OutboxWorker  # noqa: E402
@@ -46,6 +47,11 @@ from storage.migrate import upgrade  # noqa: E402
 from storage.models import OutboxMessage  # noqa: E402
 
 TOKEN = "123456:BENCH-outbox"
+
+
+def senders(bot: Bot) -> dict:
+    """The outbox's senders as the composition root gives them: Telegram only."""
+    return {"telegram": TelegramSender(bot)}
 
 
 class ShiftedClock:
@@ -128,7 +134,7 @@ async def fanout(args) -> None:
     bot = make_bot(tg)
     clock = SystemClock()
     await queue_rows(db, chats, clock.now(), "fan")
-    worker = OutboxWorker(db, bot, clock, RateLimiter(global_per_sec=args.rate), batch=40, max_inflight=100)
+    worker = OutboxWorker(db, senders(bot), clock, RateLimiter(global_per_sec=args.rate), batch=40, max_inflight=100)
     start = time.monotonic()
     while True:
         await worker.drain()
@@ -164,7 +170,7 @@ async def latency(args) -> None:
     chats = audience(tg, args.latency_rows, 0)
     bot = make_bot(tg)
     clock = SystemClock()
-    worker = OutboxWorker(db, bot, clock)
+    worker = OutboxWorker(db, senders(bot), clock)
     service = OutboxService(worker, interval=15)
     await service.start()
     spacing = 0.15
@@ -189,7 +195,7 @@ async def child(url: str, base: str, rate: float) -> None:
     db = Database(url)
     bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base)),
               default=DefaultBotProperties(parse_mode="HTML"))
-    worker = OutboxWorker(db, bot, SystemClock(), RateLimiter(global_per_sec=rate))
+    worker = OutboxWorker(db, senders(bot), SystemClock(), RateLimiter(global_per_sec=rate))
     print("ready", flush=True)
     await worker.drain()
     await asyncio.sleep(3600)
@@ -215,7 +221,7 @@ async def crash(args) -> None:
         before = await statuses(db)
         bot = make_bot(tg)
         clock = ShiftedClock(LEASE + timedelta(seconds=1))
-        worker = OutboxWorker(db, bot, clock, RateLimiter(global_per_sec=200, chat_per_sec=100))
+        worker = OutboxWorker(db, senders(bot), clock, RateLimiter(global_per_sec=200, chat_per_sec=100))
         await worker.drain()
         got = delivered(tg, chats)
         dup = sum(max(0, n - 1) for n in got.values())

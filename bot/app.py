@@ -1,4 +1,13 @@
-"""Composition root: settings -> database -> Bot + Dispatcher + middlewares + routers + workers."""
+"""Composition root: settings -> database -> Bot + Dispatcher + middlewares + routers + workers.
+
+Start-up and shutdown are aiogram's own: `dp.startup` / `dp.shutdown` observers. `start_polling`
+emits them itself, and in webhook mode `setup_application` does (on the aiohttp app's start-up and
+clean-up); where nothing emits them (the sandbox, the e2e harness, tests) call
+`await dp.emit_startup(bot=bot, **dp.workflow_data)` and `dp.emit_shutdown(...)` once.
+
+One clock per app: `App.scheduler`, an APScheduler AsyncIOScheduler with the in-memory job store
+(the database is the truth; the scheduler only wakes things). It wakes the outbox worker and runs
+every feature's periodic jobs (`@conv.every(seconds)`, `app.table.jobs`)."""
 
 from __future__ import annotations
 
@@ -13,14 +22,19 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.fsm.storage.redis import RedisStorage
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.channels.base import ChannelSender
+from bot.channels.telegram import TelegramSender
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.conversations.core import Table
+from bot.conversations.core import Ctx, Job, MemoryState, Outcome, Table
 from bot.conversations.table import build_table
-from bot.outbox import install as install_outbox
+from bot.outbox import OutboxService, OutboxWorker
 from bot.services.ballot_box import KeyVault
 from handlers import build_router
+from handlers.bridge import FsmStates, TelegramDelivery
 from handlers.middlewares import ContextMiddleware, DbSessionMiddleware
 from storage.db import Database
 
@@ -37,8 +51,6 @@ def make_bot(settings: Settings, token: str | None = None) -> Bot:
 
 def make_storage(settings: Settings) -> BaseStorage:
     if settings.redis_url:
-        from aiogram.fsm.storage.redis import RedisStorage
-
         ttl = max(1, settings.fsm_ttl_hours) * 3600
         return RedisStorage.from_url(settings.redis_url, state_ttl=ttl, data_ttl=ttl)
     return MemoryStorage()
@@ -51,6 +63,8 @@ class App:
     dp: Dispatcher
     clock: Clock
     table: Table
+    scheduler: AsyncIOScheduler = field(default_factory=lambda: AsyncIOScheduler(timezone="UTC"))
+    bot: Bot | None = None  # known from start-up on
     extras: dict[str, Any] = field(default_factory=dict)
 
     def kick(self) -> None:
@@ -59,11 +73,63 @@ class App:
         if service is not None:
             service.kick()
 
+    def senders(self, bot: Bot) -> dict[str, ChannelSender]:
+        """The outbox's senders, by `Person.channel`. Only Telegram sends from this process; rows
+        for people on other channels stay pending for the process that serves them."""
+        return {"telegram": TelegramSender(bot, self.dp.get("bot_username") or "")}
+
+    async def deliver(self, outcome: Outcome) -> None:
+        """Send an Outcome outside any update (periodic jobs, e.g. closing a vote at its time):
+        `Out`s addressed ToPerson/ToGroup go through the Telegram front's sending code, cards in
+        `outcome.refresh` are re-rendered. There is no pressed message and no actor: `HERE`
+        replies and `replace` edits have nowhere to go."""
+        if self.bot is None:
+            raise RuntimeError("App.deliver before start-up: the bot is not known yet")
+        async with self.db.session() as session:
+            ctx = Ctx(session=session, clock=self.clock, settings=self.settings, vault=self.dp["vault"],
+                      state=MemoryState({}, ()), states=FsmStates(self.dp.storage, self.bot.id), kick=self.kick,
+                      extras={"bot_username": self.dp.get("bot_username", ""), "app": self})
+            await TelegramDelivery(self.bot, self.table, ctx, None, None).send_all(outcome)
+
+
+async def run_job(app: App, job: Job) -> None:
+    """One pass of a periodic job; a failure is logged and the next interval tries again."""
+    try:
+        await job(app)
+    except Exception:
+        log.exception("periodic job %s failed; the next run retries", getattr(job, "__qualname__", job))
+
+
+def schedule_jobs(app: App) -> None:
+    for seconds, job in app.table.jobs:
+        name = f"{getattr(job, '__module__', '')}.{getattr(job, '__qualname__', repr(job))}"
+        app.scheduler.add_job(run_job, "interval", seconds=seconds, args=(app, job), id=f"every:{name}",
+                              coalesce=True, max_instances=1, replace_existing=True)
+
+
+async def on_startup(bot: Bot, app: App) -> None:
+    """dp.startup: the clock, the outbox worker, the periodic jobs."""
+    app.bot = bot
+    service = OutboxService(OutboxWorker(app.db, app.senders(bot), app.clock), app.scheduler)
+    app.extras["outbox"] = service
+    schedule_jobs(app)
+    app.scheduler.start()
+    await service.start()
+
+
+async def on_shutdown(app: App) -> None:
+    """dp.shutdown: stop the clock and the outbox worker (their rows stay in the database)."""
+    service = app.extras.pop("outbox", None)
+    if service is not None:
+        await service.stop()
+    if app.scheduler.running:
+        app.scheduler.shutdown(wait=False)
+
 
 def build_dispatcher(settings: Settings, db: Database, clock: Clock | None = None,
-                     storage: BaseStorage | None = None) -> App:
+                     storage: BaseStorage | None = None, table: Table | None = None) -> App:
     clock = clock or SystemClock()
-    table = build_table()
+    table = table if table is not None else build_table()
     dp = Dispatcher(storage=storage or make_storage(settings))
     dp.update.outer_middleware(DbSessionMiddleware(db))
     dp.update.outer_middleware(ContextMiddleware(clock, settings))
@@ -72,9 +138,8 @@ def build_dispatcher(settings: Settings, db: Database, clock: Clock | None = Non
     dp["vault"] = KeyVault()  # key shares handed back for locked ballot boxes: this process's memory only
     app = App(settings=settings, db=db, dp=dp, clock=clock, table=table)
     dp["app"] = app
-    install_outbox(app)  # startup/shutdown hooks: APScheduler clock + outbox worker
-    from handlers.voting import install as install_vote_closer
-    install_vote_closer(dp)  # startup hook: closes votes at their time, reminds units first
+    dp.startup.register(on_startup)
+    dp.shutdown.register(on_shutdown)
     return app
 
 

@@ -40,7 +40,13 @@ kill-between-claim-and-send path: 0 lost, 0 duplicated. Exactly-once across a cr
 Telegram to deduplicate for us, which it does not. The lease only has to outlast the time a
 claimed row can wait: the limiter never books a row more than MAX_HOLD seconds ahead (rows that
 would wait longer, e.g. the 21st message to one group in a minute, are re-queued for that time
-instead), and each send has a request timeout (SEND_TIMEOUT) well under the lease.
+instead), and each send has a request timeout (the sender's, e.g. telegram.SEND_TIMEOUT) well under the lease.
+
+Channels. The worker imports no messenger: it sends through `senders` (bot.channels.base.ChannelSender,
+one per channel name, given by the composition root bot/app.py), chosen by the recipient's
+`Person.channel`; group rows go to the bloc's chat. The sender translates its messenger's refusals
+to RetryLater / Unreachable / BadContent / Rejected / Transient. A row for a channel with no
+sender in this process stays pending (re-checked every NO_SENDER_WAIT), logged once.
 """
 
 from __future__ import annotations
@@ -52,27 +58,25 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from aiogram import Bot
-from aiogram.exceptions import (
-    TelegramBadRequest, TelegramForbiddenError, TelegramNetworkError, TelegramNotFound, TelegramRetryAfter,
-    TelegramServerError,
-)
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import and_, or_, select, update
 
+from bot.channels.base import BadContent, ChannelSender, Rejected, RetryLater, SentRef, Transient, Unreachable
 from bot.clock import Clock, SystemClock
 from bot.ratelimit import RateLimiter
 from bot.services import reminders
 from bot.views.base import Action, Reply
-from storage.db import Database, begin_write
+from storage.db import Database, write
 from storage.models import OutboxMessage, Person
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=120)
 MAX_HOLD = 3.0  # seconds a claimed row may wait for its rate-limit slot
-SEND_TIMEOUT = 30  # seconds per Bot API call, well under LEASE
 MAX_ATTEMPTS = 8
 WAKE_INTERVAL = 15  # seconds between routine wake-ups
+NO_SENDER_WAIT = timedelta(minutes=5)  # a row for a channel this process cannot send on waits (stays pending)
+GROUP_CHANNEL = "telegram"  # blocs live in a Telegram group: group rows go to bloc.chat_id there
 
 
 def backoff(attempts: int) -> timedelta:
@@ -92,12 +96,16 @@ class Stats:
 
 
 class OutboxWorker:
-    def __init__(self, db: Database, bot: Bot, clock: Clock, limiter: RateLimiter | None = None, *,
-                 bot_username: str = "", batch: int = 30, max_inflight: int = 75,
+    """Sends due rows through `senders` (one ChannelSender per channel name, chosen by the
+    recipient's `Person.channel`; group rows go to the bloc's chat on GROUP_CHANNEL)."""
+
+    def __init__(self, db: Database, senders: dict[str, ChannelSender], clock: Clock,
+                 limiter: RateLimiter | None = None, *, batch: int = 30, max_inflight: int = 75,
                  lease: timedelta = LEASE, max_hold: float = MAX_HOLD, name: str | None = None) -> None:
-        self.db, self.bot, self.clock = db, bot, clock
+        self.db, self.senders, self.clock = db, senders, clock
         self.limiter = limiter or RateLimiter()
-        self.bot_username = bot_username
+        self._channels: dict[int, str] = {}  # person id -> channel (a person's channel never changes)
+        self._unserved: set[str] = set()  # channels without a sender, logged once
         self.batch, self.max_inflight, self.lease, self.max_hold = batch, max_inflight, lease, max_hold
         self.name = name or secrets.token_hex(4)
         self.stats = Stats()
@@ -107,7 +115,6 @@ class OutboxWorker:
         # Never hold more rows than the limiter can send within max_hold (they would be re-queued).
         self.max_inflight = max(1, min(max_inflight, int(max_hold / self.limiter.tick)))
         self.batch = max(1, min(batch, self.max_inflight))
-        reminders.load_sources()
 
     # -- claiming ---------------------------------------------------------------------------
     async def claim(self, limit: int) -> list[OutboxMessage]:
@@ -120,19 +127,30 @@ class OutboxWorker:
         pick = select(t.c.id).where(due).order_by(t.c.due_at, t.c.id).limit(limit)
         if not await self._due_count():
             return []  # idle: no write transaction (on SQLite it would make other writers wait)
-        async with self.db.session() as session:
-            if self.db.dialect == "postgresql":
-                pick = pick.with_for_update(skip_locked=True)
-            else:
-                await begin_write(session)  # BEGIN IMMEDIATE: one claimer at a time
+        if self.db.dialect == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        async with self.db.session() as session, write(session):  # SQLite: BEGIN IMMEDIATE, one claimer at a time
             stmt = (update(t).where(t.c.id.in_(pick.scalar_subquery()))
                     .values(status="claimed", claim_token=token, lease_until=now + self.lease,
                             attempts=t.c.attempts + 1)
                     .returning(*t.c))
             rows = [OutboxMessage(**dict(r._mapping)) for r in (await session.execute(stmt)).all()]
-            await session.commit()
         rows.sort(key=lambda r: (r.due_at, r.id))
+        await self._learn_channels(rows)
         return rows
+
+    async def _learn_channels(self, rows: list[OutboxMessage]) -> None:
+        unknown = {r.person_id for r in rows if r.person_id is not None and r.person_id not in self._channels}
+        if not unknown:
+            return
+        async with self.db.session() as session:
+            found = (await session.execute(select(Person.id, Person.channel).where(Person.id.in_(unknown)))).all()
+        self._channels.update({pid: channel for pid, channel in found})
+
+    def channel_of(self, row: OutboxMessage) -> str:
+        if row.person_id is None:
+            return GROUP_CHANNEL
+        return self._channels.get(row.person_id, "telegram")
 
     async def next_due(self) -> datetime | None:
         t = OutboxMessage.__table__
@@ -165,15 +183,13 @@ class OutboxWorker:
         while self._outcomes:
             batch, self._outcomes = self._outcomes, []
             try:
-                async with self.db.session() as session:
-                    await begin_write(session)
+                async with self.db.session() as session, write(session):
                     results = []
                     for row, values, _future in batch:
                         result = await session.execute(update(t).where(
                             t.c.id == row.id, t.c.claim_token == row.claim_token, t.c.status == "claimed")
                             .values(**values))
                         results.append(result.rowcount == 1)
-                    await session.commit()
             except Exception as err:  # the rows stay claimed and come back after the lease
                 for _row, _values, future in batch:
                     if not future.done():
@@ -202,11 +218,9 @@ class OutboxWorker:
         """Render a row that carries no text yet, or expand a fanout row. True: send `row`."""
         if row.text is not None:
             return True
-        async with self.db.session() as session:
-            await begin_write(session)
+        async with self.db.session() as session, write(session):
             fresh = await session.get(OutboxMessage, row.id, with_for_update=True)
             if fresh is None or fresh.claim_token != row.claim_token or fresh.status != "claimed":
-                await session.commit()
                 self.stats.lost_claims += 1
                 return False
             prepared = await reminders.prepare(session, self.clock, fresh)
@@ -220,7 +234,6 @@ class OutboxWorker:
                 fresh.sent_at = self.clock.now()
                 fresh.lease_until = None
                 self.stats.skipped += 1
-            await session.commit()
         return prepared.send
 
     # -- sending ----------------------------------------------------------------------------------
@@ -228,21 +241,22 @@ class OutboxWorker:
         actions = [[Action(label, data, kind) for label, data, kind in r] for r in (row.actions or [])]
         return Reply(row.text or "", actions=actions)
 
-    async def _send(self, row: OutboxMessage):
-        from bot.channels.telegram import markup, plain
-        from bot.views.base import split_text
-
+    async def _send(self, sender: ChannelSender, row: OutboxMessage) -> SentRef:
         reply = self._reply(row)
-        text = split_text(reply.text)[0]
-        keyboard = markup(reply, self.bot_username)
         try:
-            return await self.bot.send_message(row.chat_id, text, reply_markup=keyboard,
-                                               request_timeout=SEND_TIMEOUT)
-        except TelegramBadRequest as err:
-            if "can't parse entities" not in err.message:
-                raise
-            return await self.bot.send_message(row.chat_id, plain(text), reply_markup=keyboard, parse_mode=None,
-                                               request_timeout=SEND_TIMEOUT)
+            return await sender.send(row.chat_id, reply)
+        except BadContent as err:
+            log.error("outbox row %s: formatted text refused (%s); sending as plain text", row.id, err.message)
+            return await sender.send(row.chat_id, reply, plain=True)
+
+    async def _no_sender(self, row: OutboxMessage, channel: str) -> None:
+        """Nothing in this process sends on `channel`: the row waits, pending (another process, or
+        this one once configured, sends it). Never dropped, never counted as an attempt."""
+        if channel not in self._unserved:
+            self._unserved.add(channel)
+            log.warning("outbox: no sender for channel %r; its rows stay pending", channel)
+        await self._requeue(row, self.clock.now() + NO_SENDER_WAIT, f"no sender for channel {channel}"[:200],
+                            count_attempt=False)
 
     async def deliver(self, row: OutboxMessage) -> None:
         try:
@@ -252,6 +266,11 @@ class OutboxWorker:
 
     async def _deliver(self, row: OutboxMessage) -> None:
         if not await self._prepare(row):
+            return
+        channel = self.channel_of(row)
+        sender = self.senders.get(channel)
+        if sender is None:
+            await self._no_sender(row, channel)
             return
         wait = self.limiter.book(row.chat_id, max_wait=self.max_hold)
         if wait is None:
@@ -263,22 +282,25 @@ class OutboxWorker:
             await asyncio.sleep(wait)
         self.stats.latencies.append((self.clock.now() - row.due_at).total_seconds())
         try:
-            message = await self._send(row)
-        except TelegramRetryAfter as err:
+            message = await self._send(sender, row)
+        except RetryLater as err:
             self.stats.retried_429 += 1
             self.limiter.penalize(row.chat_id, err.retry_after)
             await self._requeue(row, self.clock.now() + timedelta(seconds=err.retry_after),
                                 f"429 retry after {err.retry_after}s", count_attempt=False)
             return
-        except TelegramForbiddenError as err:
+        except Unreachable as err:
             await self._fail(row, f"403 {err.message}")
             await self._flag_blocked(row)
             return
-        except (TelegramBadRequest, TelegramNotFound) as err:
+        except Rejected as err:
             await self._fail(row, f"400 {err.message}")
             return
-        except (TelegramNetworkError, TelegramServerError, asyncio.TimeoutError, OSError) as err:
-            await self._retry_later(row, f"{type(err).__name__}: {getattr(err, 'message', err)}")
+        except Transient as err:
+            await self._retry_later(row, err.message)
+            return
+        except (asyncio.TimeoutError, OSError) as err:  # a sender that let a timeout through
+            await self._retry_later(row, f"{type(err).__name__}: {err}")
             return
         if await self._finish(row, status="sent", message_id=message.message_id, sent_at=self.clock.now(),
                               lease_until=None, last_error=None):
@@ -294,10 +316,8 @@ class OutboxWorker:
     async def _flag_blocked(self, row: OutboxMessage) -> None:
         if row.person_id is None:
             return
-        async with self.db.session() as session:
-            await begin_write(session)
+        async with self.db.session() as session, write(session):
             await session.execute(update(Person).where(Person.id == row.person_id).values(blocked=True))
-            await session.commit()
 
     # -- the loop -----------------------------------------------------------------------------------
     async def drain(self) -> int:
@@ -331,31 +351,44 @@ class OutboxWorker:
 
 
 class OutboxService:
-    """Worker + scheduler for one process: APScheduler wakes the worker every WAKE_INTERVAL
-    seconds and at the next due time; `kick()` wakes it at once (after planning new rows)."""
+    """Worker + clock for one process: the app's APScheduler (AsyncIOScheduler, in-memory job store)
+    wakes the worker every WAKE_INTERVAL seconds and at the next due time; `kick()` wakes it at
+    once (after planning new rows). Given no scheduler it makes and runs its own (benchmarks)."""
 
-    def __init__(self, worker: OutboxWorker, interval: float = WAKE_INTERVAL) -> None:
-        from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
+    def __init__(self, worker: OutboxWorker, scheduler: AsyncIOScheduler | None = None,
+                 interval: float = WAKE_INTERVAL) -> None:
         self.worker = worker
         self.interval = interval
-        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self._own_scheduler = scheduler is None
+        self.scheduler = scheduler if scheduler is not None else AsyncIOScheduler(timezone="UTC")
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
 
     def kick(self) -> None:
         self._wake.set()
 
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
     async def start(self) -> None:
         self.scheduler.add_job(self.kick, "interval", seconds=self.interval, id="outbox-interval",
-                               coalesce=True, max_instances=1)
-        self.scheduler.start()
+                               coalesce=True, max_instances=1, replace_existing=True)
+        if self._own_scheduler:
+            self.scheduler.start()
+        _services.append(self)
         self._task = asyncio.create_task(self._run(), name="outbox-worker")
         self.kick()
 
     async def stop(self) -> None:
-        if self.scheduler.running:
+        if self in _services:
+            _services.remove(self)
+        if self._own_scheduler and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        else:
+            for job_id in ("outbox-interval", "outbox-next"):
+                if self.scheduler.get_job(job_id) is not None:
+                    self.scheduler.remove_job(job_id)
         if self._task is not None:
             self._task.cancel()
             try:
@@ -392,23 +425,3 @@ def kick_all() -> None:
     """Wake the workers of this process (a service planned rows due now, e.g. a notice)."""
     for service in _services:
         service.kick()
-
-
-def install(app) -> None:
-    """Called from bot.app.build_dispatcher: start the outbox with the bot, stop it with the bot."""
-
-    async def start(app_, bot: Bot) -> None:
-        worker = OutboxWorker(app_.db, bot, app_.clock, bot_username=app_.dp.get("bot_username", ""))
-        service = OutboxService(worker)
-        app_.extras["outbox"] = service
-        _services.append(service)
-        await service.start()
-
-    async def stop(app_, bot: Bot) -> None:
-        service = app_.extras.pop("outbox", None)
-        if service is not None:
-            _services.remove(service)
-            await service.stop()
-
-    app.dp["startup_hooks"] = [*app.dp.get("startup_hooks", []), start]
-    app.dp["shutdown_hooks"] = [*app.dp.get("shutdown_hooks", []), stop]

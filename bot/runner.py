@@ -1,7 +1,13 @@
-"""Run the bot: migrate, build, start workers, poll or serve the webhook."""
+"""Run the bot: migrate, build, poll or serve the webhook.
+
+The workers (the scheduler, the outbox, periodic jobs) start on the Dispatcher's startup event and
+stop on its shutdown event (bot/app.py on_startup/on_shutdown): `start_polling` emits both itself,
+and in webhook mode aiogram's `setup_application` emits them with the aiohttp app's start-up and
+clean-up. Nothing here emits them again."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
@@ -22,14 +28,10 @@ async def start_app(settings: Settings) -> tuple[App, Bot]:
     app = build_dispatcher(settings, db)
     bot = make_bot(settings)
     await prepare(app, bot)
-    for hook in app.dp.get("startup_hooks", []):
-        await hook(app, bot)
     return app, bot
 
 
 async def stop_app(app: App, bot: Bot) -> None:
-    for hook in app.dp.get("shutdown_hooks", []):
-        await hook(app, bot)
     await bot.session.close()
     await app.db.dispose()
 
@@ -58,8 +60,6 @@ def build_webhook_app(app: App, bot: Bot, settings: Settings) -> web.Application
 
 
 async def _serve_webhook(app: App, bot: Bot, settings: Settings) -> None:
-    import asyncio
-
     web_app = build_webhook_app(app, bot, settings)
     runner = web.AppRunner(web_app)
     await runner.setup()

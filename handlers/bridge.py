@@ -206,9 +206,11 @@ async def run(table: Table, entry: Entry, event: Event, chat_id: int, chat_type:
 class TelegramDelivery:
     """Sends one step's outcome through Telegram. Replies to the chat the event came from are sent
     as they are; a private message to someone else that Telegram refuses (never started, blocked)
-    is reported back (`Delivered.ok` false) unless the step marked it required."""
+    is reported back (`Delivered.ok` false) unless the step marked it required. Without an incoming
+    update (App.deliver from a periodic job) actor and event are None: there is no chat to answer
+    and no pressed message to edit, so only ToPerson/ToGroup messages and card refreshes apply."""
 
-    def __init__(self, bot: Bot, table: Table, ctx: Ctx, actor: Actor, event: Event) -> None:
+    def __init__(self, bot: Bot, table: Table, ctx: Ctx, actor: Actor | None, event: Event | None) -> None:
         self.bot, self.table, self.ctx, self.actor, self.event = bot, table, ctx, actor, event
         self.username = ctx.extras.get("bot_username", "")
 
@@ -223,6 +225,8 @@ class TelegramDelivery:
 
     def _chat_of(self, out: Out) -> int:
         if isinstance(out.to, ToChat):
+            if self.actor is None:
+                raise TypeError("a reply to HERE needs an incoming update")
             return int(self.actor.chat.id)
         if isinstance(out.to, ToPerson):
             return int(out.to.person.external_id)
@@ -231,7 +235,7 @@ class TelegramDelivery:
         raise TypeError(out.to)
 
     async def deliver(self, out: Out) -> Delivered:
-        if out.replace and self.event.origin is not None:
+        if out.replace and self.event is not None and self.event.origin is not None:
             origin = self.event.origin
             await tg.edit_message(self.bot, int(origin.chat_id), int(origin.message_id), out.reply, self.username)
             return Delivered(True, origin)

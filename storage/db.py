@@ -9,6 +9,8 @@ so we control every BEGIN. PostgreSQL: asyncpg, plain READ COMMITTED with explic
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import event
@@ -119,6 +121,21 @@ async def abort(session: AsyncSession) -> None:
     which async SQLAlchemy forbids. Expunged first, they stay readable (detached) instead."""
     session.expunge_all()
     await session.rollback()
+
+
+@asynccontextmanager
+async def write(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """One write transaction: `async with write(session): ...`.
+
+    Opens it with `begin_write` (BEGIN IMMEDIATE on SQLite), commits when the block ends normally,
+    and on ANY exception rolls back with `abort` (loaded objects stay readable) and re-raises."""
+    await begin_write(session)
+    try:
+        yield session
+    except BaseException:
+        await abort(session)
+        raise
+    await session.commit()
 
 
 async def truncate_wal(session_or_db) -> None:

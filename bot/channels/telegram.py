@@ -4,13 +4,22 @@ do not lose them: long texts are split, floods are waited out, broken HTML falls
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import re
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from bot.channels.base import BadContent, Rejected, RetryLater, SentRef, Transient, Unreachable
 from bot.views.base import Reply, deep_link, split_text
 
 log = logging.getLogger(__name__)
@@ -36,9 +45,10 @@ def markup(reply: Reply, bot_username: str) -> InlineKeyboardMarkup | None:
 
 
 def plain(html_text: str) -> str:
-    import html
-
     return html.unescape(_TAG.sub("", html_text))
+
+
+_as_plain = plain  # TelegramSender.send's keyword `plain` hides the function
 
 
 async def _call(make_call, attempts: int = 3):
@@ -113,3 +123,36 @@ async def edit(callback: CallbackQuery, reply: Reply, bot_username: str) -> None
     if callback.message is None:
         return
     await edit_message(callback.bot, callback.message.chat.id, callback.message.message_id, reply, bot_username)
+
+
+SEND_TIMEOUT = 30  # seconds per Bot API call from the outbox, well under its lease
+
+
+class TelegramSender:
+    """The outbox's sender for Telegram (bot.channels.base.ChannelSender): one call per row, no
+    waiting on 429 (the outbox re-queues the row), Telegram's exceptions translated to the
+    channel-neutral errors the outbox understands."""
+
+    def __init__(self, bot: Bot, bot_username: str = "", timeout: int = SEND_TIMEOUT) -> None:
+        self.bot, self.bot_username, self.timeout = bot, bot_username, timeout
+
+    async def send(self, chat_id: int | str, reply: Reply, *, plain: bool = False) -> SentRef:
+        text = split_text(reply.text)[0]
+        keyboard = markup(reply, self.bot_username)
+        extra = {"parse_mode": None} if plain else {}
+        try:
+            message = await self.bot.send_message(int(chat_id), _as_plain(text) if plain else text,
+                                                  reply_markup=keyboard, request_timeout=self.timeout, **extra)
+        except TelegramRetryAfter as err:
+            raise RetryLater(err.retry_after, err.message) from err
+        except TelegramForbiddenError as err:
+            raise Unreachable(err.message) from err
+        except TelegramBadRequest as err:
+            if "can't parse entities" in err.message and not plain:
+                raise BadContent(err.message) from err
+            raise Rejected(err.message) from err
+        except TelegramNotFound as err:
+            raise Rejected(err.message) from err
+        except (TimeoutError, TelegramNetworkError, TelegramServerError, OSError) as err:
+            raise Transient(f"{type(err).__name__}: {getattr(err, 'message', err)}") from err
+        return SentRef(message.chat.id, message.message_id)

@@ -150,8 +150,7 @@ class Sandbox:
             self.bot = make_bot(settings)
             self._settler = Settler(self.app.dp, self.tg)
             await prepare(self.app, self.bot)
-            for hook in self.app.dp.get("startup_hooks", []):
-                await hook(self.app, self.bot)
+            # start_polling emits the Dispatcher's startup (scheduler, outbox, periodic jobs) and shutdown.
             self._tasks.append(asyncio.create_task(self.app.dp.start_polling(
                 self.bot, handle_signals=False, polling_timeout=10,
                 allowed_updates=self.app.dp.resolve_used_update_types())))
@@ -178,9 +177,9 @@ class Sandbox:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, 5)
         if self.app is not None:
-            for hook in self.app.dp.get("shutdown_hooks", []):
+            if self.app.extras.get("outbox") is not None:  # polling ended without its shutdown event
                 with contextlib.suppress(Exception):
-                    await hook(self.app, self.bot)
+                    await self.app.dp.emit_shutdown(bot=self.bot, **self.app.dp.workflow_data)
             await self.bot.session.close()
             await self.db.dispose()
         if self.group_id is not None:

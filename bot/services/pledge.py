@@ -15,7 +15,7 @@ from bot.services.assessments import parse_deadline as _parse_deadline
 from bot.services.blocs import Member, member_of, require_manager, require_representative
 from bot.services.errors import UserError
 from bot.services.units import list_units
-from storage.db import abort, begin_write
+from storage.db import write
 from storage.models import AuditEvent, Bloc, Person, Pledge, PledgeSignature, Unit
 
 PAYLOAD_PREFIX = "p_"
@@ -40,27 +40,25 @@ async def post_pledge(session: AsyncSession, clock: Clock, member: Member, text:
     if len(text) > MAX_TEXT:
         raise UserError(_("The pledge text is too long (at most {limit} characters); send it as a file.").format(
             limit=MAX_TEXT))
-    await begin_write(session)
-    for old in (await session.execute(select(Pledge).where(Pledge.bloc_id == member.bloc.id,
-                                                           Pledge.is_active == True))).scalars():  # noqa: E712
-        old.is_active = False
-        await reminders.cancel_item(session, KIND, old.id)  # the replaced pledge's reminders are withdrawn
-    pledge = Pledge(bloc_id=member.bloc.id, year=member.bloc.year, text=text, file_id=file_id,
-                    file_name=(file_name or "")[:256] or None, created_at=clock.now(),
-                    created_by_person_id=member.person.id)
-    session.add(pledge)
-    await session.flush()
-    session.add(AuditEvent(bloc_id=member.bloc.id, at=clock.now(), actor_person_id=member.person.id,
-                           action="pledge.post", detail={"pledge_id": pledge.id}))
-    await session.commit()
+    async with write(session):
+        for old in (await session.execute(select(Pledge).where(Pledge.bloc_id == member.bloc.id,
+                                                               Pledge.is_active == True))).scalars():  # noqa: E712
+            old.is_active = False
+            await reminders.cancel_item(session, KIND, old.id)  # the replaced pledge's reminders are withdrawn
+        pledge = Pledge(bloc_id=member.bloc.id, year=member.bloc.year, text=text, file_id=file_id,
+                        file_name=(file_name or "")[:256] or None, created_at=clock.now(),
+                        created_by_person_id=member.person.id)
+        session.add(pledge)
+        await session.flush()
+        session.add(AuditEvent(bloc_id=member.bloc.id, at=clock.now(), actor_person_id=member.person.id,
+                               action="pledge.post", detail={"pledge_id": pledge.id}))
     return pledge
 
 
 async def set_group_message(session: AsyncSession, pledge_id: int, message_id: int) -> None:
-    await begin_write(session)
-    pledge = await session.get(Pledge, pledge_id, populate_existing=True)
-    pledge.group_message_id = message_id
-    await session.commit()
+    async with write(session):
+        pledge = await session.get(Pledge, pledge_id, populate_existing=True)
+        pledge.group_message_id = message_id
 
 
 def parse_deadline(raw: str, bloc: Bloc, now: datetime) -> datetime:
@@ -77,14 +75,14 @@ async def set_deadline(session: AsyncSession, clock: Clock, member: Member, raw:
     if pledge is None:
         raise UserError(_("Post the pledge first (<code>/pledge</code> followed by the text), then set its deadline."))
     when = parse_deadline(raw, member.bloc, clock.now())
-    await begin_write(session)
-    pledge = await session.get(Pledge, pledge.id, populate_existing=True)
-    pledge.deadline = when
-    await session.flush()
-    await reminders.plan_item(session, clock, KIND, pledge.id)
-    session.add(AuditEvent(bloc_id=member.bloc.id, at=clock.now(), actor_person_id=member.person.id,
-                           action="pledge.deadline", detail={"pledge_id": pledge.id, "deadline": when.isoformat()}))
-    await session.commit()
+    async with write(session):
+        pledge = await session.get(Pledge, pledge.id, populate_existing=True)
+        pledge.deadline = when
+        await session.flush()
+        await reminders.plan_item(session, clock, KIND, pledge.id)
+        session.add(AuditEvent(bloc_id=member.bloc.id, at=clock.now(), actor_person_id=member.person.id,
+                               action="pledge.deadline",
+                               detail={"pledge_id": pledge.id, "deadline": when.isoformat()}))
     return pledge
 
 
@@ -114,18 +112,16 @@ class Signed:
 async def sign(session: AsyncSession, clock: Clock, pledge_id: int, person: Person) -> tuple[Pledge, Unit, Signed]:
     """Once per unit; a second signature (same or another representative) changes nothing."""
     pledge, member = await pledge_for(session, pledge_id, person)
-    await begin_write(session)
-    existing = (await session.execute(select(PledgeSignature).where(
-        PledgeSignature.pledge_id == pledge.id, PledgeSignature.unit_id == member.unit.id))).scalar_one_or_none()
-    if existing is not None:
-        await abort(session)
-        return pledge, member.unit, Signed(existing, False)
-    signature = PledgeSignature(pledge_id=pledge.id, unit_id=member.unit.id, person_id=person.id,
-                                signed_at=clock.now())
-    session.add(signature)
-    session.add(AuditEvent(bloc_id=pledge.bloc_id, at=clock.now(), actor_person_id=person.id, action="pledge.sign",
-                           detail={"pledge_id": pledge.id, "unit_id": member.unit.id}))
-    await session.commit()
+    async with write(session):
+        existing = (await session.execute(select(PledgeSignature).where(
+            PledgeSignature.pledge_id == pledge.id, PledgeSignature.unit_id == member.unit.id))).scalar_one_or_none()
+        if existing is not None:
+            return pledge, member.unit, Signed(existing, False)  # nothing written; the empty transaction commits
+        signature = PledgeSignature(pledge_id=pledge.id, unit_id=member.unit.id, person_id=person.id,
+                                    signed_at=clock.now())
+        session.add(signature)
+        session.add(AuditEvent(bloc_id=pledge.bloc_id, at=clock.now(), actor_person_id=person.id,
+                               action="pledge.sign", detail={"pledge_id": pledge.id, "unit_id": member.unit.id}))
     return pledge, member.unit, Signed(signature, True)
 
 

@@ -2,10 +2,10 @@
 
 How another feature (votes, assessment rounds, the pledge) gets reminders
 ------------------------------------------------------------------------
-1. Describe the item kind once, in its *views* module (views may import services; the texts
-   live there), and register it::
+1. Describe the item kind once and declare it on the feature's conversation (the texts come from
+   its views; no registration side effects at import)::
 
-       from bot.services.reminders import DeadlineItem, DeadlineSource, register_source
+       from bot.services.reminders import DeadlineItem, DeadlineSource
 
        async def _load(session, vote_id) -> DeadlineItem | None:
            poll = await session.get(Poll, vote_id)
@@ -21,10 +21,10 @@ How another feature (votes, assessment rounds, the pledge) gets reminders
        def _group(item, pending, now) -> Reply: ...         # called inside the bloc's locale
        def _private(item, unit, now) -> Reply: ...          # called inside the recipient's locale
 
-       register_source(DeadlineSource("vote", _load, _pending, _group, _private))
+       conv.deadline(DeadlineSource("vote", _load, _pending, _group, _private))
 
-   and add the module's dotted name to SOURCE_MODULES below (the worker imports them, so the
-   registrations exist in every process that sends).
+   bot/app.py build_table() registers every source of the table (`register_source`) in every
+   process that builds the app, so the outbox worker finds them without importing any feature.
 2. In the service, in the same transaction that creates or changes the item (before commit)::
 
        await reminders.plan_item(session, clock, "vote", poll.id)     # created / deadline changed
@@ -58,6 +58,8 @@ from typing import Any, Awaitable, Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
@@ -65,14 +67,15 @@ from bot.clock import Clock
 from bot.i18n import N_, _, normalize_locale, use_locale
 from bot.services import settings as settings_service
 from bot.services.errors import UserError
-from storage.db import begin_write, is_sqlite
+from storage.db import is_sqlite, write
 from storage.models import Bloc, OutboxMessage, Person, ReminderMute, Representative, Unit
 
 URGENT = timedelta(hours=3)
 DEFAULT_OFFSETS = "3d,1d,2h"
 DEFAULT_QUIET = "21:00-07:00"
 ACTIVE = ("pending", "claimed")
-# Modules that register deadline sources; the worker imports them all at start.
+# TRANSITIONAL: views that still register their sources at import (meetings, assessments). Delete
+# SOURCE_MODULES, load_sources() and importlib once every source is declared with conv.deadline.
 SOURCE_MODULES = ["bot.views.meetings", "bot.views.assessments"]
 
 # -- per-bloc settings ------------------------------------------------------------------------
@@ -187,6 +190,9 @@ def load_sources() -> None:
 
 
 def source(kind: str) -> DeadlineSource:
+    """The registered source of `kind` (bot/app.py build_table registers the table's sources).
+    TRANSITIONAL: the fallback to load_sources() serves meetings/assessments, whose views still
+    register at import (unit tests that never build the app rely on it); delete it with them."""
     if kind not in SOURCES:
         load_sources()
     return SOURCES[kind]
@@ -268,10 +274,7 @@ async def insert_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     """Insert outbox rows; a row whose dedup_key exists already is left alone (idempotent)."""
     if not rows:
         return 0
-    if is_sqlite(session):
-        from sqlalchemy.dialects.sqlite import insert
-    else:
-        from sqlalchemy.dialects.postgresql import insert
+    insert = sqlite_insert if is_sqlite(session) else pg_insert
     defaults = {"bloc_id": None, "item_kind": "", "item_id": None, "item_version": 0, "chat_id": None,
                 "person_id": None, "unit_id": None, "text": None, "actions": [], "payload": {}, "urgent": False,
                 "status": "pending", "attempts": 0, "last_error": None, "sent_at": None}
@@ -345,9 +348,8 @@ async def queue_now(session: AsyncSession, clock: Clock, bloc: Bloc, kind: str, 
                      "item_kind": kind, "item_id": item_id, "kind": "notice", "chat_id": person.external_id,
                      "person_id": person.id, "unit_id": unit.id, "due_at": now, "urgent": True, "created_at": now,
                      **reply_fields(reply)})
-    await begin_write(session)
-    queued = await insert_rows(session, rows)
-    await session.commit()
+    async with write(session):
+        queued = await insert_rows(session, rows)
     return queued
 
 
@@ -420,19 +422,16 @@ async def prepare(session: AsyncSession, clock: Clock, row: OutboxMessage) -> Pr
 # -- mute, and what /status shows ----------------------------------------------------------------------
 async def mute(session: AsyncSession, clock: Clock, person: Person, kind: str, item_id: int) -> bool:
     """No more private reminders about this item for this person. Returns False if already muted."""
-    from storage.db import begin_write
-
-    await begin_write(session)
-    exists = (await session.execute(select(ReminderMute.id).where(
-        ReminderMute.person_id == person.id, ReminderMute.item_kind == kind,
-        ReminderMute.item_id == item_id))).first()
-    if exists is None:
-        session.add(ReminderMute(person_id=person.id, item_kind=kind, item_id=item_id, created_at=clock.now()))
-        await session.execute(update(OutboxMessage).where(
-            OutboxMessage.person_id == person.id, OutboxMessage.item_kind == kind, OutboxMessage.item_id == item_id,
-            OutboxMessage.kind == "private", OutboxMessage.status == "pending").values(status="cancelled",
-                                                                                      last_error="muted"))
-    await session.commit()
+    async with write(session):
+        exists = (await session.execute(select(ReminderMute.id).where(
+            ReminderMute.person_id == person.id, ReminderMute.item_kind == kind,
+            ReminderMute.item_id == item_id))).first()
+        if exists is None:
+            session.add(ReminderMute(person_id=person.id, item_kind=kind, item_id=item_id, created_at=clock.now()))
+            await session.execute(update(OutboxMessage).where(
+                OutboxMessage.person_id == person.id, OutboxMessage.item_kind == kind,
+                OutboxMessage.item_id == item_id, OutboxMessage.kind == "private",
+                OutboxMessage.status == "pending").values(status="cancelled", last_error="muted"))
     return exists is None
 
 

@@ -34,16 +34,18 @@ async def running_bot(db: Database, db_url: str, clock, **settings_overrides):
     app = build_dispatcher(settings, db, clock=clock, storage=MemoryStorage())
     bot = make_bot(settings)
     await prepare(app, bot)
-    for hook in app.dp.get("startup_hooks", []):
-        await hook(app, bot)
-    polling = asyncio.create_task(app.dp.start_polling(bot, handle_signals=False, polling_timeout=1))
+    # start_polling emits the Dispatcher's startup (scheduler + outbox worker) and, when it stops, shutdown.
+    polling = asyncio.create_task(app.dp.start_polling(bot, handle_signals=False, polling_timeout=1,
+                                                       close_bot_session=False))
+    while not (app.extras.get("outbox") is not None and app.extras["outbox"].running) and not polling.done():
+        await asyncio.sleep(0.01)  # until the startup handlers have run
     try:
         yield Running(tg, app, bot)
     finally:
         await app.dp.stop_polling()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.wait_for(polling, 5)
-        for hook in app.dp.get("shutdown_hooks", []):
-            await hook(app, bot)
+        if app.extras.get("outbox") is not None:  # polling ended without its shutdown event
+            await app.dp.emit_shutdown(bot=bot, **app.dp.workflow_data)
         await bot.session.close()
         await tg.stop()

@@ -119,6 +119,7 @@ class Flow(Inspection):
         self._user_ids = itertools.count(1001)
         self.bot = Bot("42:TEST", session=RecordingSession(self), default=DefaultBotProperties(parse_mode="HTML"))
         self.app.dp["bot_username"] = BOT_USERNAME
+        self.app.bot = self.bot  # what startup would set: App.deliver (periodic jobs) sends through it
         self.group = Chat(id=-1001234567890, type="supergroup", title="Khối thi đua TTYT")
         self.messages: dict[tuple[int, int], Message] = {}
 
@@ -136,12 +137,12 @@ class Flow(Inspection):
 
     async def deliver_outbox(self) -> None:
         """What the outbox worker would send now (reminders, notices), sent through this recorder."""
+        from bot.channels.telegram import TelegramSender
         from bot.outbox import OutboxWorker
         from bot.ratelimit import RateLimiter
 
-        worker = OutboxWorker(self.app.db, self.bot, self.app.clock,
-                              RateLimiter(global_per_sec=2000, group_per_min=10_000, chat_per_sec=1000),
-                              bot_username=BOT_USERNAME)
+        worker = OutboxWorker(self.app.db, {"telegram": TelegramSender(self.bot, BOT_USERNAME)}, self.app.clock,
+                              RateLimiter(global_per_sec=2000, group_per_min=10_000, chat_per_sec=1000))
         await worker.drain()
         await worker.drain()  # a fanout row expands into private rows on the first pass
 

@@ -14,6 +14,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from sqlmodel import select
 
+from bot.channels.telegram import TelegramSender
 from bot.fakeapi import FakeTelegram
 from bot.outbox import LEASE, OutboxWorker
 from bot.ratelimit import RateLimiter
@@ -22,6 +23,11 @@ from storage.db import Database
 from storage.models import Bloc, OutboxMessage, Person
 
 TOKEN = "123456:OUTBOX-test"
+
+
+def senders(bot: Bot) -> dict:
+    """The outbox's senders as the composition root gives them: Telegram only."""
+    return {"telegram": TelegramSender(bot)}
 
 
 @contextlib.asynccontextmanager
@@ -88,7 +94,7 @@ async def test_sends_each_row_once_and_records_message_id(db, clock):
     async with fake_bot() as (tg, bot):
         bloc, people, group = await make_bloc(db, clock, tg, 3)
         await queue(db, clock, bloc, people)
-        worker = OutboxWorker(db, bot, clock, fast_limiter())
+        worker = OutboxWorker(db, senders(bot), clock, fast_limiter())
         assert await worker.drain() == 4
         assert await worker.drain() == 0
         for p in people:
@@ -105,7 +111,7 @@ async def test_429_is_requeued_at_retry_after_never_dropped(db, clock):
         await queue(db, clock, bloc, people, with_group=False)
         victim = people[0]
         tg.inject_error("sendMessage", 429, count=1, retry_after=7, chat_id=victim.external_id)
-        worker = OutboxWorker(db, bot, clock, fast_limiter())
+        worker = OutboxWorker(db, senders(bot), clock, fast_limiter())
         await worker.drain()
         by_person = {r.person_id: r for r in await rows(db)}
         row = by_person[victim.id]
@@ -130,7 +136,7 @@ async def test_403_marks_failed_flags_person_and_head_sees_it_in_status(db, cloc
         never_started = people[1]
         tg.started.discard(never_started.external_id)
         await queue(db, clock, bloc, people, with_group=False)
-        worker = OutboxWorker(db, bot, clock, fast_limiter())
+        worker = OutboxWorker(db, senders(bot), clock, fast_limiter())
         await worker.drain()
         by_person = {r.person_id: r for r in await rows(db)}
         assert by_person[never_started.id].status == "failed"
@@ -149,7 +155,7 @@ async def test_network_error_retries_with_backoff(db, clock):
         bloc, people, _group = await make_bloc(db, clock, tg, 1)
         await queue(db, clock, bloc, people, with_group=False)
         tg.inject_error("sendMessage", 500, count=2)
-        worker = OutboxWorker(db, bot, clock, fast_limiter())
+        worker = OutboxWorker(db, senders(bot), clock, fast_limiter())
         await worker.drain()
         (row,) = await rows(db)
         assert row.status == "pending" and row.due_at == clock.now() + timedelta(seconds=5)
@@ -173,7 +179,7 @@ async def test_bad_html_falls_back_to_plain_text(db, clock):
                                              "chat_id": people[0].external_id, "text": "<b>Họp <i>sớm</b>",
                                              "due_at": now, "created_at": now}])
             await s.commit()
-        await OutboxWorker(db, bot, clock, fast_limiter()).drain()
+        await OutboxWorker(db, senders(bot), clock, fast_limiter()).drain()
         assert deliveries(tg, people[0].external_id) == ["Họp sớm"]
 
 
@@ -183,12 +189,12 @@ async def test_restart_between_claim_and_send_requeues_after_lease(db, clock):
     async with fake_bot() as (tg, bot):
         bloc, people, group = await make_bloc(db, clock, tg, 12)
         total = await queue(db, clock, bloc, people)
-        dead = OutboxWorker(db, bot, clock, fast_limiter(), name="dead")
+        dead = OutboxWorker(db, senders(bot), clock, fast_limiter(), name="dead")
         claimed = await dead.claim(8)
         assert len(claimed) == 8
         del dead  # the process dies: no send, no confirmation
 
-        fresh = OutboxWorker(db, bot, clock, fast_limiter(), name="fresh")
+        fresh = OutboxWorker(db, senders(bot), clock, fast_limiter(), name="fresh")
         await fresh.drain()
         assert fresh.stats.sent == total - 8  # the claimed rows wait for their lease
         clock.advance(seconds=LEASE.total_seconds() + 1)
@@ -203,10 +209,10 @@ async def test_stale_worker_cannot_confirm_a_row_claimed_again(db, clock):
     async with fake_bot() as (tg, bot):
         bloc, people, _group = await make_bloc(db, clock, tg, 1)
         await queue(db, clock, bloc, people, with_group=False)
-        slow = OutboxWorker(db, bot, clock, fast_limiter(), name="slow")
+        slow = OutboxWorker(db, senders(bot), clock, fast_limiter(), name="slow")
         (row,) = await slow.claim(1)
         clock.advance(seconds=LEASE.total_seconds() + 1)
-        other = OutboxWorker(db, bot, clock, fast_limiter(), name="other")
+        other = OutboxWorker(db, senders(bot), clock, fast_limiter(), name="other")
         await other.drain()
         assert not await slow._finish(row, status="failed")  # its claim token is stale
         (stored,) = await rows(db)
@@ -222,7 +228,7 @@ async def test_two_workers_with_separate_engines_send_every_row_once(db, db_url,
         total = await queue(db, clock, bloc, people)
         engines = [Database(db_url) for _ in range(workers)]
         try:
-            pool = [OutboxWorker(engine, bot, clock, fast_limiter(), batch=7, max_inflight=14, name=f"w{i}")
+            pool = [OutboxWorker(engine, senders(bot), clock, fast_limiter(), batch=7, max_inflight=14, name=f"w{i}")
                     for i, engine in enumerate(engines)]
             await asyncio.gather(*(w.drain() for w in pool))
         finally:
@@ -264,3 +270,27 @@ def test_limiter_global_ticks_are_distinct_and_future_bookings_do_not_block():
     for _ in range(20):
         limiter.book(-9)
     assert limiter.book(12345) < 2.1
+
+
+async def test_rows_for_a_channel_without_a_sender_stay_pending_never_dropped(db, clock, caplog):
+    async with fake_bot() as (tg, bot):
+        bloc, people, group = await make_bloc(db, clock, tg, 3)
+        async with db.session() as s:
+            for p in people[1:]:
+                (await s.get(Person, p.id)).channel = "zalo"
+            await s.commit()
+        await queue(db, clock, bloc, people)
+        worker = OutboxWorker(db, senders(bot), clock, fast_limiter())
+        with caplog.at_level("WARNING", logger="bot.outbox"):
+            assert await worker.drain() == 4
+        by_person = {r.person_id: r for r in await rows(db)}
+        assert by_person[people[0].id].status == "sent" and by_person[None].status == "sent"  # group: Telegram
+        for p in people[1:]:
+            row = by_person[p.id]
+            assert row.status == "pending" and row.attempts == 0 and "zalo" in row.last_error
+            assert row.due_at > clock.now() and deliveries(tg, p.external_id) == []
+        assert sum("no sender for channel 'zalo'" in r.getMessage() for r in caplog.records) == 1  # logged once
+        assert await worker.drain() == 0  # waiting, not spinning
+        clock.advance(minutes=10)
+        assert await worker.drain() == 2  # looked at again later, still pending
+        assert {r.status for r in await rows(db) if r.person_id in {p.id for p in people[1:]}} == {"pending"}
