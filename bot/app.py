@@ -27,9 +27,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.channels.base import ChannelSender
 from bot.channels.telegram import TelegramSender
+from bot.channels.zalo.front import ZaloSender
+from bot.channels.zalo.service import ZaloService
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.conversations.core import Ctx, Job, MemoryState, Outcome, Table
+from bot.conversations.core import CardKey, Ctx, Job, MemoryState, Outcome, Table
 from bot.conversations.table import build_table
 from bot.outbox import OutboxService, OutboxWorker
 from bot.services.ballot_box import KeyVault
@@ -65,6 +67,7 @@ class App:
     table: Table
     scheduler: AsyncIOScheduler = field(default_factory=lambda: AsyncIOScheduler(timezone="UTC"))
     bot: Bot | None = None  # known from start-up on
+    zalo: ZaloService | None = None  # with ZALO_BOT_TOKEN: the same table served on Zalo
     extras: dict[str, Any] = field(default_factory=dict)
 
     def kick(self) -> None:
@@ -74,9 +77,17 @@ class App:
             service.kick()
 
     def senders(self, bot: Bot) -> dict[str, ChannelSender]:
-        """The outbox's senders, by `Person.channel`. Only Telegram sends from this process; rows
-        for people on other channels stay pending for the process that serves them."""
-        return {"telegram": TelegramSender(bot, self.dp.get("bot_username") or "")}
+        """The outbox's senders, by `Person.channel`: Telegram, and Zalo when it is configured (rows
+        for people on a channel this process does not serve stay pending)."""
+        senders: dict[str, ChannelSender] = {"telegram": TelegramSender(bot, self.dp.get("bot_username") or "")}
+        if self.zalo is not None:
+            senders["zalo"] = ZaloSender(self.zalo.front)
+        return senders
+
+    async def refresh_cards(self, keys: list[CardKey]) -> None:
+        """Cards changed by a step on another front (Zalo): edit them in the Telegram group."""
+        if self.bot is not None:
+            await self.deliver(Outcome(refresh=keys))
 
     async def deliver(self, outcome: Outcome) -> None:
         """Send an Outcome outside any update (periodic jobs, e.g. closing a vote at its time):
@@ -115,10 +126,14 @@ async def on_startup(bot: Bot, app: App) -> None:
     schedule_jobs(app)
     app.scheduler.start()
     await service.start()
+    if app.zalo is not None:
+        await app.zalo.start()
 
 
 async def on_shutdown(app: App) -> None:
     """dp.shutdown: stop the clock and the outbox worker (their rows stay in the database)."""
+    if app.zalo is not None:
+        await app.zalo.stop()
     service = app.extras.pop("outbox", None)
     if service is not None:
         await service.stop()
@@ -137,6 +152,10 @@ def build_dispatcher(settings: Settings, db: Database, clock: Clock | None = Non
     dp["db"] = db
     dp["vault"] = KeyVault()  # key shares handed back for locked ballot boxes: this process's memory only
     app = App(settings=settings, db=db, dp=dp, clock=clock, table=table)
+    if settings.zalo_enabled:
+        app.zalo = ZaloService(settings, db, table, clock, dp["vault"])
+        app.zalo.front.text.kick = app.kick
+        app.zalo.front.text.on_refresh = app.refresh_cards
     dp["app"] = app
     dp.startup.register(on_startup)
     dp.shutdown.register(on_shutdown)

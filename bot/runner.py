@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiohttp import web
 from aiogram import Bot
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
 
 from bot.app import App, build_dispatcher, make_bot, prepare
 from bot.config import Mode, Settings
@@ -38,14 +38,33 @@ async def stop_app(app: App, bot: Bot) -> None:
 
 async def run(settings: Settings) -> None:
     app, bot = await start_app(settings)
+    side: web.AppRunner | None = None
     try:
         if settings.mode is Mode.webhook:
             await _serve_webhook(app, bot, settings)
         else:
+            if app.zalo is not None:  # Zalo's webhook and the file links need the bot's web app
+                side = await _serve(_side_app(app), settings)
             await bot.delete_webhook(drop_pending_updates=False)
             await app.dp.start_polling(bot, allowed_updates=app.dp.resolve_used_update_types())
     finally:
+        if side is not None:
+            await side.cleanup()
         await stop_app(app, bot)
+
+
+def _side_app(app: App) -> web.Application:
+    web_app = web.Application()
+    if app.zalo is not None:
+        app.zalo.add_routes(web_app)
+    return web_app
+
+
+async def _serve(web_app: web.Application, settings: Settings) -> web.AppRunner:
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+    return runner
 
 
 def build_webhook_app(app: App, bot: Bot, settings: Settings) -> web.Application:
@@ -56,14 +75,13 @@ def build_webhook_app(app: App, bot: Bot, settings: Settings) -> web.Application
     web_app = web.Application()
     SimpleRequestHandler(dispatcher=app.dp, bot=bot, secret_token=secret).register(web_app, path=settings.webhook_path)
     setup_application(web_app, app.dp, bot=bot)
+    if app.zalo is not None:
+        app.zalo.add_routes(web_app)
     return web_app
 
 
 async def _serve_webhook(app: App, bot: Bot, settings: Settings) -> None:
-    web_app = build_webhook_app(app, bot, settings)
-    runner = web.AppRunner(web_app)
-    await runner.setup()
-    await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+    runner = await _serve(build_webhook_app(app, bot, settings), settings)
     await bot.set_webhook(settings.webhook_base_url.rstrip("/") + settings.webhook_path,
                           secret_token=settings.webhook_secret.get_secret_value(),
                           allowed_updates=app.dp.resolve_used_update_types())

@@ -78,6 +78,9 @@ class TextFront:
     send: Sender | None = None  # None: keep what would be sent in `said` (tests)
     download: Callable[[FileIn], Awaitable[bytes]] | None = None
     kick: Callable[[], None] = lambda: None
+    # Cards live in the bloc's group, on the messenger that has it (Telegram): a step run here that
+    # changes one hands the keys to the composition root, which edits them there.
+    on_refresh: Callable[[list[CardKey]], Awaitable[None]] | None = None
     said: list[Said] = field(default_factory=list)
     refreshed: list[CardKey] = field(default_factory=list)
     _next_message: int = 0
@@ -170,7 +173,10 @@ class TextDelivery:
             await self.deliver(out)
         if outcome.toast and not outcome.out:
             await self.deliver(Out(Reply(outcome.toast)))
-        self.front.refreshed.extend(outcome.refresh)  # no edits here: a changed card is not resent
+        self.front.refreshed.extend(outcome.refresh)
+        if outcome.refresh and self.front.on_refresh is not None:
+            await self.ctx.session.commit()
+            await self.front.on_refresh(list(outcome.refresh))
         for after in outcome.after:
             await after(self)
 

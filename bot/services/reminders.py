@@ -367,7 +367,7 @@ async def representatives(session: AsyncSession, bloc_id: int, unit_ids: list[in
     stmt = (select(Person, Unit).join(Representative, Representative.person_id == Person.id)
             .join(Unit, Unit.id == Representative.unit_id)
             .where(Representative.bloc_id == bloc_id, Representative.revoked_at == None,  # noqa: E711
-                   Unit.is_active == True, Person.channel == "telegram")  # noqa: E712
+                   Unit.is_active == True)  # noqa: E712  (every channel: the outbox sends by Person.channel)
             .order_by(Unit.position, Unit.id, Person.id))
     if unit_ids is not None:
         stmt = stmt.where(Unit.id.in_(unit_ids))

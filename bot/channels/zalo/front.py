@@ -17,15 +17,18 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from bot.channels.base import Rejected, RetryLater, SentRef, Transient, Unreachable
 from bot.channels.textfront import TextFront
-from bot.channels.textual import TEXT_LIMIT
-from bot.channels.zalo.client import BadRequest, Forbidden, ZaloClient, ZaloError
+from bot.channels.textual import TEXT_LIMIT, render_textual
+from bot.channels.zalo.client import BadRequest, Forbidden, NotFound, ZaloClient, ZaloError
+from bot.channels.zalo.client import RetryLater as ZaloRetryLater
 from bot.channels.zalo.updates import ZaloUpdate
 from bot.clock import Clock
 from bot.config import Settings
 from bot.conversations.core import Table
 from bot.i18n import _, use_locale
 from bot.services.ballot_box import KeyVault
+from bot.views.base import Reply
 from storage.db import Database, abort
 from storage.models import ZaloUser
 
@@ -92,3 +95,35 @@ class ZaloFront:
         if zalo_id is not None:
             self._zalo_ids[number] = zalo_id
         return zalo_id
+
+
+class ZaloSender:
+    """The outbox's sender for people on Zalo (bot/channels/base.ChannelSender): the reply rendered
+    as plain text (numbered choices are sent, though an answer to them is read only while the
+    person's last reply is remembered), Zalo's refusals translated for the outbox: 429 and quota ->
+    RetryLater (never dropped), 403 -> Unreachable (never wrote to the bot, blocked)."""
+
+    def __init__(self, front: ZaloFront) -> None:
+        self.front = front
+
+    async def send(self, chat_id: int | str, reply: Reply, *, plain: bool = False) -> SentRef:
+        zalo_id = await self.front.zalo_id_of(int(chat_id))
+        if zalo_id is None:
+            raise Unreachable("no such Zalo user")
+        pending = self.front.text.pending
+        parts = (pending.remember_reply(CHANNEL, str(chat_id), reply) if pending is not None
+                 else render_textual(reply)[0])
+        message_id: int | str = 0
+        try:
+            for part in parts:
+                sent = await self.front.client.send_message(zalo_id, part[:TEXT_LIMIT])
+                message_id = (sent or {}).get("message_id", message_id) if isinstance(sent, dict) else message_id
+        except ZaloRetryLater as err:
+            raise RetryLater(err.retry_after, type(err).__name__) from None
+        except Forbidden:
+            raise Unreachable("Zalo refused: the person never wrote to the bot or blocked it") from None
+        except (BadRequest, NotFound) as err:
+            raise Rejected(type(err).__name__) from None
+        except ZaloError as err:
+            raise Transient(type(err).__name__) from None
+        return SentRef(chat_id, message_id)
