@@ -243,3 +243,16 @@ def tally(candidates: Sequence[Hashable], eligible: int, ballots: Iterable[Seque
     result.tied = [c for c in reached if votes[c] == cut_votes]
     result.seats_left = cap - len(result.winners)
     return result
+
+
+def sheet_facts(result: TallyResult, label_of) -> dict[str, Any]:
+    """The tally's part of the minutes' ResultSheet (bot/render/model.py), names through `label_of`:
+    `ResultSheet(..., **sheet_facts(r, lambda i: poll.options[i]["label"]))`."""
+    return {
+        "min_votes": result.min_votes,
+        "quorum_met": result.quorum_met,
+        "valid_result": result.valid_result,
+        "reached": [label_of(c) for c in result.winners],
+        "ties": [label_of(c) for c in result.tied],
+        "outside_cap": [label_of(c) for c in result.outside_cap],
+    }

@@ -250,3 +250,12 @@ def test_winners_never_exceed_the_effective_cap_and_outside_cap_is_the_rest():
     assert r.outside_cap == []
     r = tally(C, 10, [["A", "B"]] * 6 + [["A"]] * 4, Rule(max_choices=2, cap=1))
     assert r.winners == ["A"] and r.outside_cap == ["B"]
+
+
+def test_sheet_facts_name_every_outcome_for_the_minutes():
+    from bot.services.tally import sheet_facts
+
+    r = tally(C, 10, [["A", "B"]] * 6 + [["A"]] * 4, Rule(max_choices=2, cap=1))
+    facts = sheet_facts(r, str.lower)
+    assert facts == {"min_votes": 6, "quorum_met": True, "valid_result": True, "reached": ["a"], "ties": [],
+                     "outside_cap": ["b"]}
