@@ -32,6 +32,7 @@ DPI = 100  # -> 1200 px wide
 COLOR_REACHED = "#c0392b"
 COLOR_TIE = "#e69f00"
 COLOR_OTHER = "#8fa3b8"
+COLOR_OUTSIDE = "#e8a09a"  # reached the threshold, beyond the number that may be proposed
 COLOR_THRESHOLD = "#333333"
 NAME_WRAP = 38  # characters per line of a unit name
 NAME_LINES = 3  # at most, then an ellipsis
@@ -87,8 +88,9 @@ def render_chart(sheet: ResultSheet) -> bytes:
         fig.text(0.5, 1 - y / height_in, line, ha="center", va="center", fontproperties=_font(REGULAR, 11.5), color="#444444")
         y += 0.26
 
-    ties = set(sheet.ties)
-    colors = [COLOR_TIE if row.name in ties else COLOR_REACHED if row.reached else COLOR_OTHER for row in rows]
+    ties, outside = set(sheet.ties), set(sheet.outside_cap)
+    colors = [COLOR_TIE if row.name in ties else COLOR_REACHED if row.reached
+              else COLOR_OUTSIDE if row.name in outside else COLOR_OTHER for row in rows]
     positions = list(range(len(rows)))
     votes = [row.votes for row in rows]
     ax.barh(positions, votes, height=0.62, color=colors, zorder=2)
@@ -97,7 +99,8 @@ def render_chart(sheet: ResultSheet) -> bytes:
         label.set_fontproperties(_font(REGULAR, 10.5))
     ax.set_ylim(len(rows) - 0.5, -0.5) if rows else ax.set_ylim(0.5, -0.5)
 
-    top_value = max([sheet.base_count, *votes, sheet.threshold_votes or 0, 1])
+    line = sheet.threshold_line
+    top_value = max([sheet.base_count, *votes, line or 0, 1])
     ax.set_xlim(0, top_value * 1.22)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     for label in ax.get_xticklabels():
@@ -119,12 +122,15 @@ def render_chart(sheet: ResultSheet) -> bytes:
         ax.text(0.5, 0.5, _("No candidates"), transform=ax.transAxes, ha="center", va="center", fontproperties=_font(REGULAR, 12))
 
     handles = [Patch(color=COLOR_REACHED, label=_("Reached the threshold")), Patch(color=COLOR_OTHER, label=_("Not reached"))]
+    if outside:
+        handles.append(Patch(color=COLOR_OUTSIDE, label=_("Reached, beyond the number proposed")))
     if ties:
         handles.append(Patch(color=COLOR_TIE, label=_("Tied at the cut-off")))
-    if sheet.threshold_votes is not None:
-        ax.axvline(sheet.threshold_votes, color=COLOR_THRESHOLD, linestyle=(0, (5, 4)), linewidth=1.6, zorder=4)
+    if line is not None:
+        ax.axvline(line, color=COLOR_THRESHOLD, linestyle=(0, (5, 4)), linewidth=1.6, zorder=4)
+        label = (_("Minimum to pass: {votes} votes") if sheet.min_votes is not None else _("Threshold: {votes} votes"))
         handles.append(Line2D([], [], color=COLOR_THRESHOLD, linestyle=(0, (5, 4)), linewidth=1.6,
-                              label=_("Threshold: {votes} votes").format(votes=format_count(sheet.threshold_votes))))
+                              label=label.format(votes=format_count(line))))
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False,
                bbox_to_anchor=(0.5, (0.3 + 0.24 * len(status_lines)) / height_in), prop=_font(REGULAR, 10.5))
 

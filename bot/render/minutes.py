@@ -25,6 +25,7 @@ from bot.render.model import (
     ROLE_SECRETARY,
     CommitteeMember,
     ResultSheet,
+    bloc_phrase,
     format_count,
     format_datetime,
     format_share,
@@ -136,28 +137,49 @@ def _cell_text(cell, text: str, *, bold=False, italic=False, size=None, align=WD
 
 
 def _widths(table, widths_mm: list[float]) -> None:
+    """Column widths that Word and LibreOffice both honour (cell widths, the grid and a fixed layout)."""
     table.autofit = False
+    for column, width in zip(table.columns, widths_mm):
+        column.width = Mm(width)
     for row in table.rows:
         for cell, width in zip(row.cells, widths_mm):
             cell.width = Mm(width)
+    tbl_pr = table._tbl.tblPr
+    layout = tbl_pr.find(qn("w:tblLayout"))
+    if layout is None:
+        layout = OxmlElement("w:tblLayout")
+        tbl_pr.append(layout)
+    layout.set(qn("w:type"), "fixed")
 
 
-# --- parts ------------------------------------------------------------------------------------
+# --- parts ---------------------------------------------------------------------------------------
+
+DOTS = "……"
+
+
+def _or_dots(value) -> str:
+    return DOTS if value is None or value == "" else str(value)
+
+
+def _local(sheet: ResultSheet, value):
+    return value.astimezone(sheet.zone)
 
 
 def _header(doc, sheet: ResultSheet) -> None:
     table = doc.add_table(rows=1, cols=2)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    _widths(table, [70, TEXT_WIDTH_MM - 70])
+    _widths(table, [62, TEXT_WIDTH_MM - 62])
     left, right = table.rows[0].cells
     _cell_text(left, sheet.bloc_title.upper(), bold=True, size=12)
     _cell_text(left, _("COUNTING COMMITTEE"), bold=True, size=12)
     _cell_text(left, "———————", size=12)
+    _cell_text(left, _("No.: {number}/BB-KP").format(number=sheet.doc_number or DOTS), size=12)
     _cell_text(right, _("SOCIALIST REPUBLIC OF VIETNAM"), bold=True, size=12)
     _cell_text(right, _("Independence - Freedom - Happiness"), bold=True, size=13)
     _cell_text(right, "———————————", size=12)
-    adopted = format_datetime(sheet.adopted_at, sheet.tz).split(" ")[0]
-    _cell_text(right, _("Date: {date}").format(date=adopted), italic=True)
+    day = _local(sheet, sheet.closed_at)
+    _cell_text(right, _("{place}, day {day} month {month} year {year}").format(
+        place=sheet.place or DOTS, day=f"{day.day:02d}", month=f"{day.month:02d}", year=day.year), italic=True)
 
 
 def _title(doc, sheet: ResultSheet) -> None:
@@ -174,23 +196,46 @@ def _count_line(doc, label: str, n: int) -> None:
     _labelled(doc, label, _("{number} ({words}).").format(number=format_count(n), words=number_words(n)), indent=5)
 
 
-def _offset(sheet: ResultSheet) -> str:
-    offset = sheet.closed_at.astimezone(sheet.zone).strftime("%z")
-    return f"UTC{offset[:3]}:{offset[3:]}"
+def _units_line(doc, label: str, n: int | None, extra: str = "") -> None:
+    if n is None:
+        value = _("{number} units.").format(number=DOTS)
+    else:
+        value = _("{number} ({words}) units.").format(number=format_count(n), words=number_words(n))
+    _labelled(doc, label, value + extra, indent=5)
+
+
+def assembly_name(sheet: ResultSheet) -> str:
+    """The conference that set up the counting committee ("Hội nghị Khối thi đua …")."""
+    if sheet.assembly:
+        return sheet.assembly
+    return _("the conference of {bloc}").format(bloc=bloc_phrase(sheet.bloc_title, _("bloc")))
+
+
+def _member_line(no: int, member: CommitteeMember) -> str:
+    if member.unit:
+        return _("{no}. {name}, {unit} – {role}").format(no=no, name=member.name, unit=member.unit,
+                                                        role=_role_short(member.role))
+    return _("{no}. {name} – {role}").format(no=no, name=member.name, role=_role_short(member.role))
 
 
 def _body(doc, sheet: ResultSheet) -> None:
-    _labelled(doc, _("Question:"), sheet.question)
+    closed = _local(sheet, sheet.closed_at)
+    opening = _(
+        "Today, at {hour} h {minute}, on {date}, at {venue}, the counting committee appointed by {assembly} "
+        "counted the ballots of the vote below."
+    ).format(hour=f"{closed.hour:02d}", minute=f"{closed.minute:02d}", date=closed.strftime("%d/%m/%Y"),
+             venue=sheet.venue or DOTS, assembly=assembly_name(sheet))
+    _para(doc, opening).alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+    if sheet.question != sheet.kind_label:
+        _labelled(doc, _("Question:"), sheet.question)
     _labelled(
         doc,
         _("Voting time:"),
-        _("from {opened} to {closed} ({offset}).").format(
+        _("from {opened} to {closed}.").format(
             opened=format_datetime(sheet.opened_at, sheet.tz),
             closed=format_datetime(sheet.closed_at, sheet.tz),
-            offset=_offset(sheet),
         ),
     )
-    _labelled(doc, _("Venue:"), sheet.venue or _("online, through the thidua chatbot."))
 
     _heading(doc, _("I. COUNTING COMMITTEE"))
     members = list(sheet.committee) or [
@@ -200,9 +245,19 @@ def _body(doc, sheet: ResultSheet) -> None:
     ]
     order = {ROLE_HEAD: 0, ROLE_SECRETARY: 1, ROLE_MEMBER: 2}
     for no, member in enumerate(sorted(members, key=lambda m: order[m.role]), start=1):
-        _para(doc, _("{no}. {name} – {role}").format(no=no, name=member.name, role=_role_short(member.role)), indent=5)
+        _para(doc, _member_line(no, member), indent=5)
+    _para(doc, _("Witnesses (if any):"), bold=True, indent=5)
+    for no, witness in enumerate(sheet.witnesses or [BLANK_NAME], start=1):
+        _para(doc, f"{no}. {witness}", indent=10)
 
-    _heading(doc, _("II. VOTING METHOD"))
+    _heading(doc, _("II. ATTENDANCE AND VOTING METHOD"))
+    _units_line(doc, _("Member units of the bloc:"), sheet.issued if sheet.member_units is None else sheet.member_units)
+    _units_line(doc, _("Units present at the conference:"), sheet.units_present)
+    advance = ""
+    if sheet.advance_ballots:
+        advance = " " + _("Of these, {number} sent their ballot before the conference.").format(
+            number=format_count(sheet.advance_ballots))
+    _units_line(doc, _("Units that voted:"), sheet.returned, advance)
     _para(doc, _("Secret ballot (each member unit casts one ballot)."), indent=5)
     if sheet.method:
         _para(doc, sheet.method, indent=5).alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
@@ -216,9 +271,12 @@ def _body(doc, sheet: ResultSheet) -> None:
 
     _heading(doc, _("IV. RULE FOR THE RESULT"))
     _labelled(doc, _("Threshold:"), sheet.threshold, indent=5)
-    if sheet.threshold_votes is not None:
-        _labelled(doc, _("Votes at the threshold:"), format_count(sheet.threshold_votes) + ".", indent=5)
-    base_text = _("Percentages are calculated {base} ({count}).").format(base=sheet.base_label, count=format_count(sheet.base_count))
+    if sheet.min_votes is not None:
+        _labelled(doc, _("Minimum votes to pass:"), _("{count} votes.").format(count=format_count(sheet.min_votes)), indent=5)
+    base = sheet.base_label
+    for prefix in ("trên ", "of "):
+        base = base[len(prefix):] if base.startswith(prefix) else base
+    base_text = _("Percentages are calculated on {base} ({count}).").format(base=base, count=format_count(sheet.base_count))
     _para(doc, base_text, indent=5)
     state = _("met") if sheet.quorum_met else _("not met")
     quorum = f"{sheet.quorum} — {state}." if sheet.quorum else f"{state}."
@@ -235,9 +293,37 @@ def _body(doc, sheet: ResultSheet) -> None:
         for note in sheet.notes:
             _para(doc, f"- {note}", indent=10).alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
 
-    closing = _para(doc, _("These minutes were adopted at {time}.").format(time=format_datetime(sheet.adopted_at, sheet.tz)))
+    closing = _para(doc, _(
+        "The count ended at {dots} h {dots} on the same day. These minutes were adopted at {dots} h {dots} "
+        "on the same day and made in {copies} copies of equal value."
+    ).format(dots=DOTS, copies=DOTS if sheet.copies is None else format_count(sheet.copies)))
     closing.paragraph_format.space_before = Pt(8)
     closing.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+
+
+def conclusion_heading(sheet: ResultSheet) -> str:
+    """What the bloc decided, per kind: a proposal, never the award itself."""
+    if sheet.kind == "flag":
+        return _("Unit honoured as the bloc's leading unit, proposed for the Emulation Flag:")
+    if sheet.kind == "merit":
+        return _("Units proposed for the Certificate of Merit:")
+    if sheet.kind == "head":
+        return _("Unit elected bloc head for {year}:").format(year=sheet.year or DOTS)
+    if sheet.kind == "deputy":
+        return _("Unit elected deputy bloc head for {year}:").format(year=sheet.year or DOTS)
+    if sheet.kind == "custom":
+        return _("Option adopted:")
+    return _("Units honoured / proposed:")
+
+
+def result_line(sheet: ResultSheet, no: int, name: str) -> str:
+    """ "1. TTYT …: 8/14 phiếu, tỷ lệ 57,14%" """
+    row = next((r for r in sheet.rows if r.name == name), None)
+    if row is None:
+        return f"{no}. {name}"
+    return _("{no}. {name}: {votes}/{base} votes, share {share}").format(
+        no=no, name=name, votes=format_count(row.votes), base=format_count(sheet.base_count),
+        share=format_share(row.share))
 
 
 def conclusion_lines(sheet: ResultSheet) -> list[str]:
@@ -251,29 +337,30 @@ def conclusion_lines(sheet: ResultSheet) -> list[str]:
     if not sheet.valid_result:
         return [_("The result of the vote is not valid.")]
     lines: list[str] = []
-    by_name = {row.name: row for row in sheet.rows}
     if sheet.reached:
-        lines.append(_("Units that reached the threshold:"))
-        for no, name in enumerate(sheet.reached, start=1):
-            row = by_name.get(name)
-            detail = (
-                _("{no}. {name} — votes: {votes} ({share})").format(
-                    no=no, name=name, votes=format_count(row.votes), share=format_share(row.share)
-                )
-                if row
-                else f"{no}. {name}"
-            )
-            lines.append(detail)
-    else:
+        lines.append(conclusion_heading(sheet))
+        lines += [result_line(sheet, no, name) for no, name in enumerate(sheet.reached, start=1)]
+    elif not sheet.ties:
         lines.append(_("No unit reached the threshold."))
+    if sheet.outside_cap:
+        lines.append(_("Reached the threshold but beyond the number of units that may be proposed:"))
+        lines += [result_line(sheet, no, name) for no, name in enumerate(sheet.outside_cap, start=1)]
     if sheet.ties:
         lines.append(_("Tie at the cut-off between: {names}. A runoff among these units is needed.").format(names="; ".join(sheet.ties)))
     return lines
 
 
+def row_status(sheet: ResultSheet, name: str, reached: bool) -> str:
+    if name in set(sheet.ties):
+        return _("Tied")
+    if name in set(sheet.outside_cap):
+        return _("Reached, beyond the number proposed")
+    return _("Reached") if reached else _("Not reached")
+
+
 def _results_table(doc, sheet: ResultSheet) -> None:
     headers = [_("No."), _("Unit"), _("Votes"), _("Vote share"), _("Result")]
-    widths = [14, 78, 22, 25, TEXT_WIDTH_MM - 14 - 78 - 22 - 25]
+    widths = [14, 66, 20, 23, TEXT_WIDTH_MM - 14 - 66 - 20 - 23]
     table = doc.add_table(rows=1, cols=len(headers))
     table.style = doc.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -284,15 +371,13 @@ def _results_table(doc, sheet: ResultSheet) -> None:
     repeat.set(qn("w:val"), "true")
     header_pr.append(repeat)
 
-    ties = set(sheet.ties)
     for row in sheet.rows:
-        result = _("Tied") if row.name in ties else _("Reached") if row.reached else _("Not reached")
         cells = table.add_row().cells
         _cell_text(cells[0], str(row.no))
         _cell_text(cells[1], row.name, align=WD_ALIGN_PARAGRAPH.LEFT)
         _cell_text(cells[2], format_count(row.votes))
         _cell_text(cells[3], format_share(row.share))
-        _cell_text(cells[4], result, bold=row.reached)
+        _cell_text(cells[4], row_status(sheet, row.name, row.reached), bold=row.reached)
     _widths(table, widths)
 
 
@@ -317,7 +402,9 @@ def _signatures(doc, sheet: ResultSheet) -> None:
         cell = table.rows[index // 2].cells[index % 2]
         if member is None:
             continue
-        _cell_text(cell, _role_title(member.role).upper(), bold=True)
+        title = _cell_text(cell, _role_title(member.role).upper(), bold=True)
+        if index >= 2:
+            title.paragraph_format.space_before = Pt(18)  # room between two rows of signatures
         _cell_text(cell, _("(Signature and full name)"), italic=True)
         for _blank in range(3):
             _cell_text(cell, "")

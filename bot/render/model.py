@@ -18,9 +18,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Sequence
 from zoneinfo import ZoneInfo
 
-from babel.numbers import format_decimal
-
 from bot.i18n import current_locale
+from bot.views.numbers import format_decimal, format_percent
 
 ROLE_HEAD = "head"
 ROLE_SECRETARY = "secretary"
@@ -48,8 +47,17 @@ def threshold_votes_for(fraction: Decimal | float, base_count: int) -> float:
     """Number of votes at the threshold line: `fraction` (0.5 for 50%) of `base_count`.
 
     Whether a unit must exceed it (> 50%) or only reach it (>= 2/3) is said by the rule text.
+    What the minutes and the chart print is `ResultSheet.min_votes` (see tally.min_votes).
     """
     return float(Decimal(str(fraction)) * base_count)
+
+
+def bloc_phrase(title: str, word: str = "khối") -> str:
+    """ "khối {title}" unless the title already starts with "khối"/"cụm" (no "khối Khối …")."""
+    title = _nfc(title).strip()
+    if title.split(" ", 1)[0].lower() in ("khối", "cụm", "bloc", "cluster"):
+        return title
+    return f"{word} {title}"
 
 
 @dataclass(frozen=True)
@@ -58,11 +66,13 @@ class CommitteeMember:
 
     name: str
     role: str = ROLE_MEMBER
+    unit: str = ""  # the member unit the person works for
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
             raise ValueError(f"committee role must be one of {ROLES}, not {self.role!r}")
         object.__setattr__(self, "name", _nfc(self.name))
+        object.__setattr__(self, "unit", _nfc(self.unit))
 
 
 @dataclass(frozen=True)
@@ -93,7 +103,17 @@ class ResultSheet:
     "trên tổng số đơn vị được phát phiếu"). `threshold_votes` is where the chart draws the
     threshold line (see `threshold_votes_for`); None draws no line.
     `committee` may be empty: the minutes then leave blank lines to fill by hand.
-    `venue` None means the vote took place online (in the bot).
+
+    Optional facts of the minutes (None / empty: a dotted line to fill by hand):
+    `venue` where the count took place; `place` the locality of the header ("Quảng Ninh");
+    `doc_number` ("12" -> "Số: 12/BB-KP"); `assembly` the conference that set up the committee
+    (default "Hội nghị {khối …}"); `witnesses` names (with their unit); `member_units` units of
+    the bloc (default `issued`), `units_present` at the conference, `advance_ballots` cast before
+    it; `copies` of the minutes. `kind` ("flag" | "merit" | "head" | "deputy" | "custom") picks
+    the conclusion's heading, `year` fills "Trưởng khối năm {year}". `min_votes` is the fewest
+    votes that reach the threshold (tally.min_votes), printed and drawn instead of
+    `threshold_votes`. `outside_cap`: names that reached the threshold but are beyond the number
+    of units that may be proposed.
     """
 
     bloc_title: str
@@ -122,6 +142,18 @@ class ResultSheet:
     reached: Sequence[str] = ()
     ties: Sequence[str] = ()
     notes: Sequence[str] = field(default_factory=tuple)
+    kind: str = ""
+    year: int | None = None
+    min_votes: int | None = None
+    outside_cap: Sequence[str] = ()
+    place: str | None = None
+    doc_number: str | None = None
+    assembly: str | None = None
+    witnesses: Sequence[str] = ()
+    member_units: int | None = None
+    units_present: int | None = None
+    advance_ballots: int | None = None
+    copies: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("opened_at", "closed_at", "adopted_at"):
@@ -133,7 +165,11 @@ class ResultSheet:
         committee = tuple(m if isinstance(m, CommitteeMember) else CommitteeMember(*m) for m in self.committee)
         object.__setattr__(self, "committee", committee)
         object.__setattr__(self, "rows", tuple(self.rows))
-        for name in ("reached", "ties", "notes"):
+        for name in ("member_units", "units_present", "advance_ballots", "copies", "min_votes"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"{name} must not be negative")
+        for name in ("reached", "ties", "notes", "outside_cap", "witnesses"):
             object.__setattr__(self, name, tuple(_nfc(s) for s in getattr(self, name)))
         for f in fields(self):
             value = getattr(self, f.name)
@@ -143,6 +179,11 @@ class ResultSheet:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.tz)
+
+    @property
+    def threshold_line(self) -> float | None:
+        """Where the chart draws the threshold: the minimum votes when known."""
+        return float(self.min_votes) if self.min_votes is not None else self.threshold_votes
 
 
 # --- formatting shared by the renderers (current locale from bot.i18n) -------------------------
@@ -241,12 +282,12 @@ def number_words(n: int, locale: str | None = None) -> str:
 
 def format_count(n: int | float, locale: str | None = None) -> str:
     """1234 -> "1.234" (vi) / "1,234" (en); 7.5 -> "7,5" / "7.5"."""
-    return format_decimal(n, format="#,##0.##", locale=locale or current_locale())
+    return format_decimal(n, locale)
 
 
 def format_share(share: Decimal, locale: str | None = None) -> str:
     """Decimal("33.33") -> "33,33%" (vi) / "33.33%" (en): always 2 decimals."""
-    return format_decimal(Decimal(share), format="#,##0.00", locale=locale or current_locale()) + "%"
+    return format_percent(Decimal(share), locale)
 
 
 def format_datetime(value: datetime, tz: str) -> str:

@@ -44,6 +44,10 @@ VIETNAMESE_LETTERS = (
     "ăâđêôơư àáảãạ ằắẳẵặ ầấẩẫậ èéẻẽẹ ềếểễệ ìíỉĩị òóỏõọ ồốổỗộ ờớởỡợ ùúủũụ ừứửữự ỳýỷỹỵ"
 )
 UTC = timezone.utc
+CLOSING_VI = (
+    "Việc kiểm phiếu kết thúc vào hồi …… giờ …… phút cùng ngày. Biên bản được thông qua vào hồi …… giờ …… phút"
+    " cùng ngày và được lập thành …… bản có giá trị như nhau."
+)
 
 
 def make_sheet(votes: list[int] | None = None, *, issued: int = 14, names: list[str] | None = None, **changes) -> ResultSheet:
@@ -75,6 +79,8 @@ def make_sheet(votes: list[int] | None = None, *, issued: int = 14, names: list[
         threshold="Đơn vị được trên 50% số phiếu trên tổng số đơn vị được phát phiếu",
         quorum="ít nhất 2/3 số đơn vị (10/14) bỏ phiếu",
         threshold_votes=threshold,
+        min_votes=issued // 2 + 1,
+        kind="flag",
         rows=rows,
         reached=[r.name for r in rows if r.reached],
         adopted_at=datetime(2025, 12, 20, 4, 0, tzinfo=UTC),  # 11:00
@@ -130,8 +136,11 @@ def test_minutes_in_vietnamese_carry_every_field():
         "BIÊN BẢN KIỂM PHIẾU",
         "Cờ thi đua của UBND tỉnh",
         "Nội dung bỏ phiếu: Bình xét đơn vị dẫn đầu đề nghị tặng Cờ thi đua của UBND tỉnh năm 2025",
-        "Thời gian bỏ phiếu: từ 20/12/2025 08:00 đến 20/12/2025 10:30 (giờ UTC+07:00).",
-        "Địa điểm: Hội trường Sở Y tế tỉnh Quảng Ninh",
+        "Thời gian bỏ phiếu: từ 20/12/2025 08:00 đến 20/12/2025 10:30.",
+        "Số: ……/BB-KP",
+        "……, ngày 20 tháng 12 năm 2025",
+        "Hôm nay, vào hồi 10 giờ 30 phút, ngày 20/12/2025, tại Hội trường Sở Y tế tỉnh Quảng Ninh, Ban kiểm phiếu"
+        " được Hội nghị Khối thi đua các Trung tâm Y tế tuyến huyện giao nhiệm vụ đã tiến hành kiểm phiếu như sau.",
         "1. Nguyễn Văn An – Trưởng ban",
         "2. Trần Thị Bình – Thư ký",
         "3. Lê Văn Cường – Ủy viên",
@@ -143,12 +152,16 @@ def test_minutes_in_vietnamese_carry_every_field():
         "Số phiếu không hợp lệ: 1 (một) phiếu.",
         "Số phiếu trắng (không chọn đơn vị nào): 2 (hai) phiếu.",
         "Điều kiện đạt: Đơn vị được trên 50% số phiếu trên tổng số đơn vị được phát phiếu",
-        "Số phiếu tương ứng với ngưỡng: 7.",
+        "Số phiếu tối thiểu để đạt: 8 phiếu.",
+        "Tổng số đơn vị thành viên của khối: 14 (mười bốn) đơn vị.",
+        "Số đơn vị có mặt tại Hội nghị: …… đơn vị.",
+        "Số đơn vị tham gia bỏ phiếu: 13 (mười ba) đơn vị.",
+        "Người chứng kiến kiểm phiếu (nếu có):",
         "Tỷ lệ phần trăm được tính trên tổng số đơn vị được phát phiếu (14).",
         "Điều kiện số đơn vị tham gia: ít nhất 2/3 số đơn vị (10/14) bỏ phiếu — đạt.",
-        "Các đơn vị đạt tỷ lệ phiếu theo quy định:",
-        "1. TTYT thị xã Đông Triều — số phiếu: 8 (57,14%)",
-        "Biên bản được thông qua vào lúc 20/12/2025 11:00.",
+        "Đơn vị được suy tôn dẫn đầu khối, đề nghị tặng Cờ thi đua:",
+        "1. TTYT thị xã Đông Triều: 8/14 phiếu, tỷ lệ 57,14%",
+        CLOSING_VI,
     ]:
         assert expected in lines, f"missing line {expected!r} in:\n{text}"
 
@@ -167,7 +180,10 @@ def test_minutes_in_vietnamese_carry_every_field():
         assert expected in lines
     assert lines.count("(Ký, ghi rõ họ tên)") == 3
     # the head signs after the committee list; the signature part is at the end
-    assert lines.index("TRƯỞNG BAN KIỂM PHIẾU") > lines.index("Biên bản được thông qua vào lúc 20/12/2025 11:00.")
+    assert lines.index("TRƯỞNG BAN KIỂM PHIẾU") > lines.index(CLOSING_VI)
+    # no false or noisy statements
+    assert not any("UTC" in line or "thông qua vào lúc" in line or "khối Khối" in line for line in lines)
+    assert lines.count("BIÊN BẢN KIỂM PHIẾU") == 1 and lines.count("Cờ thi đua của UBND tỉnh") == 1
 
 
 def test_minutes_in_english():
@@ -178,16 +194,17 @@ def test_minutes_in_english():
         "SOCIALIST REPUBLIC OF VIETNAM",
         "Independence - Freedom - Happiness",
         "VOTE-COUNT MINUTES",
-        "Voting time: from 20/12/2025 08:00 to 20/12/2025 10:30 (UTC+07:00).",
+        "Voting time: from 20/12/2025 08:00 to 20/12/2025 10:30.",
+        "No.: ……/BB-KP",
+        "Minimum votes to pass: 8 votes.",
         "1. Nguyễn Văn An – Committee head",
         "Ballots issued: 14 (fourteen).",
         "Ballots returned: 13 (thirteen).",
         "Valid ballots: 12 (twelve).",
         "Invalid ballots: 1 (one).",
         "Blank ballots (no unit chosen): 2 (two).",
-        "Units that reached the threshold:",
-        "1. TTYT thị xã Đông Triều — votes: 8 (57.14%)",
-        "These minutes were adopted at 20/12/2025 11:00.",
+        "Unit honoured as the bloc's leading unit, proposed for the Emulation Flag:",
+        "1. TTYT thị xã Đông Triều: 8/14 votes, share 57.14%",
         "HEAD OF THE COUNTING COMMITTEE",
         "SECRETARY",
         "(Signature and full name)",
@@ -203,7 +220,7 @@ def test_minutes_in_english():
 def test_minutes_without_committee_leave_blank_lines_to_sign():
     data = render_minutes(make_sheet(committee=[], venue=None))
     lines = doc_lines(data)
-    assert "Địa điểm: trực tuyến, qua chatbot thidua." in lines
+    assert any(line.startswith("Hôm nay, vào hồi 10 giờ 30 phút, ngày 20/12/2025, tại ……, Ban kiểm phiếu") for line in lines)
     assert any(line.startswith("1. ....") and line.endswith("– Trưởng ban") for line in lines)
     assert any(line.startswith("2. ....") and line.endswith("– Thư ký") for line in lines)
     assert "TRƯỞNG BAN KIỂM PHIẾU" in lines and "THƯ KÝ" in lines
@@ -214,7 +231,7 @@ def test_minutes_without_committee_leave_blank_lines_to_sign():
 def test_minutes_state_a_tie_at_the_cut_off():
     sheet = make_sheet([5, 5, 2], issued=12, reached=[], ties=["TTYT thị xã Đông Triều", "TTYT thị xã Quảng Yên"])
     lines = doc_lines(render_minutes(sheet))
-    assert "Không có đơn vị nào đạt tỷ lệ phiếu theo quy định." in lines
+    assert "Không có đơn vị nào đạt tỷ lệ phiếu theo quy định." not in lines  # the tie says it
     assert (
         "Các đơn vị bằng phiếu ở vị trí xét chọn cuối cùng: TTYT thị xã Đông Triều; TTYT thị xã Quảng Yên."
         " Cần bỏ phiếu lại giữa các đơn vị này."

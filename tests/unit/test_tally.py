@@ -150,3 +150,112 @@ def test_board_recount_equals_tally(rule, n_options, data):
     recount = svc.recount_board(board, n_options, eligible, rule)
     assert recount == published
     assert len(board.decode("utf-8-sig").strip().splitlines()) == len(cast) + 1
+
+
+# -- minimum votes, blank modes, quotas -----------------------------------------------------------
+
+from bot.services.tally import BLANK_MODES, min_votes, quota_cap  # noqa: E402
+
+
+def test_minimum_votes_to_reach_the_threshold():
+    assert min_votes(14, Fraction(1, 2), strict=True) == 8  # more than 50% of 14: 7 is not enough
+    assert min_votes(14, Fraction(2, 3), strict=False) == 10  # at least 2/3 of 14 (9.33 -> 10)
+    assert min_votes(15, Fraction(1, 2), strict=True) == 8
+    assert min_votes(12, Fraction(1, 2), strict=False) == 6
+    assert min_votes(9, Fraction(2, 3), strict=False) == 6 and min_votes(9, Fraction(2, 3), strict=True) == 7
+    assert min_votes(0, Fraction(1, 2), strict=True) is None
+    assert min_votes(5, Fraction(1), strict=True) is None  # more than 100%: nobody can
+    assert min_votes(5, Fraction(0), strict=False) == 0
+    r = tally(C, 14, ballots(("A", 8), ("B", 7)), Rule())
+    assert r.min_votes == 8 and r.reached == ["A"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(base=st.integers(1, 200), num=st.integers(0, 12), den=st.integers(1, 12), strict=st.booleans())
+def test_minimum_votes_is_the_smallest_count_that_reaches(base, num, den, strict):
+    threshold = Fraction(min(num, den), den)
+    rule = Rule(threshold=threshold, strict=strict)
+    needed = min_votes(base, threshold, strict)
+    reaching = [v for v in range(base + 1) if tally_reaches(v, base, rule)]
+    assert needed == (reaching[0] if reaching else None)
+
+
+def tally_reaches(votes, base, rule):
+    from bot.services.tally import reaches
+    return reaches(votes, base, rule)
+
+
+def test_blank_ballots_in_three_modes():
+    bs = ballots(("A", 5), ("", 3))
+    valid = tally(C, 8, bs, Rule(base="valid", **Rule.blank_fields("valid")))
+    counted_invalid = tally(C, 8, bs, Rule(base="valid", **Rule.blank_fields("invalid")))
+    refused = tally(C, 8, bs, Rule(base="valid", **Rule.blank_fields("refused")))
+    assert (valid.valid, valid.blank, valid.invalid) == (8, 3, 0)
+    assert (counted_invalid.valid, counted_invalid.blank, counted_invalid.invalid) == (5, 3, 3)
+    assert (refused.valid, refused.blank, refused.invalid) == (5, 0, 3)
+    assert counted_invalid.counts[0].share == Decimal("100.00")
+    assert [Rule(**Rule.blank_fields(m)).blank_mode for m in BLANK_MODES] == list(BLANK_MODES)
+    assert Rule().blank_mode == "valid"  # the default is unchanged
+    with pytest.raises(ValueError):
+        Rule.blank_fields("maybe")
+    rule = Rule(**Rule.blank_fields("invalid"))
+    assert Rule.from_json(rule.to_json()) == rule
+    assert Rule.from_json({"blank_allowed": True}).blank_mode == "valid"  # rules stored before the mode
+
+
+@settings(max_examples=200, deadline=None)
+@given(choices=st.lists(st.lists(st.sampled_from(C), max_size=2, unique=True), max_size=20),
+       mode=st.sampled_from(BLANK_MODES))
+def test_every_ballot_is_valid_or_invalid_whatever_the_blank_mode(choices, mode):
+    rule = Rule(max_choices=2, **Rule.blank_fields(mode))
+    r = tally(C, len(choices), choices, rule)
+    blanks = sum(1 for c in choices if not c)
+    assert r.valid + r.invalid == r.returned == len(choices)
+    assert r.blank == (0 if mode == "refused" else blanks)
+    if mode != "valid":
+        assert r.valid == len(choices) - blanks
+
+
+def test_quota_of_the_units_not_already_proposed():
+    # Quảng Ninh: 14 units, 1 proposed for the flag, Bằng khen for at most 50% of the other 13 -> 6
+    assert quota_cap(Fraction(1, 2), 14, 1) == 6
+    assert quota_cap(Fraction(1, 2), 14) == 7
+    assert quota_cap(Fraction(1, 5), 4, 1) == 0
+    assert quota_cap(Fraction(1, 2), 1, 3) == 0
+    bs = [["A", "B", "C"]] * 7 + [["A", "B"]] * 3 + [["A"]] * 2
+    rule = Rule(max_choices=3, cap_share=Fraction(1, 5), proposed_before=1, base="eligible")  # 20% of 11 -> 2
+    r = tally(C, 12, bs, rule)
+    assert r.cap == 2 and r.reached == ["A", "B", "C"] and r.winners == ["A", "B"] and r.outside_cap == ["C"]
+    both = tally(C, 12, bs, Rule(max_choices=3, cap=1, cap_share=Fraction(1, 2), proposed_before=1))
+    assert both.cap == 1 and both.winners == ["A"]
+    assert Rule.from_json(rule.to_json()) == rule
+    with pytest.raises(ValueError):
+        Rule(cap_share=Fraction(3, 2))
+
+
+@settings(max_examples=200, deadline=None)
+@given(units=st.integers(0, 60), before=st.integers(0, 5),
+       share=st.sampled_from([Fraction(1, 2), Fraction(1, 5), Fraction(1, 3), Fraction(1), Fraction(0)]))
+def test_quota_never_exceeds_the_share_of_the_remaining_units(units, before, share):
+    seats = quota_cap(share, units, before)
+    remaining = max(0, units - before)
+    assert 0 <= seats <= remaining
+    assert Fraction(seats) <= share * remaining < Fraction(seats + 1)
+
+
+def test_winners_never_exceed_the_effective_cap_and_outside_cap_is_the_rest():
+    bs = [["A", "B", "C", "D"]] * 9 + [["A"]] * 1
+    r = tally(C, 10, bs, Rule(max_choices=4, cap_share=Fraction(1, 2), proposed_before=4))  # 50% of 6 -> 3
+    assert r.cap == 3 and r.winners == ["A"] and sorted(r.tied) == ["B", "C", "D"] and r.seats_left == 2
+    assert r.outside_cap == []
+    r = tally(C, 10, [["A", "B"]] * 6 + [["A"]] * 4, Rule(max_choices=2, cap=1))
+    assert r.winners == ["A"] and r.outside_cap == ["B"]
+
+
+def test_sheet_facts_name_every_outcome_for_the_minutes():
+    from bot.services.tally import sheet_facts
+
+    r = tally(C, 10, [["A", "B"]] * 6 + [["A"]] * 4, Rule(max_choices=2, cap=1))
+    facts = sheet_facts(r, str.lower)
+    assert facts == {"min_votes": 6, "quorum_met": True, "valid_result": True, "reached": ["a"], "ties": [],
+                     "outside_cap": ["b"]}
