@@ -36,17 +36,29 @@ def local_text(bloc: Bloc, when: datetime) -> str:
     return when.astimezone(zone(bloc)).strftime("%d/%m/%Y %H:%M")
 
 
-def _format_hint() -> str:
-    return _("Write the date and time as dd/mm/yyyy HH:MM, for example <code>{example}</code>.").format(
-        example=EXAMPLE)
+class BadWhen(UserError):
+    """A date and time that cannot be used; the message says why (plain text, may be empty): the
+    caller adds how to write one (bot/views/meetings.format_hint)."""
+
+
+class BadOneLine(UserError):
+    """/meeting's one line lacks its parts: the caller shows the usage (bot/views/meetings.one_line_usage)."""
+
+
+class BadNumber(UserError):
+    """Not the number of an upcoming meeting; `count` upcoming meetings exist."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(_("There is no upcoming meeting.") if not count else
+                         _("Write the meeting's number (1 to {n}).").format(n=count))
+        self.count = count
 
 
 def parse_when(raw: str, bloc: Bloc, now: datetime) -> datetime:
     """dd/mm/yyyy HH:MM in the bloc's zone -> aware UTC. Bad format, impossible date, past: UserError."""
     text = re.sub(r"\s+", " ", (raw or "").strip())
     if not re.match(r"^\d{1,2}[/-]\d{1,2}[/-]\d{4} \d{1,2}[:h.]\d{2}$", text):
-        raise UserError(_("I could not read “{value}” as a date and time.").format(value=_esc(text[:40])) + "\n"
-                        + _format_hint())
+        raise BadWhen(_("I could not read “{value}” as a date and time.").format(value=_esc(text[:40])))
     parsed = None
     for fmt in FORMATS:
         try:
@@ -55,12 +67,12 @@ def parse_when(raw: str, bloc: Bloc, now: datetime) -> datetime:
         except ValueError:
             continue
     if parsed is None:
-        raise UserError(_("“{value}” is not a real date or time.").format(value=_esc(text)) + "\n" + _format_hint())
+        raise BadWhen(_("“{value}” is not a real date or time.").format(value=_esc(text)))
     when = parsed.replace(tzinfo=zone(bloc)).astimezone(timezone.utc)
     if when <= now:
-        raise UserError(_("{value} is already past.").format(value=_esc(text)) + "\n" + _format_hint())
+        raise BadWhen(_("{value} is already past.").format(value=_esc(text)))
     if when - now > MAX_AHEAD:
-        raise UserError(_("{value} is more than two years away.").format(value=_esc(text)) + "\n" + _format_hint())
+        raise BadWhen(_("{value} is more than two years away.").format(value=_esc(text)))
     return when
 
 
@@ -101,15 +113,10 @@ def check_place(text: str) -> str:
     return value
 
 
-def one_line_usage() -> str:
-    return _("Schedule in one line: <code>/meeting dd/mm/yyyy HH:MM | place | title | agenda (optional)</code>\n"
-             "For example: <code>/meeting 11/12/2026 08:00 | Hội trường TTYT Tiên Yên | Hội nghị tổng kết năm 2026</code>")
-
-
 def parse_one_line(args: str, bloc: Bloc, now: datetime) -> Draft:
     parts = [p.strip() for p in args.split("|")]
     if len(parts) < 3:
-        raise UserError(one_line_usage())
+        raise BadOneLine(_("Write the time, the place and the title, separated by |."))
     draft = Draft(when=parse_when(parts[0], bloc, now), place=check_place(parts[1]), title=check_title(parts[2]))
     draft.agenda = clean("|".join(parts[3:]), MAX_AGENDA, _("agenda"))
     return draft
@@ -133,9 +140,7 @@ async def meeting_by_number(session: AsyncSession, bloc: Bloc, raw: str, now: da
     meetings = await upcoming(session, bloc.id, now)
     text = (raw or "").strip()
     if not text.isdigit() or not 1 <= int(text) <= len(meetings):
-        if not meetings:
-            raise UserError(_("There is no upcoming meeting."))
-        raise UserError(_("Write the meeting's number from /meetings (1 to {n}).").format(n=len(meetings)))
+        raise BadNumber(len(meetings))
     return meetings[int(text) - 1]
 
 
@@ -171,7 +176,7 @@ def _audit(session: AsyncSession, clock: Clock, meeting: Meeting, actor: Person 
 async def create_meeting(session: AsyncSession, clock: Clock, member: Member, draft: Draft) -> Meeting:
     require_manager(member)
     if draft.when is None or draft.when <= clock.now():
-        raise UserError(_format_hint())
+        raise BadWhen("")
     now = clock.now()
     await begin_write(session)
     meeting = Meeting(bloc_id=member.bloc.id, title=draft.title, starts_at=draft.when, place=draft.place,

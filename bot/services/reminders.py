@@ -74,9 +74,9 @@ URGENT = timedelta(hours=3)
 DEFAULT_OFFSETS = "3d,1d,2h"
 DEFAULT_QUIET = "21:00-07:00"
 ACTIVE = ("pending", "claimed")
-# TRANSITIONAL: views that still register their sources at import (meetings, assessments). Delete
+# TRANSITIONAL: views that still register their sources at import (assessments). Delete
 # SOURCE_MODULES, load_sources() and importlib once every source is declared with conv.deadline.
-SOURCE_MODULES = ["bot.views.meetings", "bot.views.assessments"]
+SOURCE_MODULES = ["bot.views.assessments"]
 
 # -- per-bloc settings ------------------------------------------------------------------------
 _OFFSET = re.compile(r"^(\d{1,3})\s*([dhm])$")

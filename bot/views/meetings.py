@@ -1,21 +1,14 @@
-"""Texts for meetings, their reminders and the outbox's failures in /status.
-
-Also registers the meeting deadline source (bot/services/reminders.py): which units have not
-answered comes from the service, the reminder texts from here."""
+"""Texts for meetings, their reminders and the outbox's failures in /status (no queries here:
+bot/conversations/meetings.py loads, these functions write; the RSVP buttons' data comes packed)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from bot.clock import Clock
 from bot.i18n import N_, _
 from bot.services import meetings as svc
-from bot.services import reminders
-from bot.services.reminders import DeadlineItem, DeadlineSource
+from bot.services.reminders import DeadlineItem, FailedDelivery
 from bot.views.base import Action, Reply, esc
-from bot.views.status import status_source
 from storage.models import Bloc, Meeting, Unit
 
 WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"),
@@ -59,16 +52,16 @@ def _details(bloc: Bloc, meeting: Meeting) -> list[str]:
     return lines
 
 
-def rsvp_buttons(meeting: Meeting) -> list[Action]:
-    base = f"mr:{meeting.id}:{meeting.version}:"
-    return [Action(_("✅ Attend"), base + "a"), Action(_("❌ Absent"), base + "x"),
-            Action(_("👤 Substitute"), base + "s")]
+def rsvp_buttons(actions: dict[str, str]) -> list[Action]:
+    """The three answer buttons; `actions` maps an answer code (a, x, s) to its packed data."""
+    return [Action(_("✅ Attend"), actions["a"]), Action(_("❌ Absent"), actions["x"]),
+            Action(_("👤 Substitute"), actions["s"])]
 
 
 ANSWER_CODES = {"a": "attend", "x": "absent", "s": "substitute"}
 
 
-def card(bloc: Bloc, tally: svc.Tally, note: str | None = None) -> Reply:
+def card(bloc: Bloc, tally: svc.Tally, actions: dict[str, str], note: str | None = None) -> Reply:
     meeting = tally.meeting
     lines = []
     if note:
@@ -91,7 +84,7 @@ def card(bloc: Bloc, tally: svc.Tally, note: str | None = None) -> Reply:
     elif tally.units:
         lines.append(_("All units have answered."))
     reply = Reply("\n".join(lines))
-    reply.add_row(*rsvp_buttons(meeting))
+    reply.add_row(*rsvp_buttons(actions))
     return reply
 
 
@@ -167,14 +160,14 @@ def moved_note(bloc: Bloc, old: datetime) -> str:
         old=when_text(bloc, old))
 
 
-def moved_private(bloc: Bloc, meeting: Meeting, old: datetime) -> Reply:
+def moved_private(bloc: Bloc, meeting: Meeting, old: datetime, actions: dict[str, str]) -> Reply:
     lines = [_("🔁 The meeting <b>{title}</b> was moved.").format(title=esc(meeting.title)),
              _("Was: {old}").format(old=when_text(bloc, old)),
              _("Now: <b>{new}</b>").format(new=when_text(bloc, meeting.starts_at)),
              _("📍 {place}").format(place=esc(meeting.place)),
              _("Please answer again for your unit.")]
     reply = Reply("\n".join(lines))
-    return reply.add_row(*rsvp_buttons(meeting))
+    return reply.add_row(*rsvp_buttons(actions))
 
 
 def cancelled_private(bloc: Bloc, meeting: Meeting) -> Reply:
@@ -195,8 +188,10 @@ def moved_group(bloc: Bloc, meeting: Meeting, old: datetime) -> Reply:
 
 
 # -- reminders (the deadline source) ------------------------------------------------------------------
-def mute_button(kind: str, item_id: int) -> Action:
-    return Action(_("🔕 No more reminders for this"), f"rm:{kind}:{item_id}")
+def mute_button(kind: str, item_id: int, data: str | None = None) -> Action:
+    """The mute button under a private reminder. `data` is the packed Mute action
+    (bot/conversations/reminders.py); without it the same "rm:<kind>:<id>" is written here."""
+    return Action(_("🔕 No more reminders for this"), data or f"rm:{kind}:{item_id}")
 
 
 def group_reminder(item: DeadlineItem, pending: list[Unit], now: datetime) -> Reply:
@@ -208,19 +203,16 @@ def group_reminder(item: DeadlineItem, pending: list[Unit], now: datetime) -> Re
     return Reply("\n".join(lines))
 
 
-def private_reminder(item: DeadlineItem, unit: Unit, now: datetime) -> Reply:
+def private_reminder(item: DeadlineItem, unit: Unit, now: datetime, actions: dict[str, str],
+                     mute_data: str | None = None) -> Reply:
     meeting = item.obj
     lines = [_("⏰ <b>Reminder</b>: meeting {lead}").format(lead=lead_text(item.due_at, now))]
     lines += _details(item.bloc, meeting)
     lines.append(_("{unit} has not answered yet. Will your unit attend?").format(unit=esc(unit.name)))
     reply = Reply("\n".join(lines))
-    reply.add_row(*rsvp_buttons(meeting))
-    reply.add_row(mute_button(item.kind, item.item_id))
+    reply.add_row(*rsvp_buttons(actions))
+    reply.add_row(mute_button(item.kind, item.item_id, mute_data))
     return reply
-
-
-reminders.register_source(DeadlineSource(svc.KIND, svc.load_deadline, svc.pending_units, group_reminder,
-                                         private_reminder))
 
 
 def muted() -> str:
@@ -228,21 +220,14 @@ def muted() -> str:
 
 
 # -- /status ------------------------------------------------------------------------------------------
-@status_source
-async def meeting_status(session: AsyncSession, clock: Clock, bloc: Bloc) -> list[str]:
-    meetings = await svc.upcoming(session, bloc.id, clock.now())
-    if not meetings:
-        return []
-    meeting = meetings[0]
-    t = await svc.tally(session, meeting)
-    return [_("Next meeting: {title}, {when} — {done}/{total} units answered").format(
+def status_line(bloc: Bloc, t: svc.Tally) -> str:
+    meeting = t.meeting
+    return _("Next meeting: {title}, {when} — {done}/{total} units answered").format(
         title=esc(meeting.title), when=when_text(bloc, meeting.starts_at),
-        done=len(t.units) - len(t.unanswered), total=len(t.units))]
+        done=len(t.units) - len(t.unanswered), total=len(t.units))
 
 
-@status_source
-async def delivery_status(session: AsyncSession, clock: Clock, bloc: Bloc) -> list[str]:
-    failed = await reminders.failed_deliveries(session, bloc.id, clock.now() - timedelta(days=30))
+def delivery_status(failed: list[FailedDelivery]) -> list[str]:
     if not failed:
         return []
     total = sum(f.count for f in failed)
@@ -257,3 +242,38 @@ async def delivery_status(session: AsyncSession, clock: Clock, bloc: Bloc) -> li
         lines.append(f"• {who}{unit}: {why}")
     lines.append(_("Ask them to open a private chat with the bot and press Start."))
     return lines
+
+
+# -- refusals that name a format or a command (raised by the conversation) ----------------------------
+def format_hint() -> str:
+    return _("Write the date and time as dd/mm/yyyy HH:MM, for example <code>{example}</code>.").format(
+        example=svc.EXAMPLE)
+
+
+def bad_when(problem: str) -> str:
+    return f"{problem}\n{format_hint()}" if problem else format_hint()
+
+
+def one_line_usage() -> str:
+    return _("Schedule in one line: <code>/meeting dd/mm/yyyy HH:MM | place | title | agenda (optional)</code>\n"
+             "For example: <code>/meeting 11/12/2026 08:00 | Hội trường TTYT Tiên Yên | Hội nghị tổng kết năm 2026</code>")
+
+
+def bad_number(count: int) -> str:
+    if not count:
+        return _("There is no upcoming meeting.")
+    return _("Write the meeting's number from /meetings (1 to {n}).").format(n=count)
+
+
+def passed_meanwhile() -> str:
+    return _("That time has passed meanwhile. Write a new date and time, for example <code>{example}</code>.").format(
+        example=svc.EXAMPLE)
+
+
+def reschedule_usage() -> str:
+    return _("Write the meeting's number and the new time: <code>/reschedule 1 {example}</code>. "
+             "Send /meetings to see the numbers.").format(example=svc.EXAMPLE)
+
+
+def cancel_usage() -> str:
+    return _("Write the meeting's number: <code>/cancelmeeting 1</code>. Send /meetings to see the numbers.")

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
+from bot.conversations.reminders import Mute
 from storage.models import Bloc, OutboxMessage, Person, Representative, Unit
 from tests.e2e.harness import running_bot
 
@@ -97,7 +98,7 @@ async def test_meeting_rsvp_and_reminders_reach_exactly_the_non_responders(db, d
         assert [len(reminders_in(tg, r["id"])) for r in reps] == [0, 0, 1, 2, 0]
         private4 = [m for m in tg.messages(reps[3]["id"], from_bot=True) if "Nhắc lịch" in (m.get("text") or "")][-1]
         mute = [b["callback_data"] for row in private4["reply_markup"]["inline_keyboard"] for b in row
-                if b["callback_data"].startswith("rm:")][0]
+                if Mute.matches(b["callback_data"])][0]
         await tg.click(reps[3], private4, mute)
         await tg.wait_for(lambda: any("không nhận tin nhắc riêng" in (c.get("text") or "")
                                       for c in tg.answered_callbacks))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from sqlmodel import select
 
+from bot.conversations.meetings import Rsvp
+from bot.conversations.reminders import Mute
 from storage.models import Meeting, MeetingRsvp, OutboxMessage, ReminderMute
 from tests.flows.test_assessment_form import bloc_with_reps
 
@@ -12,7 +14,7 @@ ONE_LINE = "/meeting 11/12/2026 08:00 | Hội trường <TTYT> Tiên Yên | Hộ
 
 
 def rsvp_data(flow, sent, code: str) -> str:
-    data = [d for _l, d, _u in flow.buttons(sent) if d and d.startswith("mr:") and d.endswith(":" + code)]
+    data = [d for _l, d, _u in flow.buttons(sent) if Rsvp.matches(d) and Rsvp.unpack(d).answer == code]
     assert data, f"no RSVP button {code} in {flow.buttons(sent)}"
     assert all(len(d.encode()) <= 64 for _l, d, _u in flow.buttons(sent) if d)
     return data[0]
@@ -141,9 +143,9 @@ async def test_mute_button_records_the_wish(flow, fetch):
     await schedule(flow, head)
     (meeting,) = await fetch(select(Meeting))
     await flow.send(rep1, "/meetings")
-    await flow.click(rep1, flow.last(rep1.id), f"rm:meeting:{meeting.id}")
+    await flow.click(rep1, flow.last(rep1.id), Mute("meeting", meeting.id).pack())
     assert "không nhận tin nhắc riêng" in flow.answered()[-1]
     (mute,) = await fetch(select(ReminderMute))
     assert mute.item_id == meeting.id
-    await flow.click(rep1, flow.last(rep1.id), "rm:bogus:1")
+    await flow.click(rep1, flow.last(rep1.id), Mute("bogus", 1).pack())
     assert "không còn hiệu lực" in flow.answered()[-1]

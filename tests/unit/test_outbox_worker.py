@@ -129,7 +129,7 @@ async def test_429_is_requeued_at_retry_after_never_dropped(db, clock):
 
 
 async def test_403_marks_failed_flags_person_and_head_sees_it_in_status(db, clock):
-    from bot.views.meetings import delivery_status
+    from bot.conversations.reminders import delivery_status
 
     async with fake_bot() as (tg, bot):
         bloc, people, _group = await make_bloc(db, clock, tg, 2)

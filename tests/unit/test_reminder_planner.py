@@ -12,6 +12,7 @@ from bot.services import meetings as svc
 from bot.services import reminders
 from bot.services.blocs import Member, Role
 from bot.services.errors import UserError
+from bot.views import meetings as meeting_views
 from storage.models import Bloc, OutboxMessage, Person
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -160,4 +161,5 @@ def test_parse_when_examples(clock):
                        ("01/01/2026 08:00", "đã qua")):
         with pytest.raises(UserError) as err:
             svc.parse_when(bad, bloc, now)
-        assert "11/12/2026 08:00" in err.value.message
+        assert "<code>" not in err.value.message  # the view adds the format hint
+        assert "11/12/2026 08:00" in meeting_views.bad_when(err.value.message)

@@ -1,0 +1,48 @@
+"""Reminders shared by every deadline source: the mute button under a private reminder
+("rm:<kind>:<id>", built by the views as `mute_button(kind, id)`) and the /status lines about
+messages the outbox could not deliver."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.conversations.actions import ActionData, action
+from bot.conversations.core import Actor, Conversations, Ctx, Event, Outcome
+from bot.i18n import _
+from bot.services import reminders
+from bot.services.errors import UserError
+from bot.views import meetings as views
+from storage.models import Bloc
+
+conv = Conversations("reminders")
+
+
+@action("rm")
+@dataclass(frozen=True)
+class Mute(ActionData):
+    """No more private reminders about this item (any deadline source's kind)."""
+
+    kind: str
+    item: int
+
+
+@conv.action(Mute)
+async def mute_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    assert isinstance(event.action, Mute)
+    kind, item = event.action.kind, event.action.item
+    if kind not in reminders.SOURCES:
+        reminders.load_sources()
+    if kind not in reminders.SOURCES or item < 0 or actor.person is None:
+        raise UserError(_("This button is no longer valid."))
+    await reminders.mute(ctx.session, ctx.clock, actor.person, kind, item)
+    return Outcome(toast=views.muted(), alert=True)
+
+
+@conv.status
+async def delivery_status(session: AsyncSession, clock: Clock, bloc: Bloc) -> list[str]:
+    failed = await reminders.failed_deliveries(session, bloc.id, clock.now() - timedelta(days=30))
+    return views.delivery_status(failed)
