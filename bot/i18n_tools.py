@@ -72,7 +72,8 @@ def stub(area: str, files: list[Path]) -> int:
         for msgid, locations in used.items():
             if msgid in known or catalog.get(msgid) is not None:
                 continue
-            catalog.add(msgid, msgid if locale == "en" else "", locations=[tuple(loc.rsplit(":", 1)) for loc in locations])
+            catalog.add(msgid, msgid if locale == "en" else "",
+                        locations=[tuple(loc.rsplit(":", 1)) for loc in locations])
             added += 1
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as fh:

@@ -19,8 +19,9 @@ import json
 import math
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -80,8 +81,8 @@ class FakeTelegram:
         self.history: dict[int, list[dict]] = {}
         self.files: dict[str, dict] = {}
         self.calls: list[tuple[str, int]] = []
-        self.errors: list[tuple[str, str]] = []
-        self.arrivals: list[str] = []  # method names as requests arrive (calls logs them when answered)  # (method, description) of every refusal
+        self.errors: list[tuple[str, str]] = []  # (method, description) of every refusal
+        self.arrivals: list[str] = []  # method names as requests arrive (calls logs them when answered)
         self.answered_callbacks: list[dict] = []
         self.injections: list[Injection] = []
         self.limits: Limits | None = None
@@ -470,7 +471,7 @@ class FakeTelegram:
                 try:
                     await asyncio.wait_for(self._changed.wait_for(lambda: bool(self._updates) or self.closing),
                                            timeout)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
         return self._updates[:limit]
 

@@ -37,7 +37,7 @@ def template_xlsx(rows: list[scoring.CriterionRow] | None = None) -> bytes:
         sheet.append([r.code, r.group, r.text, r.max_points, KIND_WORDS[r.kind]])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    for col, width in zip("ABCDE", (8, 34, 70, 12, 10)):
+    for col, width in zip("ABCDE", (8, 34, 70, 12, 10), strict=True):
         sheet.column_dimensions[col].width = width
     return _bytes(book)
 

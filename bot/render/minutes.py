@@ -138,7 +138,7 @@ def _cell_text(cell, text: str, *, bold=False, italic=False, size=None, align=WD
 def _widths(table, widths_mm: list[float]) -> None:
     table.autofit = False
     for row in table.rows:
-        for cell, width in zip(row.cells, widths_mm):
+        for cell, width in zip(row.cells, widths_mm, strict=False):
             cell.width = Mm(width)
 
 
@@ -218,7 +218,8 @@ def _body(doc, sheet: ResultSheet) -> None:
     _labelled(doc, _("Threshold:"), sheet.threshold, indent=5)
     if sheet.threshold_votes is not None:
         _labelled(doc, _("Votes at the threshold:"), format_count(sheet.threshold_votes) + ".", indent=5)
-    base_text = _("Percentages are calculated {base} ({count}).").format(base=sheet.base_label, count=format_count(sheet.base_count))
+    base_text = _("Percentages are calculated {base} ({count}).").format(
+        base=sheet.base_label, count=format_count(sheet.base_count))
     _para(doc, base_text, indent=5)
     state = _("met") if sheet.quorum_met else _("not met")
     quorum = f"{sheet.quorum} — {state}." if sheet.quorum else f"{state}."
@@ -235,7 +236,8 @@ def _body(doc, sheet: ResultSheet) -> None:
         for note in sheet.notes:
             _para(doc, f"- {note}", indent=10).alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
 
-    closing = _para(doc, _("These minutes were adopted at {time}.").format(time=format_datetime(sheet.adopted_at, sheet.tz)))
+    adopted = format_datetime(sheet.adopted_at, sheet.tz)
+    closing = _para(doc, _("These minutes were adopted at {time}.").format(time=adopted))
     closing.paragraph_format.space_before = Pt(8)
     closing.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
 
@@ -244,7 +246,8 @@ def conclusion_lines(sheet: ResultSheet) -> list[str]:
     """The plain statement of the outcome (also usable in the group announcement)."""
     if not sheet.quorum_met:
         return [
-            _("The quorum was not met ({returned} of {issued} ballots returned): the result of the vote is not valid.").format(
+            # the msgid stays on one line so the catalog tools see it whole
+            _("The quorum was not met ({returned} of {issued} ballots returned): the result of the vote is not valid.").format(  # noqa: E501
                 returned=format_count(sheet.returned), issued=format_count(sheet.issued)
             )
         ]
@@ -267,7 +270,8 @@ def conclusion_lines(sheet: ResultSheet) -> list[str]:
     else:
         lines.append(_("No unit reached the threshold."))
     if sheet.ties:
-        lines.append(_("Tie at the cut-off between: {names}. A runoff among these units is needed.").format(names="; ".join(sheet.ties)))
+        lines.append(_("Tie at the cut-off between: {names}. A runoff among these units is needed.").format(
+            names="; ".join(sheet.ties)))
     return lines
 
 
@@ -277,7 +281,7 @@ def _results_table(doc, sheet: ResultSheet) -> None:
     table = doc.add_table(rows=1, cols=len(headers))
     table.style = doc.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    for cell, text in zip(table.rows[0].cells, headers):
+    for cell, text in zip(table.rows[0].cells, headers, strict=True):
         _cell_text(cell, text, bold=True)
     header_pr = table.rows[0]._tr.get_or_add_trPr()
     repeat = OxmlElement("w:tblHeader")
@@ -298,7 +302,8 @@ def _results_table(doc, sheet: ResultSheet) -> None:
 
 def _signatures(doc, sheet: ResultSheet) -> None:
     heads = [m for m in sheet.committee if m.role == ROLE_HEAD] or [CommitteeMember("", ROLE_HEAD)]
-    others = [m for m in sheet.committee if m.role == ROLE_SECRETARY] + [m for m in sheet.committee if m.role == ROLE_MEMBER]
+    others = ([m for m in sheet.committee if m.role == ROLE_SECRETARY]
+              + [m for m in sheet.committee if m.role == ROLE_MEMBER])
     if not sheet.committee:
         others = [CommitteeMember("", ROLE_SECRETARY)]
     # Vietnamese layout: the head signs on the right, the secretary / members on the left.

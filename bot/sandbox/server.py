@@ -389,7 +389,7 @@ class Sandbox:
                     if event is None:  # the sandbox is stopping
                         break
                     await response.write(f"data: {json.dumps(event, ensure_ascii=False)}\n\n".encode())
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     await response.write(b": keep-alive\n\n")
         except (ConnectionResetError, asyncio.CancelledError):
             pass

@@ -13,8 +13,8 @@ message rather than, say, casting a ballot twice.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Awaitable, Callable
 
 from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
