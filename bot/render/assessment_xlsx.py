@@ -89,7 +89,7 @@ def export_xlsx(data: ExportData) -> bytes:
     files.append([_("Unit"), _("File"), _("Type"), _("Size (bytes)"), _("Sent by"), _("Sent at"), "file_id"])
     units = {r.unit.id: r.unit.name for r in data.rows}
     for e in data.evidence:
-        who = data.people.get(e.uploaded_by_person_id)
+        who = data.people.get(e.uploaded_by_person_id) if e.uploaded_by_person_id is not None else None
         files.append([_plain(units.get(e.unit_id, str(e.unit_id))), _plain(e.name), e.mime, e.size,
                       _plain(who.full_name) if who else "", local_text(data.bloc, e.uploaded_at), e.file_id])
     for cell in files[1]:

@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 import matplotlib
+from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
@@ -120,7 +121,7 @@ def render_chart(sheet: ResultSheet) -> bytes:
         ax.text(0.5, 0.5, _("No candidates"), transform=ax.transAxes, ha="center", va="center",
                 fontproperties=_font(REGULAR, 12))
 
-    handles = [Patch(color=COLOR_REACHED, label=_("Reached the threshold")),
+    handles: list[Artist] = [Patch(color=COLOR_REACHED, label=_("Reached the threshold")),
                Patch(color=COLOR_OTHER, label=_("Not reached"))]
     if ties:
         handles.append(Patch(color=COLOR_TIE, label=_("Tied at the cut-off")))

@@ -10,6 +10,7 @@ and percentages are formatted for that locale, times are dd/mm/yyyy HH:MM in the
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
@@ -135,7 +136,7 @@ def _cell_text(cell, text: str, *, bold=False, italic=False, size=None, align=WD
     return paragraph
 
 
-def _widths(table, widths_mm: list[float]) -> None:
+def _widths(table, widths_mm: Sequence[float]) -> None:
     table.autofit = False
     for row in table.rows:
         for cell, width in zip(row.cells, widths_mm, strict=False):

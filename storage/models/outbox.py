@@ -24,7 +24,7 @@ class OutboxMessage(SQLModel, table=True):
         Index("ix_outbox_item", "item_kind", "item_id"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see storage/models/__init__.py on ids
     dedup_key: str = Field(max_length=200)
     bloc_id: int | None = Field(default=None, foreign_key="bloc.id", index=True)
     item_kind: str = Field(default="", max_length=16)  # meeting | vote | assessment | pledge | ""
@@ -57,7 +57,7 @@ class ReminderMute(SQLModel, table=True):
     __tablename__ = "reminder_mute"
     __table_args__ = (UniqueConstraint("person_id", "item_kind", "item_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see storage/models/__init__.py on ids
     person_id: int = Field(foreign_key="person.id", index=True)
     item_kind: str = Field(max_length=16)
     item_id: int

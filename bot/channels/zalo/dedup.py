@@ -15,10 +15,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete
+from sqlalchemy import CursorResult, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.channels.zalo.updates import ZaloUpdate
 from bot.clock import Clock, SystemClock
@@ -38,7 +40,7 @@ async def first_time(session: AsyncSession, bot_id: str, message_id: str, clock:
         insert(ZaloSeen)
         .values(bot_id=str(bot_id), message_id=str(message_id), seen_at=clock.now())
         .on_conflict_do_nothing(index_elements=["bot_id", "message_id"])
-        .returning(ZaloSeen.id)
+        .returning(col(ZaloSeen.id))
     )
     await begin_write(session)
     inserted = (await session.execute(statement)).first() is not None
@@ -49,7 +51,9 @@ async def first_time(session: AsyncSession, bot_id: str, message_id: str, clock:
 async def prune(session: AsyncSession, clock: Clock = _SYSTEM_CLOCK, keep: timedelta = KEEP) -> int:
     """Forget message ids seen longer ago than `keep`; returns how many rows went."""
     await begin_write(session)
-    result = await session.execute(delete(ZaloSeen).where(ZaloSeen.seen_at < clock.now() - keep))
+    # a DELETE always yields a CursorResult (the one with rowcount); execute() is typed as plain Result
+    result = cast("CursorResult[Any]",
+                  await session.execute(delete(ZaloSeen).where(col(ZaloSeen.seen_at) < clock.now() - keep)))
     await session.commit()
     return result.rowcount or 0
 

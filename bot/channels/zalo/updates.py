@@ -79,8 +79,10 @@ def parse_update(body: Any) -> ZaloUpdate | None:
         return None
     event = event if isinstance(event, str) else ""
     message = message if isinstance(message, dict) else {}
-    sender = message.get("from") if isinstance(message.get("from"), dict) else {}
-    chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}
+    sender = message.get("from")
+    sender = sender if isinstance(sender, dict) else {}
+    chat = message.get("chat")
+    chat = chat if isinstance(chat, dict) else {}
     kind = KINDS.get(event, UNSUPPORTED)
     text = message.get("text") if kind == "text" else None
     photo = message.get("photo") if kind == "image" else None
