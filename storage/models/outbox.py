@@ -8,9 +8,9 @@ the worker expands it, in one transaction, into one private row per person who s
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -18,6 +18,8 @@ from storage.types import UTCDateTime
 
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
+    # set by SQLAlchemy when the class is mapped; declared so the Core statements on it type-check
+    __table__: ClassVar[Table]
     __table_args__ = (
         UniqueConstraint("dedup_key", name="uq_outbox_dedup_key"),
         Index("ix_outbox_status_due", "status", "due_at"),

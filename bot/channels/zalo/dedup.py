@@ -15,16 +15,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete
+from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.channels.zalo.updates import ZaloUpdate
 from bot.clock import Clock, SystemClock
-from storage.db import Database, begin_write, is_sqlite
+from storage.db import Database, begin_write, is_sqlite, rowcount
 from storage.models.zalo import ZaloSeen
 
 log = logging.getLogger(__name__)
@@ -51,11 +50,9 @@ async def first_time(session: AsyncSession, bot_id: str, message_id: str, clock:
 async def prune(session: AsyncSession, clock: Clock = _SYSTEM_CLOCK, keep: timedelta = KEEP) -> int:
     """Forget message ids seen longer ago than `keep`; returns how many rows went."""
     await begin_write(session)
-    # a DELETE always yields a CursorResult (the one with rowcount); execute() is typed as plain Result
-    result = cast("CursorResult[Any]",
-                  await session.execute(delete(ZaloSeen).where(col(ZaloSeen.seen_at) < clock.now() - keep)))
+    result = await session.execute(delete(ZaloSeen).where(col(ZaloSeen.seen_at) < clock.now() - keep))
     await session.commit()
-    return result.rowcount or 0
+    return rowcount(result)
 
 
 UpdateHandler = Callable[[ZaloUpdate], Awaitable[None]]
