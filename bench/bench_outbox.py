@@ -210,8 +210,8 @@ async def crash(args) -> None:
         await tg.start()
         chats = audience(tg, args.crash_rows, 0)
         await queue_rows(db, chats, SystemClock().now(), f"crash{trial}")
-        proc = subprocess.Popen([sys.executable, __file__, "--child", url, tg.base_url, str(args.crash_rate)], stdout=subprocess.PIPE,
-                                cwd=str(ROOT))
+        proc = subprocess.Popen([sys.executable, __file__, "--child", url, tg.base_url, str(args.crash_rate)],
+                                stdout=subprocess.PIPE, cwd=str(ROOT))
         while proc.stdout.readline().strip() != b"ready":
             pass
         await asyncio.sleep(random.uniform(0.2, args.crash_rows / args.crash_rate))

@@ -83,7 +83,8 @@ async def main(n: int) -> None:
         private = await typed_round_trips(base, "head", 5_000_001, "/help", n)
         group = await typed_round_trips(base, "deputy", state["group_id"], "/status", n)
         for name, samples in (("private /help", private), ("group /status", group)):
-            print(f"typed -> answer pushed to the page, {name}: n={len(samples)} p50 {statistics.median(samples):.1f} ms"
+            print(f"typed -> answer pushed to the page, {name}: n={len(samples)}"
+                  f" p50 {statistics.median(samples):.1f} ms"
                   f"  p95 {pct(samples, 0.95):.1f} ms  max {max(samples):.1f} ms")
         proc.send_signal(signal.SIGINT)
         await asyncio.wait_for(proc.wait(), 30)

@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from aiogram import Dispatcher, F, Router  # noqa: E402
 from aiogram.fsm.storage.memory import MemoryStorage  # noqa: E402
 from aiogram.types import CallbackQuery, Chat, Message, Update, User  # noqa: E402
+from sqlmodel import select  # noqa: E402
 
 from bot.app import build_dispatcher  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
@@ -37,14 +38,12 @@ from bot.config import Settings  # noqa: E402
 from bot.conversations import ballot as act  # noqa: E402
 from bot.services import ballot_box  # noqa: E402
 from bot.services import voting as svc  # noqa: E402
-from handlers.voting import deliver_shares, post_card  # noqa: E402
-from sqlmodel import select  # noqa: E402
 from bot.services.blocs import member_of  # noqa: E402
+from handlers.voting import deliver_shares, post_card  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Bloc, Person, Representative, Unit  # noqa: E402
 from tests.support.flow import Flow  # noqa: E402
-
 
 INFLIGHT = 100
 
@@ -183,7 +182,8 @@ async def opening_run(label: str, url: str, units: int) -> None:
     rng = random.Random(2)
     for user, _unit in voters:
         async with db.session() as s:
-            person = await s.get(Person, (await s.execute(select(Person.id).where(Person.external_id == user.id))).scalar())
+            person_id = (await s.execute(select(Person.id).where(Person.external_id == user.id))).scalar()
+            person = await s.get(Person, person_id)
             await svc.cast(s, clock, poll.id, person, sorted(rng.sample(range(units), 3)))
     async with db.session() as s:
         await svc.close_vote(s, clock, poll.id)

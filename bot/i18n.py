@@ -12,10 +12,10 @@ from __future__ import annotations
 import contextvars
 import gettext as _gettext
 import io
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Iterator
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -35,7 +35,7 @@ def normalize_locale(code: str | None, fallback: str = DEFAULT_LOCALE) -> str:
     return base if base in LOCALES else fallback
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(locale: str) -> _gettext.NullTranslations:
     folder = LOCALES_DIR / locale / "LC_MESSAGES"
     merged: _gettext.NullTranslations | None = None

@@ -23,6 +23,12 @@ SOURCE_DIRS = ("bot", "handlers", "storage")
 KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
 
 
+def _location(loc: str) -> tuple[str, int]:
+    """"path:line" -> (path, line), the shape babel's Catalog.add wants."""
+    path, line = loc.rsplit(":", 1)
+    return path, int(line)
+
+
 def source_files() -> list[Path]:
     files = []
     for folder in SOURCE_DIRS:
@@ -72,7 +78,8 @@ def stub(area: str, files: list[Path]) -> int:
         for msgid, locations in used.items():
             if msgid in known or catalog.get(msgid) is not None:
                 continue
-            catalog.add(msgid, msgid if locale == "en" else "", locations=[tuple(loc.rsplit(":", 1)) for loc in locations])
+            catalog.add(msgid, msgid if locale == "en" else "",
+                        locations=[_location(loc) for loc in locations])
             added += 1
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as fh:
@@ -100,7 +107,7 @@ def fill(area: str, locale: str, translations: dict[str, str]) -> int:
 def write_pot() -> Path:
     catalog = Catalog(project="thidua", charset="utf-8")
     for msgid, locations in extract().items():
-        catalog.add(msgid, locations=[(p, int(n)) for p, n in (loc.rsplit(":", 1) for loc in locations)])
+        catalog.add(msgid, locations=[_location(loc) for loc in locations])
     out = LOCALES_DIR / "messages.pot"
     with out.open("wb") as fh:
         write_po(fh, catalog, width=0, sort_output=True)

@@ -12,8 +12,9 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import event
+from sqlalchemy import CursorResult, Result, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -99,6 +100,12 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def rowcount(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE touched. `session.execute()` is typed as returning a plain
+    Result, but for such a statement it is always a CursorResult, the one that has `rowcount`."""
+    return cast("CursorResult[Any]", result).rowcount or 0
 
 
 async def begin_write(session: AsyncSession) -> None:

@@ -19,10 +19,11 @@ import json
 import math
 import time
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from bot.fakeapi.html_check import utf16_len, visible_text
 
@@ -80,12 +81,12 @@ class FakeTelegram:
         self.history: dict[int, list[dict]] = {}
         self.files: dict[str, dict] = {}
         self.calls: list[tuple[str, int]] = []
-        self.errors: list[tuple[str, str]] = []
-        self.arrivals: list[str] = []  # method names as requests arrive (calls logs them when answered)  # (method, description) of every refusal
+        self.errors: list[tuple[str, str]] = []  # (method, description) of every refusal
+        self.arrivals: list[str] = []  # method names as requests arrive (calls logs them when answered)
         self.answered_callbacks: list[dict] = []
         self.injections: list[Injection] = []
         self.limits: Limits | None = None
-        self.stats = {"ok": 0, "429": 0, "429_at": []}
+        self.stats: dict[str, Any] = {"ok": 0, "429": 0, "429_at": []}
         self.webhook: dict | None = None
         self.pushed = 0  # updates produced by the human side so far
         self.closing = False  # set by release_pollers(): long polls return at once
@@ -139,11 +140,14 @@ class FakeTelegram:
         elif ctype == "multipart/form-data":
             reader = await request.multipart()
             async for part in reader:
+                if not isinstance(part, BodyPartReader):  # nested multipart: no Bot API client sends it
+                    continue
+                name = part.name or ""
                 if part.filename:
-                    params[part.name] = {"filename": part.filename, "data": bytes(await part.read()),
-                                         "mime": part.headers.get("Content-Type")}
+                    params[name] = {"filename": part.filename, "data": bytes(await part.read()),
+                                    "mime": part.headers.get("Content-Type")}
                 else:
-                    params[part.name] = await part.text()
+                    params[name] = await part.text()
         elif request.can_read_body:
             params.update(dict(await request.post()))
         for key in ("reply_markup", "allowed_updates", "commands", "media"):
@@ -332,6 +336,7 @@ class FakeTelegram:
             raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
         entry = self.files[file_id]
         obj = {"file_id": file_id, "file_unique_id": "u" + file_id, "file_size": len(entry["data"])}
+        content: dict[str, Any]
         if key == "photo":
             content = {"photo": [{**obj, "width": 1200, "height": 800}]}
         else:
@@ -398,7 +403,7 @@ class FakeTelegram:
         else:
             status = self.members.get(chat_id, {}).get(user_id, "left")
             user = self.users.get(user_id, {"id": user_id, "is_bot": False, "first_name": "?"})
-        member = {"status": status, "user": user}
+        member: dict[str, Any] = {"status": status, "user": user}
         if status == "creator":
             member["is_anonymous"] = False
         if status == "administrator":
@@ -470,7 +475,7 @@ class FakeTelegram:
                 try:
                     await asyncio.wait_for(self._changed.wait_for(lambda: bool(self._updates) or self.closing),
                                            timeout)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
         return self._updates[:limit]
 
@@ -499,9 +504,9 @@ class FakeTelegram:
         self.chats[uid] = {"id": uid, "type": "private", "first_name": first_name}
         return user
 
-    async def create_group(self, title: str, creator: dict, members: list[dict] = (), admins: list[dict] = (),
-                           with_bot: bool = True) -> dict:
-        chat = {"id": -next(self._group_ids), "type": "group", "title": title,
+    async def create_group(self, title: str, creator: dict, members: Sequence[dict] = (),
+                           admins: Sequence[dict] = (), with_bot: bool = True) -> dict:
+        chat: dict[str, Any] = {"id": -next(self._group_ids), "type": "group", "title": title,
                 "all_members_are_administrators": False}
         self.chats[chat["id"]] = chat
         roster = {creator["id"]: "creator"}
@@ -656,8 +661,15 @@ class FakeTelegram:
         self.blocked = set(state["blocked"])
         self.migrated = {int(k): v for k, v in state["migrated"].items()}
         self.history = {int(c): messages for c, messages in state["history"].items()}
-        self.files = {fid: {"name": f["name"], "mime": f["mime"],
-                            "data": base64.b64decode(f["data"]) if "data" in f else file_data(fid)}
+
+        def data_of(fid: str, f: dict) -> bytes:
+            if "data" in f:
+                return base64.b64decode(f["data"])
+            if file_data is None:
+                raise ValueError(f"the state holds no bytes for file {fid} and no file_data was given")
+            return file_data(fid)
+
+        self.files = {fid: {"name": f["name"], "mime": f["mime"], "data": data_of(fid, f)}
                       for fid, f in state["files"].items()}
         self._ids = itertools.count(state["next_id"])
         self._message_ids = {c: itertools.count(max((m["message_id"] for m in messages), default=0) + 1)

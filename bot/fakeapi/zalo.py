@@ -17,13 +17,13 @@ wrapped or not, with any secret.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import secrets
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -166,7 +166,7 @@ class FakeZalo:
             async with self._changed:
                 try:
                     await asyncio.wait_for(self._changed.wait_for(lambda: bool(self._queue) or self.closing), wait)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
         if not self._queue:
             raise ZaloApiError(408, "Request timeout")

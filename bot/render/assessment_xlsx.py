@@ -37,7 +37,7 @@ def template_xlsx(rows: list[scoring.CriterionRow] | None = None) -> bytes:
         sheet.append([r.code, r.group, r.text, r.max_points, KIND_WORDS[r.kind]])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    for col, width in zip("ABCDE", (8, 34, 70, 12, 10)):
+    for col, width in zip("ABCDE", (8, 34, 70, 12, 10), strict=True):
         sheet.column_dimensions[col].width = width
     return _bytes(book)
 
@@ -89,7 +89,7 @@ def export_xlsx(data: ExportData) -> bytes:
     files.append([_("Unit"), _("File"), _("Type"), _("Size (bytes)"), _("Sent by"), _("Sent at"), "file_id"])
     units = {r.unit.id: r.unit.name for r in data.rows}
     for e in data.evidence:
-        who = data.people.get(e.uploaded_by_person_id)
+        who = data.people.get(e.uploaded_by_person_id) if e.uploaded_by_person_id is not None else None
         files.append([_plain(units.get(e.unit_id, str(e.unit_id))), _plain(e.name), e.mime, e.size,
                       _plain(who.full_name) if who else "", local_text(data.bloc, e.uploaded_at), e.file_id])
     for cell in files[1]:

@@ -12,10 +12,10 @@ decomposed (base letter + combining marks), which fonts without shaping draw bad
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Sequence
 from zoneinfo import ZoneInfo
 
 from bot.i18n import current_locale

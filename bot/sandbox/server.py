@@ -18,14 +18,19 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from bot.fakeapi import FakeTelegram
 from bot.fakeapi.settle import Settler
 from bot.i18n import N_, _, normalize_locale, use_locale
 from bot.sandbox.render import to_safe_html
+
+if TYPE_CHECKING:  # aiogram and the app load in the background (see start_bot)
+    from aiogram import Bot
+
+    from bot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +67,14 @@ PERSONAS = (
 )
 
 
+def _unit_index(key: str) -> int:
+    """The index into UNITS of a persona who represents a unit."""
+    unit = next(p.unit for p in PERSONAS if p.key == key)
+    if unit is None:
+        raise RuntimeError(f"persona {key} represents no unit")
+    return unit
+
+
 class Refused(Exception):
     """A page request the human side cannot do (shown to the user, nothing changes)."""
 
@@ -88,7 +101,8 @@ class Sandbox:
         self.status = "starting"
         self.group_id: int | None = None
         self._restored = False  # chats and database came from an earlier run
-        self.app = self.bot = None
+        self.app: App | None = None
+        self.bot: Bot | None = None
         self._streams: list[asyncio.Queue] = []
         self._tasks: list[asyncio.Task] = []
         self._dirty = False
@@ -318,7 +332,10 @@ class Sandbox:
         """The demo bloc, made the way a bloc head makes it: /setup, /addunit, /invite, links followed."""
         tg = self.tg
         people = {p.key: tg.users[p.user_id] for p in PERSONAS}
-        group = tg.chats[self.current_group()]
+        group_id = self.current_group()
+        if group_id is None:
+            raise RuntimeError("the demo needs the group chat, and there is none yet")
+        group = tg.chats[group_id]
         head = people["head"]
         with use_locale(self.lang):
             await self._act(tg.send_text(head, group, f"/setup {BLOC_TITLE}"))
@@ -331,14 +348,15 @@ class Sandbox:
                 raise RuntimeError(f"expected {len(UNITS)} invite links, found {len(links)}")
             for key in ("head", "deputy", "mai", "tuan"):
                 person = next(p for p in PERSONAS if p.key == key)
-                await self._act(tg.open_link(people[key], links[person.unit]))
+                unit = _unit_index(key)
+                await self._act(tg.open_link(people[key], links[unit]))
                 card = tg.messages(person.user_id, from_bot=True)[-1]
                 confirm = [b["callback_data"] for row in (card.get("reply_markup") or {}).get("inline_keyboard", [])
                            for b in row if str(b.get("callback_data", "")).startswith("jc:")]
-                if not confirm or UNITS[person.unit] not in (card.get("text") or ""):
-                    raise RuntimeError(f"no join confirmation for {UNITS[person.unit]}")
+                if not confirm or UNITS[unit] not in (card.get("text") or ""):
+                    raise RuntimeError(f"no join confirmation for {UNITS[unit]}")
                 await self._act(tg.click(people[key], card, confirm[0]))
-            deputy_unit = next(p.unit for p in PERSONAS if p.key == "deputy") + 1
+            deputy_unit = _unit_index("deputy") + 1
             await self._act(tg.send_text(head, group, f"/setdeputy {deputy_unit}"))
 
     # -- HTTP -------------------------------------------------------------------------------------
@@ -354,7 +372,7 @@ class Sandbox:
             except Refused as err:
                 return web.json_response({"ok": False, "error": err.message}, status=err.status)
 
-    async def _index(self, request: web.Request) -> web.Response:
+    async def _index(self, request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     async def _state(self, request: web.Request) -> web.Response:
@@ -388,7 +406,7 @@ class Sandbox:
                     if event is None:  # the sandbox is stopping
                         break
                     await response.write(f"data: {json.dumps(event, ensure_ascii=False)}\n\n".encode())
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     await response.write(b": keep-alive\n\n")
         except (ConnectionResetError, asyncio.CancelledError):
             pass
@@ -464,10 +482,12 @@ class Sandbox:
         fields: dict[str, Any] = {}
         try:
             async for part in await request.multipart():
+                if not isinstance(part, BodyPartReader):  # nested multipart: the page never sends it
+                    continue
                 if part.filename:
                     fields["file"] = (part.filename, bytes(await part.read()), part.headers.get("Content-Type"))
                 else:
-                    fields[part.name] = await part.text()
+                    fields[part.name or ""] = await part.text()
         except web.HTTPRequestEntityTooLarge:
             raise too_large from None
         except (ValueError, AssertionError, KeyError):

@@ -32,7 +32,10 @@ def run_migrations_offline() -> None:
 async def _run_async() -> None:
     from storage.db import create_engine
 
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic: sqlalchemy.url is not set")
+    engine = create_engine(url)
     async with engine.begin() as conn:
         await conn.run_sync(_configure)
     await engine.dispose()

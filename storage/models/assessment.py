@@ -20,7 +20,7 @@ class ScoringTable(SQLModel, table=True):
 
     __tablename__ = "scoring_table"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see storage/models/__init__.py on ids
     bloc_id: int = Field(foreign_key="bloc.id", index=True)
     year: int
     source: str = Field(default="template", max_length=200)  # "template" or the file name
@@ -32,7 +32,7 @@ class Criterion(SQLModel, table=True):
     __tablename__ = "criterion"
     __table_args__ = (UniqueConstraint("table_id", "code"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see storage/models/__init__.py on ids
     table_id: int = Field(foreign_key="scoring_table.id", index=True)
     position: int
     code: str = Field(max_length=32)
@@ -45,7 +45,7 @@ class Criterion(SQLModel, table=True):
 class AssessmentRound(SQLModel, table=True):
     __tablename__ = "assessment_round"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see storage/models/__init__.py on ids
     bloc_id: int = Field(foreign_key="bloc.id", index=True)
     table_id: int = Field(foreign_key="scoring_table.id")
     year: int
@@ -62,7 +62,7 @@ class AssessmentDraft(SQLModel, table=True):
     __tablename__ = "assessment_draft"
     __table_args__ = (UniqueConstraint("round_id", "unit_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see storage/models/__init__.py on ids
     round_id: int = Field(foreign_key="assessment_round.id", index=True)
     unit_id: int = Field(foreign_key="unit.id", index=True)
     scores: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -80,7 +80,7 @@ class SubmissionVersion(SQLModel, table=True):
     __tablename__ = "submission_version"
     __table_args__ = (UniqueConstraint("round_id", "unit_id", "version"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see storage/models/__init__.py on ids
     round_id: int = Field(foreign_key="assessment_round.id", index=True)
     unit_id: int = Field(foreign_key="unit.id", index=True)
     version: int
@@ -100,7 +100,7 @@ class EvidenceFile(SQLModel, table=True):
 
     __tablename__ = "evidence_file"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see storage/models/__init__.py on ids
     round_id: int = Field(foreign_key="assessment_round.id", index=True)
     unit_id: int = Field(foreign_key="unit.id", index=True)
     file_id: str = Field(max_length=256)
@@ -116,7 +116,7 @@ class EvidenceFile(SQLModel, table=True):
 class Pledge(SQLModel, table=True):
     """The giao ước thi đua of a year: text and/or a file."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see storage/models/__init__.py on ids
     bloc_id: int = Field(foreign_key="bloc.id", index=True)
     year: int
     text: str = Field(default="", max_length=3500)
@@ -133,7 +133,7 @@ class PledgeSignature(SQLModel, table=True):
     __tablename__ = "pledge_signature"
     __table_args__ = (UniqueConstraint("pledge_id", "unit_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see storage/models/__init__.py on ids
     pledge_id: int = Field(foreign_key="pledge.id", index=True)
     unit_id: int = Field(foreign_key="unit.id", index=True)
     person_id: int = Field(foreign_key="person.id")

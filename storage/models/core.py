@@ -16,7 +16,7 @@ class Person(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("channel", "external_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see storage/models/__init__.py on ids
     channel: str = Field(default="telegram", max_length=16)
     external_id: int = Field(sa_type=BigInteger)
     full_name: str = Field(default="", max_length=256)
@@ -32,7 +32,7 @@ class Person(SQLModel, table=True):
 class Bloc(SQLModel, table=True):
     """A khối thi đua; lives in one Telegram group."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see storage/models/__init__.py on ids
     chat_id: int = Field(sa_type=BigInteger, unique=True, index=True)
     title: str = Field(max_length=200)
     is_active: bool = True
@@ -52,7 +52,7 @@ class Unit(SQLModel, table=True):
 
     __table_args__ = (Index("ix_unit_bloc_key", "bloc_id", "name_key"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see storage/models/__init__.py on ids
     bloc_id: int = Field(foreign_key="bloc.id", index=True)
     name: str = Field(max_length=120)
     name_key: str = Field(max_length=120)  # NFC + casefold + single spaces: duplicate check
@@ -65,7 +65,7 @@ class Unit(SQLModel, table=True):
 
 
 class Representative(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see storage/models/__init__.py on ids
     bloc_id: int = Field(foreign_key="bloc.id", index=True)
     unit_id: int = Field(foreign_key="unit.id", index=True)
     person_id: int = Field(foreign_key="person.id", index=True)
@@ -77,7 +77,7 @@ class Representative(SQLModel, table=True):
 class Invite(SQLModel, table=True):
     """A join link for one unit. Only a hash of the token is stored: a database reader cannot join."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see storage/models/__init__.py on ids
     bloc_id: int = Field(foreign_key="bloc.id", index=True)
     unit_id: int = Field(foreign_key="unit.id", index=True)
     token_hash: str = Field(max_length=64, unique=True)
@@ -90,7 +90,7 @@ class Invite(SQLModel, table=True):
 class AuditEvent(SQLModel, table=True):
     """Who changed what. Never holds a ballot's content."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see storage/models/__init__.py on ids
     bloc_id: int = Field(foreign_key="bloc.id", index=True)
     at: datetime = Field(sa_type=UTCDateTime)
     actor_person_id: int | None = Field(default=None, foreign_key="person.id")

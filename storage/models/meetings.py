@@ -13,7 +13,7 @@ from storage.types import UTCDateTime
 class Meeting(SQLModel, table=True):
     __tablename__ = "meeting"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see storage/models/__init__.py on ids
     bloc_id: int = Field(foreign_key="bloc.id", index=True)
     title: str = Field(max_length=200)
     starts_at: datetime = Field(sa_type=UTCDateTime)
@@ -36,7 +36,7 @@ class MeetingRsvp(SQLModel, table=True):
     __tablename__ = "meeting_rsvp"
     __table_args__ = (UniqueConstraint("meeting_id", "version", "unit_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see storage/models/__init__.py on ids
     meeting_id: int = Field(foreign_key="meeting.id", index=True)
     version: int
     unit_id: int = Field(foreign_key="unit.id", index=True)

@@ -8,9 +8,9 @@ the worker expands it, in one transaction, into one private row per person who s
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -18,13 +18,15 @@ from storage.types import UTCDateTime
 
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
+    # set by SQLAlchemy when the class is mapped; declared so the Core statements on it type-check
+    __table__: ClassVar[Table]
     __table_args__ = (
         UniqueConstraint("dedup_key", name="uq_outbox_dedup_key"),
         Index("ix_outbox_status_due", "status", "due_at"),
         Index("ix_outbox_item", "item_kind", "item_id"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see storage/models/__init__.py on ids
     dedup_key: str = Field(max_length=200)
     bloc_id: int | None = Field(default=None, foreign_key="bloc.id", index=True)
     item_kind: str = Field(default="", max_length=16)  # meeting | vote | assessment | pledge | ""
@@ -57,7 +59,7 @@ class ReminderMute(SQLModel, table=True):
     __tablename__ = "reminder_mute"
     __table_args__ = (UniqueConstraint("person_id", "item_kind", "item_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see storage/models/__init__.py on ids
     person_id: int = Field(foreign_key="person.id", index=True)
     item_kind: str = Field(max_length=16)
     item_id: int

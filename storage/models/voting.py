@@ -32,7 +32,7 @@ class Poll(SQLModel, table=True):
     # One runoff per vote, whatever two managers or two instances press at once.
     __table_args__ = (Index("uq_poll_runoff_of", "runoff_of_id", unique=True),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see storage/models/__init__.py on ids
     bloc_id: int = Field(foreign_key="bloc.id", index=True)
     kind: str = Field(max_length=16)  # flag | merit | head | deputy | custom
     question: str = Field(max_length=500)

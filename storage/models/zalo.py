@@ -16,7 +16,7 @@ class ZaloSeen(SQLModel, table=True):
     __tablename__ = "zalo_seen"
     __table_args__ = (UniqueConstraint("bot_id", "message_id", name="uq_zalo_seen_bot_message"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # see storage/models/__init__.py on ids
     bot_id: str = Field(max_length=64)
     message_id: str = Field(max_length=128)
     seen_at: datetime = Field(sa_type=UTCDateTime, index=True)

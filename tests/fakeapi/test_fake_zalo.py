@@ -88,7 +88,9 @@ async def test_cannot_write_first_then_can(zalo, http):
 async def test_text_limits_and_photo_must_be_a_url(zalo, http):
     user = zalo.add_user("An")
     await zalo.send_text(user, "hi")
-    send = lambda **kw: http.post(url(zalo, kw.pop("m", "sendMessage")), json={"chat_id": user["id"], **kw})
+    def send(**kw):
+        return http.post(url(zalo, kw.pop("m", "sendMessage")), json={"chat_id": user["id"], **kw})
+
     assert (await send(text="x" * 2001)).status_code == 400
     assert (await send(text="")).status_code == 400
     assert (await send(text="   ")).status_code == 400

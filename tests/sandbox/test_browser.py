@@ -209,7 +209,7 @@ def test_a_vote_in_the_browser(sandbox_process, browser):
     for i in range(12):
         before = len(ui.css("#messages .msg.from-bot"))
         ui.type("/help" if i % 2 else "/whoami")
-        ui.until("an answer", lambda: len(ui.css("#messages .msg.from-bot")) > before)
+        ui.until("an answer", lambda before=before: len(ui.css("#messages .msg.from-bot")) > before)
     samples = browser.execute_script("return window.sandboxTimings")
     assert len(samples) >= 12
     report = {"page_ready_s": round(timing["page_ready_s"], 2), "demo_ready_s": round(timing["ready_s"], 2),

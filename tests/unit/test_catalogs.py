@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.i18n import translations, use_locale, _
+from bot.i18n import _, translations, use_locale
 from bot.i18n_tools import extract, load, missing
 
 

@@ -12,7 +12,15 @@ import httpx
 import pytest
 
 from bot.channels.zalo.client import (
-    BadRequest, Forbidden, NetworkError, QuotaExceeded, RetryLater, ServerError, Unauthorized, ZaloClient, redact,
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    QuotaExceeded,
+    RetryLater,
+    ServerError,
+    Unauthorized,
+    ZaloClient,
+    redact,
 )
 from bot.fakeapi.zalo import FakeZalo
 

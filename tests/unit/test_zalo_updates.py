@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bot.channels.zalo.updates import parse_update, parse_updates
 
@@ -18,7 +18,7 @@ def test_text_update_bare_and_wrapped_are_the_same():
     assert (bare.kind, bare.text, bare.message_id, bare.user_id, bare.chat_id, bare.chat_type) == (
         "text", "phieu", "2d9f0c", "a1b2c3", "a1b2c3", "PRIVATE")
     assert bare.display_name == "Lê Văn Cường"
-    assert bare.date == datetime(2025, 12, 2, 18, 26, 40, 123000, tzinfo=timezone.utc)
+    assert bare.date == datetime(2025, 12, 2, 18, 26, 40, 123000, tzinfo=UTC)
     assert bare.photo_url is None and bare.caption is None and bare.is_private
 
 
@@ -30,7 +30,8 @@ def test_image_sticker_and_unknown_events():
         "image", "https://p/x.jpg", "mc", "7", "Old field")
     assert image.text is None
     doc = parse_update({"event_name": "message.unsupported.received",
-                        "message": {"message_id": "d1", "from": {"id": "ee"}, "chat": {"id": "ee", "chat_type": "GROUP"}}})
+                        "message": {"message_id": "d1", "from": {"id": "ee"},
+                                    "chat": {"id": "ee", "chat_type": "GROUP"}}})
     assert doc.kind == "unsupported" and doc.text is None and not doc.is_private
     odd = parse_update({"event_name": "user.reacted", "message": {"message_id": "r1", "text": "ignored"}})
     assert odd.kind == "unsupported" and odd.text is None and odd.event_name == "user.reacted"

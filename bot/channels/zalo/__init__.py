@@ -3,8 +3,18 @@
 Nothing here starts by itself: the runner wires it only when ZALO_BOT_TOKEN is set."""
 
 from bot.channels.zalo.client import (
-    BadRequest, Forbidden, NetworkError, NotFound, QuotaExceeded, RetryLater, ServerError, Unauthorized,
-    ZaloClient, ZaloError, bot_id_from_token, redact,
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    NotFound,
+    QuotaExceeded,
+    RetryLater,
+    ServerError,
+    Unauthorized,
+    ZaloClient,
+    ZaloError,
+    bot_id_from_token,
+    redact,
 )
 from bot.channels.zalo.updates import ZaloUpdate, parse_update, parse_updates
 

@@ -175,17 +175,18 @@ class ZaloClient:
         if code == 429:
             delay = self._retry_after(response, body)
             quota = "quota" in description.lower()
-            cls = QuotaExceeded if quota else RetryLater
-            raise cls(method, code, description or "Too Many Requests",
-                      delay if delay is not None else (QUOTA_RETRY_SECONDS if quota else RATE_RETRY_SECONDS))
-        cls = _BY_CODE.get(code) or ServerError
-        raise cls(method, code, description)
+            later = QuotaExceeded if quota else RetryLater
+            raise later(method, code, description or "Too Many Requests",
+                        delay if delay is not None else (QUOTA_RETRY_SECONDS if quota else RATE_RETRY_SECONDS))
+        refusal = _BY_CODE.get(code) or ServerError
+        raise refusal(method, code, description)
 
     @staticmethod
     def _retry_after(response: httpx.Response, body: Any) -> float | None:
         candidates = [response.headers.get("Retry-After")]
         if isinstance(body, dict):
-            params = body.get("parameters") if isinstance(body.get("parameters"), dict) else {}
+            params = body.get("parameters")
+            params = params if isinstance(params, dict) else {}
             candidates += [params.get("retry_after"), body.get("retry_after")]
         for value in candidates:
             try:

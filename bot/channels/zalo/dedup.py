@@ -13,16 +13,17 @@ message rather than, say, casting a ballot twice.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Awaitable, Callable
 
 from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.channels.zalo.updates import ZaloUpdate
 from bot.clock import Clock, SystemClock
-from storage.db import Database, begin_write, is_sqlite
+from storage.db import Database, begin_write, is_sqlite, rowcount
 from storage.models.zalo import ZaloSeen
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ async def first_time(session: AsyncSession, bot_id: str, message_id: str, clock:
         insert(ZaloSeen)
         .values(bot_id=str(bot_id), message_id=str(message_id), seen_at=clock.now())
         .on_conflict_do_nothing(index_elements=["bot_id", "message_id"])
-        .returning(ZaloSeen.id)
+        .returning(col(ZaloSeen.id))
     )
     await begin_write(session)
     inserted = (await session.execute(statement)).first() is not None
@@ -49,9 +50,9 @@ async def first_time(session: AsyncSession, bot_id: str, message_id: str, clock:
 async def prune(session: AsyncSession, clock: Clock = _SYSTEM_CLOCK, keep: timedelta = KEEP) -> int:
     """Forget message ids seen longer ago than `keep`; returns how many rows went."""
     await begin_write(session)
-    result = await session.execute(delete(ZaloSeen).where(ZaloSeen.seen_at < clock.now() - keep))
+    result = await session.execute(delete(ZaloSeen).where(col(ZaloSeen.seen_at) < clock.now() - keep))
     await session.commit()
-    return result.rowcount or 0
+    return rowcount(result)
 
 
 UpdateHandler = Callable[[ZaloUpdate], Awaitable[None]]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from bot.channels.zalo.client import RetryLater, Unauthorized, ZaloClient, ZaloError
 from bot.channels.zalo.dedup import UpdateHandler, only_first

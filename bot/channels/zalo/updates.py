@@ -10,7 +10,7 @@ kind "unsupported" so the front can answer "I cannot read this here" instead of 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 KINDS = {
@@ -56,7 +56,7 @@ def _date(value: Any) -> datetime | None:
     if number > 1e11:  # milliseconds (Zalo's unit); a plain seconds value is tolerated too
         number /= 1000.0
     try:
-        return datetime.fromtimestamp(number, tz=timezone.utc)
+        return datetime.fromtimestamp(number, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return None
 
@@ -79,8 +79,10 @@ def parse_update(body: Any) -> ZaloUpdate | None:
         return None
     event = event if isinstance(event, str) else ""
     message = message if isinstance(message, dict) else {}
-    sender = message.get("from") if isinstance(message.get("from"), dict) else {}
-    chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}
+    sender = message.get("from")
+    sender = sender if isinstance(sender, dict) else {}
+    chat = message.get("chat")
+    chat = chat if isinstance(chat, dict) else {}
     kind = KINDS.get(event, UNSUPPORTED)
     text = message.get("text") if kind == "text" else None
     photo = message.get("photo") if kind == "image" else None

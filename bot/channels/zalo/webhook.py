@@ -13,7 +13,7 @@ import asyncio
 import hmac
 import json
 import logging
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from pydantic import SecretStr
