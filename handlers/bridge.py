@@ -21,6 +21,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer, CallbackAnswerMiddleware
 
 from bot.channels import telegram as tg
+from bot.channels.base import SendError
 from bot.conversations.core import (
     ANYWHERE,
     PRIVATE,
@@ -40,6 +41,7 @@ from bot.conversations.core import (
     ToGroup,
     ToPerson,
 )
+from bot.i18n import _
 from bot.services.errors import UserError
 from bot.views.base import Reply, split_text
 from handlers.filters import IN_GROUP, IN_PRIVATE, Act, NotCommand
@@ -239,6 +241,8 @@ class TelegramDelivery:
             origin = self.event.origin
             await tg.edit_message(self.bot, int(origin.chat_id), int(origin.message_id), out.reply, self.username)
             return Delivered(True, origin)
+        if isinstance(out.to, ToPerson) and out.to.person.channel != CHANNEL:
+            return await self._elsewhere(out)
         chat_id = self._chat_of(out)
         try:
             sent = await tg.send(self.bot, chat_id, out.reply, self.username)
@@ -252,6 +256,25 @@ class TelegramDelivery:
             await self.table.cards[out.card.kind].remember(self.ctx, out.card.id, int(ref.message_id))
             await self.ctx.session.commit()
         return Delivered(True, ref)
+
+    async def _elsewhere(self, out: Out) -> Delivered:
+        """A private message to someone on another messenger (a Zalo representative of a Telegram
+        bloc) goes through that channel's sender; a refusal is reported like a Telegram 403."""
+        assert isinstance(out.to, ToPerson)
+        person = out.to.person
+        app = self.ctx.extras.get("app")
+        sender = app.senders(self.bot).get(person.channel) if app is not None else None
+        if sender is None:
+            log.info("no sender for a person on %s", person.channel)
+            return Delivered(False)
+        try:
+            ref = await sender.send(person.external_id, out.reply)
+        except SendError as err:
+            if out.required:
+                raise UserError(_("A message could not be delivered.")) from err
+            log.info("private message not delivered: %s", type(err).__name__)
+            return Delivered(False)
+        return Delivered(True, MessageRef(ref.chat_id, ref.message_id))
 
     async def refresh(self, key: CardKey) -> None:
         """Bring a card up to date by editing it. A card too long for one message was sent in parts

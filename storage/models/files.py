@@ -16,7 +16,7 @@ class SharedFile(SQLModel, table=True):
 
     __tablename__ = "shared_file"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     token_hash: str = Field(max_length=64, unique=True)
     filename: str = Field(max_length=255)
     media_type: str = Field(max_length=128)

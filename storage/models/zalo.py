@@ -29,5 +29,5 @@ class ZaloUser(SQLModel, table=True):
 
     __tablename__ = "zalo_user"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     zalo_id: str = Field(max_length=128, unique=True)
