@@ -73,7 +73,7 @@ DEFAULT_OFFSETS = "3d,1d,2h"
 DEFAULT_QUIET = "21:00-07:00"
 ACTIVE = ("pending", "claimed")
 # Modules that register deadline sources; the worker imports them all at start.
-SOURCE_MODULES = ["bot.views.meetings", "bot.views.assessments"]
+SOURCE_MODULES = ["bot.views.meetings"]
 
 # -- per-bloc settings ------------------------------------------------------------------------
 _OFFSET = re.compile(r"^(\d{1,3})\s*([dhm])$")

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from bot.conversations.assessment_form import Goto, Summary
+
 import io
 
 from openpyxl import load_workbook
@@ -26,8 +28,8 @@ async def fill(flow, rep, payload, scores):
         if value:
             await flow.send(rep, value)
         else:
-            await flow.click(rep, flow.last(rep.id), f"af:{round_id}:g:{i + 1}")
-    await flow.click(rep, flow.last(rep.id), f"af:{round_id}:m")
+            await flow.click(rep, flow.last(rep.id), Goto(round_id, i + 1).pack())
+    await flow.click(rep, flow.last(rep.id), Summary(round_id).pack())
 
 
 async def submit(flow, rep):
