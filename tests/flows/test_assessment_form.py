@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-from bot.conversations.assessment_form import Evidence, Submit, Summary
-
 import re
 
 from sqlmodel import select
 
+from bot.conversations.assessment_form import Evidence, Submit, Summary
 from storage.models import AssessmentDraft, EvidenceFile, SubmissionVersion
 from tests.flows.test_invites_roles import invite_links, join, make_bloc
 
@@ -305,9 +304,8 @@ async def test_evidence_head_view_return_and_history(flow, fetch, clock):
 
 
 async def test_table_upload_reports_rows_and_loads_only_when_clean(flow, fetch):
-    from tests.unit.test_scoring import HEADER, xlsx
-
     from storage.models import Criterion
+    from tests.unit.test_scoring import HEADER, xlsx
 
     head, _reps = await bloc_with_reps(flow, count=0)
     await flow.send(head, "/table")

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-from bot.conversations.assessment_form import Goto, Summary
-
 import io
 
 from openpyxl import load_workbook
 
+from bot.conversations.assessment_form import Goto, Summary
 from tests.flows.test_assessment_form import bloc_with_reps, button, open_round
 from tests.unit.test_scoring import HEADER, xlsx
 

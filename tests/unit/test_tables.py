@@ -20,7 +20,7 @@ def test_one_column_unit_list_csv():
 
 def test_one_line_one_column_and_two_columns():
     assert tables.csv_rows("Một đơn vị".encode()) == [["Một đơn vị"]]
-    assert units.parse_table_file("d.csv", "TTYT A;TA\nTTYT B;TB\n".encode()) == [("TTYT A", "TA"), ("TTYT B", "TB")]
+    assert units.parse_table_file("d.csv", b"TTYT A;TA\nTTYT B;TB\n") == [("TTYT A", "TA"), ("TTYT B", "TB")]
     assert tables.csv_rows(b"") == []
 
 
