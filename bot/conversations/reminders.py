@@ -34,8 +34,6 @@ class Mute(ActionData):
 async def mute_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     assert isinstance(event.action, Mute)
     kind, item = event.action.kind, event.action.item
-    if kind not in reminders.SOURCES:
-        reminders.load_sources()
     if kind not in reminders.SOURCES or item < 0 or actor.person is None:
         raise UserError(_("This button is no longer valid."))
     await reminders.mute(ctx.session, ctx.clock, actor.person, kind, item)

@@ -4,14 +4,14 @@ front compiles it into aiogram routers, the text fronts walk it. No aiogram here
 
 from __future__ import annotations
 
-from bot.conversations import meetings, pledge
+from bot.conversations import assessment_form, assessment_rounds, meetings, pledge
 from bot.conversations import reminders as reminder_conv
 from bot.conversations.core import Table
 from bot.services import reminders
 
 
 def build_table() -> Table:
-    table = Table([pledge.conv, meetings.conv, reminder_conv.conv])
+    table = Table([pledge.conv, assessment_rounds.conv, assessment_form.conv, meetings.conv, reminder_conv.conv])
     for source in table.deadline_sources:
         reminders.register_source(source)
     return table

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import func, select
@@ -20,11 +19,21 @@ from bot.services import reminders, scoring
 from bot.services import settings as settings_service
 from bot.services.blocs import Member, member_of, require_manager, require_representative
 from bot.services.errors import NotAllowed, UserError
+from bot.services.timefmt import local_text, zone  # noqa: F401  (svc.local_text: views, render)
 from bot.services.units import clean_name, list_units
 from storage.db import abort, begin_write, is_sqlite
 from storage.models import (
-    AssessmentDraft, AssessmentRound, AuditEvent, Bloc, Criterion, EvidenceFile, Person, Representative, ScoringTable,
-    SubmissionVersion, Unit,
+    AssessmentDraft,
+    AssessmentRound,
+    AuditEvent,
+    Bloc,
+    Criterion,
+    EvidenceFile,
+    Person,
+    Representative,
+    ScoringTable,
+    SubmissionVersion,
+    Unit,
 )
 
 PAYLOAD_PREFIX = "a_"
@@ -71,14 +80,6 @@ def results_shared(bloc: Bloc) -> bool:
 
 def _locked(session: AsyncSession, query):
     return query if is_sqlite(session) else query.with_for_update()
-
-
-def zone(bloc: Bloc) -> ZoneInfo:
-    return ZoneInfo(bloc.timezone)
-
-
-def local_text(bloc: Bloc, when: datetime | None) -> str:
-    return when.astimezone(zone(bloc)).strftime("%d/%m/%Y %H:%M") if when else "—"
 
 
 # -- scoring table ----------------------------------------------------------------------------

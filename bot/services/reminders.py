@@ -23,7 +23,7 @@ How another feature (votes, assessment rounds, the pledge) gets reminders
 
        conv.deadline(DeadlineSource("vote", _load, _pending, _group, _private))
 
-   bot/app.py build_table() registers every source of the table (`register_source`) in every
+   bot/conversations/table.py build_table() registers every source of the table (`register_source`) in every
    process that builds the app, so the outbox worker finds them without importing any feature.
 2. In the service, in the same transaction that creates or changes the item (before commit)::
 
@@ -50,7 +50,6 @@ would send it after an 06:00 deadline.
 
 from __future__ import annotations
 
-import importlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -74,9 +73,6 @@ URGENT = timedelta(hours=3)
 DEFAULT_OFFSETS = "3d,1d,2h"
 DEFAULT_QUIET = "21:00-07:00"
 ACTIVE = ("pending", "claimed")
-# TRANSITIONAL: views that still register their sources at import (assessments). Delete
-# SOURCE_MODULES, load_sources() and importlib once every source is declared with conv.deadline.
-SOURCE_MODULES = ["bot.views.assessments"]
 
 # -- per-bloc settings ------------------------------------------------------------------------
 _OFFSET = re.compile(r"^(\d{1,3})\s*([dhm])$")
@@ -184,17 +180,9 @@ def register_source(source: DeadlineSource) -> DeadlineSource:
     return source
 
 
-def load_sources() -> None:
-    for name in SOURCE_MODULES:
-        importlib.import_module(name)
-
-
 def source(kind: str) -> DeadlineSource:
-    """The registered source of `kind` (bot/app.py build_table registers the table's sources).
-    TRANSITIONAL: the fallback to load_sources() serves meetings/assessments, whose views still
-    register at import (unit tests that never build the app rely on it); delete it with them."""
-    if kind not in SOURCES:
-        load_sources()
+    """The registered source of `kind`: bot/conversations/table.build_table registers every
+    feature's `conv.deadline` sources (the composition root builds the table first)."""
     return SOURCES[kind]
 
 

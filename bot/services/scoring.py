@@ -3,13 +3,12 @@ score input (half points, comma or dot) and totals. Pure functions: no database,
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from bot.i18n import _
+from bot.services import tables
 from bot.services.errors import UserError
 from bot.services.units import clean_name
 
@@ -172,29 +171,13 @@ def totals(criteria: list, scores: dict[str, float]) -> Totals:
 # -- file parsing -----------------------------------------------------------------------------
 
 def _read_rows(filename: str, data: bytes) -> list[list[object]]:
-    lower = filename.lower()
-    if lower.endswith(".csv"):
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise UserError(_("The CSV file is not UTF-8 text. Save it as “CSV UTF-8” and send it again.")) from None
-        try:
-            dialect = csv.Sniffer().sniff(text[:2048], delimiters=",;\t") if text.strip() else csv.excel
-        except csv.Error:
-            dialect = csv.excel
-        return [list(r) for r in csv.reader(io.StringIO(text), dialect)]
-    if lower.endswith(".xlsx"):
+    if filename.lower().endswith(".xlsx"):
         return _read_xlsx(data)
-    raise UserError(_("Send the scoring table as a .xlsx or .csv file."))
+    return tables.read_rows(filename, data, _("Send the scoring table as a .xlsx or .csv file."))
 
 
 def _read_xlsx(data: bytes) -> list[list[object]]:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(io.BytesIO(data), data_only=False)
-    except Exception:
-        raise UserError(_("This XLSX file cannot be opened. Save it again in Excel and resend it.")) from None
+    book = tables.open_workbook(data, data_only=False)  # formulas are refused, so read them as formulas
     problems: list[tuple[int | None, str]] = []
     if len(book.worksheets) > 1:
         problems.append((None, _("The file has {n} sheets; keep only the sheet with the table.").format(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -13,6 +11,7 @@ from sqlmodel import func, select
 
 from bot.clock import Clock
 from bot.i18n import _
+from bot.services import tables
 from bot.services.errors import UserError
 from storage.db import abort, begin_write
 from storage.models import AuditEvent, Bloc, Poll, Representative, Unit
@@ -85,26 +84,7 @@ def parse_lines(text: str) -> list[tuple[str, str | None]]:
 def parse_table_file(filename: str, data: bytes) -> list[tuple[str, str | None]]:
     """CSV or XLSX: first column the unit name, optional second column a short code.
     A first row that looks like a header ('tên', 'name', ...) is skipped."""
-    lower = filename.lower()
-    if lower.endswith(".csv"):
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise UserError(_("The CSV file is not UTF-8 text. Save it as “CSV UTF-8” and send it again.")) from None
-        dialect = csv.Sniffer().sniff(text[:2048], delimiters=",;\t") if text.strip() else csv.excel
-        rows = [r for r in csv.reader(io.StringIO(text), dialect)]
-    elif lower.endswith(".xlsx"):
-        from openpyxl import load_workbook
-
-        try:
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception:
-            raise UserError(_("This XLSX file cannot be opened. Save it again in Excel and resend it.")) from None
-        sheet = book.worksheets[0]
-        rows = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-        book.close()
-    else:
-        raise UserError(_("Send the list as a .csv or .xlsx file (first column: unit name)."))
+    rows = tables.read_rows(filename, data, _("Send the list as a .csv or .xlsx file (first column: unit name)."))
     parsed = []
     for i, row in enumerate(rows):
         name = row[0] if row else ""

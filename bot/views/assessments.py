@@ -1,20 +1,49 @@
 """Texts and buttons of the scoring table, assessment rounds, the unit's form and the head's view.
 
-Callback data (all <= 64 bytes): `tb:<op>` table menu; `af:<round>:<op>[:<index>[:<value>]]` the
-form; `ar:<round>:<op>` the head's round actions. Deep links: `a_<round>` (form), `a_table`."""
+Buttons carry typed actions packed by the conversations (bot/conversations/assessment_rounds.py,
+assessment_form.py), handed in here as `RoundButtons` / `FormButtons`; deep links: `a_<round>` (form),
+`a_table`. No queries here."""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from datetime import datetime
+from typing import Protocol
 
-from bot.clock import Clock
 from bot.i18n import _
 from bot.services import assessments as svc
 from bot.services import scoring
+from bot.services.reminders import DeadlineItem
 from bot.services.scoring import fmt
 from bot.views.base import Action, Reply, esc
-from bot.views.status import status_source
-from storage.models import AssessmentRound, Bloc, Criterion, SubmissionVersion
+from bot.views.meetings import lead_text, mute_button
+from storage.models import AssessmentRound, Bloc, Criterion, SubmissionVersion, Unit
+
+
+class TableButtons(Protocol):
+    def template(self) -> str: ...
+    def download(self) -> str: ...
+    def cancel(self) -> str: ...
+
+
+class RoundButtons(Protocol):
+    def remind(self) -> str: ...
+    def close(self) -> str: ...
+    def close_yes(self) -> str: ...
+    def close_no(self) -> str: ...
+    def scores(self) -> str: ...
+
+
+class FormButtons(Protocol):
+    def score(self, index: int, value: str) -> str: ...
+    def goto(self, index: int) -> str: ...
+    def jump(self) -> str: ...
+    def note(self, index: int) -> str: ...
+    def clear(self, index: int) -> str: ...
+    def evidence(self) -> str: ...
+    def remove(self, evidence_id: int) -> str: ...
+    def summary(self) -> str: ...
+    def submit(self) -> str: ...
+    def reopen(self) -> str: ...
 
 MAX_JUMP_BUTTONS = 60
 
@@ -61,15 +90,15 @@ def table_current(criteria: list[Criterion] | None, manager: bool) -> Reply:
     return reply
 
 
-def table_menu(max_mb: int) -> Reply:
+def table_menu(max_mb: int, b: TableButtons) -> Reply:
     reply = Reply(_("<b>Load this year's scoring table</b>\n"
                     "• use the built-in template (100 points in 4 groups, plus a bonus and a penalty line), or\n"
                     "• send me now an .xlsx or .csv file (one sheet, at most {mb} MB) with the columns: "
                     "<b>code, group, criterion, max points, kind</b> (kind: normal / bonus / penalty).\n"
                     "Download the template file, fill it in and send it back.").format(mb=max_mb))
-    reply.add_row(Action(_("✅ Use the built-in template"), "tb:tpl"))
-    reply.add_row(Action(_("📥 Download the template file"), "tb:dl"))
-    reply.add_row(Action(_("✖ Cancel"), "tb:x"))
+    reply.add_row(Action(_("✅ Use the built-in template"), b.template()))
+    reply.add_row(Action(_("📥 Download the template file"), b.download()))
+    reply.add_row(Action(_("✖ Cancel"), b.cancel()))
     return reply
 
 
@@ -126,7 +155,7 @@ def _state_label(row: svc.UnitStatus) -> str:
         row.state]
 
 
-def round_status(bloc: Bloc, rnd: AssessmentRound, rows: list[svc.UnitStatus], manager: bool,
+def round_status(bloc: Bloc, rnd: AssessmentRound, rows: list[svc.UnitStatus], b: RoundButtons | None,
                  names: dict[int, str] | None = None, with_scores: bool = False) -> Reply:
     """In the group: who submitted, who has a draft, who has nothing (no scores). With scores for the head."""
     done = sum(1 for r in rows if r.state == "submitted")
@@ -151,18 +180,17 @@ def round_status(bloc: Bloc, rnd: AssessmentRound, rows: list[svc.UnitStatus], m
             line += f": <i>{esc(v.return_reason or '')}</i>"
         lines.append(line)
     reply = Reply("\n".join(lines))
-    if manager and rnd.closed_at is None:
-        reply.add_row(Action(_("🔔 Remind the missing units"), f"ar:{rnd.id}:r"),
-                      Action(_("🔒 Close"), f"ar:{rnd.id}:c"))
+    if b is not None and rnd.closed_at is None:
+        reply.add_row(Action(_("🔔 Remind the missing units"), b.remind()), Action(_("🔒 Close"), b.close()))
         if not with_scores:
-            reply.add_row(Action(_("📊 Scores (in private)"), f"ar:{rnd.id}:d"))
+            reply.add_row(Action(_("📊 Scores (in private)"), b.scores()))
     return reply
 
 
-def close_confirm(rnd: AssessmentRound, done: int, total: int) -> Reply:
+def close_confirm(rnd: AssessmentRound, done: int, total: int, b: RoundButtons) -> Reply:
     reply = Reply(_("Close the self-assessment round now? {progress}. After closing no unit can submit or edit.")
                   .format(progress=progress_line(done, total)))
-    reply.add_row(Action(_("🔒 Yes, close"), f"ar:{rnd.id}:cy"), Action(_("✖ No"), f"ar:{rnd.id}:cn"))
+    reply.add_row(Action(_("🔒 Yes, close"), b.close_yes()), Action(_("✖ No"), b.close_no()))
     return reply
 
 
@@ -247,16 +275,12 @@ def export_caption(bloc: Bloc, rnd: AssessmentRound) -> str:
 
 # -- the unit's form --------------------------------------------------------------------------
 
-def _cb(form: svc.Form, op: str, *args: object) -> str:
-    return ":".join(["af", str(form.round.id), op, *(str(a) for a in args)])
-
-
 def _header(form: svc.Form) -> str:
     return _("<b>Self-assessment</b> · {unit} · deadline {when}").format(
         unit=esc(form.unit.name), when=svc.local_text(form.bloc, form.round.deadline))
 
 
-def criterion_card(form: svc.Form, index: int) -> Reply:
+def criterion_card(form: svc.Form, index: int, b: FormButtons) -> Reply:
     c = form.criterion(index)
     score = form.scores.get(str(c.id))
     note = form.notes.get(str(c.id))
@@ -270,50 +294,50 @@ def criterion_card(form: svc.Form, index: int) -> Reply:
     if form.submitted:
         lines.append(_("\n✅ Submitted. Press “Edit again” to change it."))
         reply = Reply("\n".join(lines))
-        reply.add_row(Action(_("✏️ Edit again"), _cb(form, "o")), Action(_("📊 Summary"), _cb(form, "m")))
+        reply.add_row(Action(_("✏️ Edit again"), b.reopen()), Action(_("📊 Summary"), b.summary()))
         return reply
     lines.append(_("\nType the score (0–{max}, half points allowed, e.g. 4,5) or tap:").format(max=fmt(c.max_points)))
     reply = Reply("\n".join(lines))
-    reply.add_row(*[Action(fmt(v), _cb(form, "s", index, f"{v:g}")) for v in scoring.quick_scores(c.max_points)])
+    reply.add_row(*[Action(fmt(v), b.score(index, f"{v:g}")) for v in scoring.quick_scores(c.max_points)])
     nav = []
     if index > 0:
-        nav.append(Action(_("◀ Back"), _cb(form, "g", index - 1)))
+        nav.append(Action(_("◀ Back"), b.goto(index - 1)))
     if index + 1 < len(form.criteria):
-        nav.append(Action(_("Skip ▶"), _cb(form, "g", index + 1)))
-    nav.append(Action(_("☰ Go to…"), _cb(form, "j")))
+        nav.append(Action(_("Skip ▶"), b.goto(index + 1)))
+    nav.append(Action(_("☰ Go to…"), b.jump()))
     reply.add_row(*nav)
-    extra = [Action(_("📝 Note"), _cb(form, "n", index))]
+    extra = [Action(_("📝 Note"), b.note(index))]
     if score is not None and c.kind != "normal":
-        extra.append(Action(_("✖ Clear"), _cb(form, "c", index)))
+        extra.append(Action(_("✖ Clear"), b.clear(index)))
     reply.add_row(*extra)
-    reply.add_row(Action(_("📎 Evidence ({n})").format(n=len(form.evidence)), _cb(form, "e")),
-                  Action(_("📊 Summary"), _cb(form, "m")))
+    reply.add_row(Action(_("📎 Evidence ({n})").format(n=len(form.evidence)), b.evidence()),
+                  Action(_("📊 Summary"), b.summary()))
     return reply
 
 
-def jump_list(form: svc.Form) -> Reply:
+def jump_list(form: svc.Form, b: FormButtons) -> Reply:
     reply = Reply(_header(form) + "\n" + _("Choose a criterion (✓ = scored):"))
     row: list[Action] = []
     for i, c in enumerate(form.criteria[:MAX_JUMP_BUTTONS]):
         mark = "✓" if str(c.id) in form.scores else "·"
-        row.append(Action(f"{mark} {c.code}"[:20], _cb(form, "g", i)))
+        row.append(Action(f"{mark} {c.code}"[:20], b.goto(i)))
         if len(row) == 4:
             reply.add_row(*row)
             row = []
     if row:
         reply.add_row(*row)
-    reply.add_row(Action(_("📊 Summary"), _cb(form, "m")))
+    reply.add_row(Action(_("📊 Summary"), b.summary()))
     return reply
 
 
-def note_prompt(form: svc.Form, index: int) -> Reply:
+def note_prompt(form: svc.Form, index: int, b: FormButtons) -> Reply:
     c = form.criterion(index)
     reply = Reply(_("Type the note for <b>{code}</b> (at most {limit} characters). Send a single dash “-” to remove it.")
                   .format(code=esc(c.code), limit=svc.MAX_NOTE))
-    return reply.add_row(Action(_("◀ Back"), _cb(form, "g", index)))
+    return reply.add_row(Action(_("◀ Back"), b.goto(index)))
 
 
-def evidence_screen(form: svc.Form, max_mb: int) -> Reply:
+def evidence_screen(form: svc.Form, max_mb: int, b: FormButtons) -> Reply:
     lines = [_header(form),
              _("📎 <b>Evidence files</b>: send them here as files (PDF, DOCX, XLSX, JPG, PNG; at most {mb} MB each, "
                "{limit} files).").format(mb=max_mb, limit=svc.MAX_EVIDENCE)]
@@ -324,9 +348,9 @@ def evidence_screen(form: svc.Form, max_mb: int) -> Reply:
     reply = Reply("\n".join(lines))
     if not form.submitted:
         for i, e in enumerate(form.evidence, 1):
-            reply.add_row(Action(_("🗑 Remove {i}. {name}").format(i=i, name=e.name)[:40], _cb(form, "r", e.id)))
-    reply.add_row(Action(_("◀ Criteria"), _cb(form, "g", form.draft.position if form.draft else 0)),
-                  Action(_("📊 Summary"), _cb(form, "m")))
+            reply.add_row(Action(_("🗑 Remove {i}. {name}").format(i=i, name=e.name)[:40], b.remove(e.id)))
+    reply.add_row(Action(_("◀ Criteria"), b.goto(form.draft.position if form.draft else 0)),
+                  Action(_("📊 Summary"), b.summary()))
     return reply
 
 
@@ -336,13 +360,13 @@ def _size(size: int) -> str:
     return f"{max(1, size // 1024)} KB"
 
 
-def evidence_added(form: svc.Form, name: str, max_mb: int) -> Reply:
-    reply = evidence_screen(form, max_mb)
+def evidence_added(form: svc.Form, name: str, max_mb: int, b: FormButtons) -> Reply:
+    reply = evidence_screen(form, max_mb, b)
     reply.text = _("✅ Received: {name}").format(name=esc(name)) + "\n\n" + reply.text
     return reply
 
 
-def summary(form: svc.Form) -> Reply:
+def summary(form: svc.Form, b: FormButtons) -> Reply:
     sums = form.totals()
     lines = [_header(form), _("📊 <b>Summary</b>")]
     for group, subtotal in sums.groups.items():
@@ -365,24 +389,24 @@ def summary(form: svc.Form) -> Reply:
         lines.append(_("✅ Submitted."))
         reply = Reply("\n".join(lines))
         if form.round.closed_at is None:
-            reply.add_row(Action(_("✏️ Edit again"), _cb(form, "o")))
+            reply.add_row(Action(_("✏️ Edit again"), b.reopen()))
         return reply
     if not sums.missing and sums.scored:
-        reply.add_row(Action(_("✅ Submit"), _cb(form, "x")))
+        reply.add_row(Action(_("✅ Submit"), b.submit()))
     first_missing = form.criteria.index(sums.missing[0]) if sums.missing else (form.draft.position if form.draft else 0)
-    reply.add_row(Action(_("◀ Continue scoring"), _cb(form, "g", first_missing)),
-                  Action(_("📎 Evidence ({n})").format(n=len(form.evidence)), _cb(form, "e")))
+    reply.add_row(Action(_("◀ Continue scoring"), b.goto(first_missing)),
+                  Action(_("📎 Evidence ({n})").format(n=len(form.evidence)), b.evidence()))
     return reply
 
 
-def submitted(form: svc.Form, version: SubmissionVersion) -> Reply:
+def submitted(form: svc.Form, version: SubmissionVersion, b: FormButtons) -> Reply:
     text = _("✅ <b>{unit}</b> submitted its self-assessment (version {version}): <b>{total}</b> points.").format(
         unit=esc(form.unit.name), version=version.version, total=fmt(version.total))
     if version.late:
         text += "\n" + _("⚠ Submitted after the deadline: marked late.")
     text += "\n" + _("You can edit and submit again until the deadline.")
     reply = Reply(text)
-    return reply.add_row(Action(_("✏️ Edit again"), _cb(form, "o")))
+    return reply.add_row(Action(_("✏️ Edit again"), b.reopen()))
 
 
 def history(bloc: Bloc, unit_name: str, versions: list[SubmissionVersion], names: dict[int, str]) -> Reply:
@@ -411,41 +435,14 @@ def no_open_round() -> Reply:
     return Reply(_("No self-assessment round is open in your bloc."))
 
 
-@status_source
-async def round_status_line(session: AsyncSession, clock: Clock, bloc: Bloc) -> list[str]:
+def status_line(bloc: Bloc, rnd: AssessmentRound, done: int, total: int) -> str:
     """/status: the open round's progress and deadline."""
-    rnd = await svc.open_round_of(session, bloc.id)
-    if rnd is None:
-        return []
-    done, total = await svc.progress(session, rnd)
-    return [_("Self-assessment: {progress}, deadline {when}").format(
-        progress=progress_line(done, total), when=svc.local_text(bloc, rnd.deadline))]
+    return _("Self-assessment: {progress}, deadline {when}").format(
+        progress=progress_line(done, total), when=svc.local_text(bloc, rnd.deadline))
 
 
 # -- automatic reminders before the round's deadline (bot/services/reminders.py) ---------------------
-from datetime import datetime  # noqa: E402
-
-from bot.services import reminders  # noqa: E402
-from bot.services.reminders import DeadlineItem, DeadlineSource  # noqa: E402
-from bot.views.meetings import lead_text, mute_button  # noqa: E402
-from storage.models import Unit  # noqa: E402
-
-
-async def _load_deadline(session: AsyncSession, round_id: int) -> DeadlineItem | None:
-    rnd = await session.get(AssessmentRound, round_id)
-    if rnd is None or rnd.closed_at is not None:
-        return None
-    bloc = await session.get(Bloc, rnd.bloc_id)
-    # The version follows the deadline: extending it re-plans, reminders of the old time are dropped.
-    return DeadlineItem(svc.KIND_REMINDER, rnd.id, bloc, rnd.deadline, version=int(rnd.deadline.timestamp()) // 60,
-                        title=_("self-assessment"), obj=rnd)
-
-
-async def _pending_units(session: AsyncSession, item: DeadlineItem) -> list[Unit]:
-    return [unit for unit, _reps in await svc.units_to_remind(session, item.obj)]
-
-
-def _group_reminder(item: DeadlineItem, pending: list[Unit], now: datetime) -> Reply:
+def group_reminder(item: DeadlineItem, pending: list[Unit], now: datetime) -> Reply:
     lines = [_("⏰ <b>Reminder</b>: the self-assessment deadline is {lead} ({when}).").format(
         lead=lead_text(item.due_at, now), when=svc.local_text(item.bloc, item.due_at))]
     if pending:
@@ -456,14 +453,10 @@ def _group_reminder(item: DeadlineItem, pending: list[Unit], now: datetime) -> R
     return reply
 
 
-def _private_reminder(item: DeadlineItem, unit: Unit, now: datetime) -> Reply:
+def private_reminder(item: DeadlineItem, unit: Unit, now: datetime) -> Reply:
     reply = Reply(_("⏰ <b>Reminder</b>: {unit} has not submitted its self-assessment. The deadline is {lead} "
                     "({when}).").format(unit=esc(unit.name), lead=lead_text(item.due_at, now),
                                         when=svc.local_text(item.bloc, item.due_at)))
     reply.add_row(Action(_("Submit self-assessment"), f"{svc.PAYLOAD_PREFIX}{item.item_id}", kind="start"))
     reply.add_row(mute_button(item.kind, item.item_id))
     return reply
-
-
-reminders.register_source(DeadlineSource(svc.KIND_REMINDER, _load_deadline, _pending_units, _group_reminder,
-                                         _private_reminder))

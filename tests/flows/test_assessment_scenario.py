@@ -7,6 +7,7 @@ import io
 
 from openpyxl import load_workbook
 
+from bot.conversations.assessment_form import Goto, Summary
 from tests.flows.test_assessment_form import bloc_with_reps, button, open_round
 from tests.unit.test_scoring import HEADER, xlsx
 
@@ -26,8 +27,8 @@ async def fill(flow, rep, payload, scores):
         if value:
             await flow.send(rep, value)
         else:
-            await flow.click(rep, flow.last(rep.id), f"af:{round_id}:g:{i + 1}")
-    await flow.click(rep, flow.last(rep.id), f"af:{round_id}:m")
+            await flow.click(rep, flow.last(rep.id), Goto(round_id, i + 1).pack())
+    await flow.click(rep, flow.last(rep.id), Summary(round_id).pack())
 
 
 async def submit(flow, rep):

@@ -8,12 +8,19 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import select
 
+from bot.app import build_table
 from bot.services import assessments as svc
 from bot.services import scoring
 from bot.services import settings as settings_service
 from bot.services.blocs import Member, Role
 from bot.services.errors import UserError
 from storage.models import AssessmentRound, Bloc, Person, Representative, SubmissionVersion, Unit
+
+
+@pytest.fixture(autouse=True)
+def deadline_sources():
+    """Opening a round plans its reminders: the composition root registers the deadline sources."""
+    build_table()
 
 
 async def make_world(session, clock):

@@ -29,7 +29,7 @@ from bot.conversations.core import Table
 from bot.i18n import _, use_locale
 from bot.services.ballot_box import KeyVault
 from bot.views.base import Reply
-from storage.db import Database, abort
+from storage.db import Database, abort, begin_write
 from storage.models import ZaloUser
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,7 @@ class ZaloFront:
         async with self.db.session() as session:
             found = (await session.execute(select(ZaloUser.id).where(ZaloUser.zalo_id == zalo_id))).scalar()
             if found is None:
+                await begin_write(session)  # SQLite: take the write lock before writing (no busy upgrade)
                 session.add(ZaloUser(zalo_id=zalo_id))
                 try:
                     await session.commit()

@@ -1,0 +1,303 @@
+"""Self-assessment, the representative's side: the form in private (`a_<round>` deep link, /assess),
+criterion by criterion (a tapped or typed score, notes, a jump list), evidence files, the summary,
+submit and edit again. The dialog's state lives in `ctx.state` ("assess:score" with the round and
+the criterion shown, "assess:note", "assess:evidence")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.conversations.actions import ActionData, action
+from bot.conversations.assessment_rounds import CARD
+from bot.conversations.core import GROUP, PRIVATE, Actor, CardKey, Conversations, Ctx, Event, Outcome, edit, say
+from bot.i18n import _
+from bot.services import assessments as svc
+from bot.services.errors import NotAllowed, UserError
+from bot.views import assessments as views
+from storage.models import Person
+
+conv = Conversations("assessment_form")
+SCORE, NOTE, EVIDENCE = "assess:score", "assess:note", "assess:evidence"
+
+
+# -- typed actions (all carry the round) -----------------------------------------------------------------
+@action("afs")
+@dataclass(frozen=True)
+class Score(ActionData):
+    rnd: int
+    index: int
+    value: str
+
+
+@action("afg")
+@dataclass(frozen=True)
+class Goto(ActionData):
+    rnd: int
+    index: int
+
+
+@action("afc")
+@dataclass(frozen=True)
+class Clear(ActionData):
+    rnd: int
+    index: int
+
+
+@action("afn")
+@dataclass(frozen=True)
+class Note(ActionData):
+    rnd: int
+    index: int
+
+
+@action("afj")
+@dataclass(frozen=True)
+class Jump(ActionData):
+    rnd: int
+
+
+@action("afe")
+@dataclass(frozen=True)
+class Evidence(ActionData):
+    rnd: int
+
+
+@action("afr")
+@dataclass(frozen=True)
+class RemoveEvidence(ActionData):
+    rnd: int
+    evidence: int
+
+
+@action("afm")
+@dataclass(frozen=True)
+class Summary(ActionData):
+    rnd: int
+
+
+@action("afx")
+@dataclass(frozen=True)
+class Submit(ActionData):
+    rnd: int
+
+
+@action("afo")
+@dataclass(frozen=True)
+class Reopen(ActionData):
+    rnd: int
+
+
+@dataclass(frozen=True)
+class FormButtons:
+    """The form's buttons for one round, packed for the views."""
+
+    rnd: int
+
+    def score(self, index: int, value: str) -> str:
+        return Score(self.rnd, index, value).pack()
+
+    def goto(self, index: int) -> str:
+        return Goto(self.rnd, index).pack()
+
+    def jump(self) -> str:
+        return Jump(self.rnd).pack()
+
+    def note(self, index: int) -> str:
+        return Note(self.rnd, index).pack()
+
+    def clear(self, index: int) -> str:
+        return Clear(self.rnd, index).pack()
+
+    def evidence(self) -> str:
+        return Evidence(self.rnd).pack()
+
+    def remove(self, evidence_id: int) -> str:
+        return RemoveEvidence(self.rnd, evidence_id).pack()
+
+    def summary(self) -> str:
+        return Summary(self.rnd).pack()
+
+    def submit(self) -> str:
+        return Submit(self.rnd).pack()
+
+    def reopen(self) -> str:
+        return Reopen(self.rnd).pack()
+
+
+def _b(form: svc.Form) -> FormButtons:
+    return FormButtons(form.round.id)
+
+
+def _person(actor: Actor) -> Person:
+    if actor.person is None:
+        raise UserError(_("This button is no longer valid."))
+    return actor.person
+
+
+async def _at(ctx: Ctx, state: str, round_id: int, index: int | None = None) -> None:
+    data: dict = {"round_id": round_id}
+    if index is not None:
+        data["index"] = index
+    await ctx.state.set(state, data)
+
+
+# -- opening the form -----------------------------------------------------------------------------------
+@conv.command("assess", where=GROUP)
+async def assess_in_group(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    return say(views.form_in_group())
+
+
+@conv.command("assess", where=PRIVATE)
+async def cmd_assess(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    if actor.bloc is None:
+        raise NotAllowed(_("You are not a member of any bloc yet. Open the join link your bloc head sent you."))
+    rnd = await svc.open_round_of(ctx.session, actor.bloc.id)
+    if rnd is None:
+        return say(views.no_open_round())
+    return await _open_form(ctx, _person(actor), rnd.id)
+
+
+@conv.start(svc.PAYLOAD_PREFIX)
+async def start_form(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    return await _open_form(ctx, _person(actor), svc.parse_payload(event.args))
+
+
+async def _open_form(ctx: Ctx, person: Person, round_id: int) -> Outcome:
+    form = await svc.start_form(ctx.session, ctx.clock, round_id, person)
+    if form.submitted:
+        await ctx.state.clear()
+        return say(views.summary(form, _b(form)))
+    index = min(form.draft.position if form.draft else 0, len(form.criteria) - 1)
+    await _at(ctx, SCORE, round_id, index)
+    return say(views.criterion_card(form, index, _b(form)))
+
+
+# -- the form's buttons (private only) --------------------------------------------------------------------
+def _private(actor: Actor) -> Person:
+    if not actor.private:
+        raise UserError(_("The self-assessment is filled in private, not in the group."))
+    return _person(actor)
+
+
+@conv.action(Score)
+async def score_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    act: Score = event.action
+    form = await svc.set_score(ctx.session, ctx.clock, act.rnd, _private(actor), act.index, act.value)
+    nxt = min(act.index + 1, len(form.criteria) - 1)
+    await _at(ctx, SCORE, act.rnd, nxt)
+    if act.index + 1 < len(form.criteria):
+        return edit(views.criterion_card(form, nxt, _b(form)))
+    return edit(views.summary(form, _b(form)))
+
+
+@conv.action(Goto)
+async def goto_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    act: Goto = event.action
+    form = await svc.remember_position(ctx.session, ctx.clock, act.rnd, _private(actor), act.index)
+    await _at(ctx, SCORE, act.rnd, act.index)
+    return edit(views.criterion_card(form, act.index, _b(form)))
+
+
+@conv.action(Clear)
+async def clear_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    act: Clear = event.action
+    form = await svc.clear_score(ctx.session, ctx.clock, act.rnd, _private(actor), act.index)
+    return edit(views.criterion_card(form, act.index, _b(form)))
+
+
+@conv.action(Jump)
+async def jump_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    form = await svc.load_form(ctx.session, event.action.rnd, _private(actor))
+    return edit(views.jump_list(form, _b(form)))
+
+
+@conv.action(Note)
+async def note_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    act: Note = event.action
+    form = await svc.load_form(ctx.session, act.rnd, _private(actor))
+    svc.acceptance(form.round, form.bloc, ctx.clock.now())
+    await _at(ctx, NOTE, act.rnd, act.index)
+    return edit(views.note_prompt(form, act.index, _b(form)))
+
+
+@conv.action(Evidence)
+async def evidence_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    form = await svc.load_form(ctx.session, event.action.rnd, _private(actor))
+    await _at(ctx, EVIDENCE, event.action.rnd)
+    return edit(views.evidence_screen(form, ctx.settings.max_upload_mb, _b(form)))
+
+
+@conv.action(RemoveEvidence)
+async def remove_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    act: RemoveEvidence = event.action
+    form = await svc.remove_evidence(ctx.session, ctx.clock, act.rnd, _private(actor), act.evidence)
+    return edit(views.evidence_screen(form, ctx.settings.max_upload_mb, _b(form)))
+
+
+@conv.action(Summary)
+async def summary_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    form = await svc.load_form(ctx.session, event.action.rnd, _private(actor))
+    return edit(views.summary(form, _b(form)))
+
+
+@conv.action(Submit)
+async def submit_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    form, version = await svc.submit(ctx.session, ctx.clock, event.action.rnd, _private(actor))
+    await ctx.state.clear()
+    return edit(views.submitted(form, version, _b(form))).update(CardKey(CARD, form.round.id))
+
+
+@conv.action(Reopen)
+async def reopen_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    form = await svc.reopen(ctx.session, ctx.clock, event.action.rnd, _private(actor))
+    await _at(ctx, SCORE, event.action.rnd, 0)
+    return edit(views.criterion_card(form, 0, _b(form)))
+
+
+# -- what is typed or sent while the form is open ---------------------------------------------------------
+@conv.state(SCORE, where=PRIVATE)
+async def typed_score(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    if event.file is not None:
+        return await _evidence_file(ctx, actor, event)
+    if not (event.text or "").strip():
+        raise UserError(_("Send the evidence as a file (PDF, DOCX, XLSX, JPG or PNG), or press a button above."))
+    _name, data = await ctx.state.get()
+    round_id, index = data.get("round_id"), data.get("index", 0)
+    form = await svc.set_score(ctx.session, ctx.clock, round_id, _person(actor), index, event.text)
+    if index + 1 < len(form.criteria):
+        await _at(ctx, SCORE, round_id, index + 1)
+        return say(views.criterion_card(form, index + 1, _b(form)))
+    return say(views.summary(form, _b(form)))
+
+
+@conv.state(NOTE, where=PRIVATE)
+async def typed_note(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    if event.file is not None:
+        return await _evidence_file(ctx, actor, event)
+    _name, data = await ctx.state.get()
+    round_id, index = data.get("round_id"), data.get("index", 0)
+    text = event.text or ""
+    text = "" if text.strip() == "-" else text
+    form = await svc.set_note(ctx.session, ctx.clock, round_id, _person(actor), index, text)
+    await _at(ctx, SCORE, round_id, index)
+    return say(views.criterion_card(form, index, _b(form)))
+
+
+@conv.state(EVIDENCE, where=PRIVATE)
+async def evidence_text(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    if event.file is not None:
+        return await _evidence_file(ctx, actor, event)
+    raise UserError(_("Send the evidence as a file (PDF, DOCX, XLSX, JPG or PNG), or press a button above."))
+
+
+async def _evidence_file(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    _name, data = await ctx.state.get()
+    round_id = data.get("round_id")
+    file = event.file
+    max_mb = ctx.settings.max_upload_mb
+    # The channel's file reference stands for the file's identity too (Telegram: the file_id).
+    form, item = await svc.add_evidence(ctx.session, ctx.clock, round_id, _person(actor), file.ref, file.ref,
+                                        file.name, file.size, max_mb)
+    await _at(ctx, EVIDENCE, round_id)
+    return say(views.evidence_added(form, item.name, max_mb, _b(form)))
+
