@@ -18,7 +18,7 @@ from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.conversations import pledge
+from bot.conversations import bloc, common, join, pledge
 from bot.conversations.core import Table
 from bot.outbox import install as install_outbox
 from bot.services import reminders
@@ -50,7 +50,7 @@ def make_storage(settings: Settings) -> BaseStorage:
 def build_table() -> Table:
     """Every feature's conversation entries, in the order they are tried (feature deep links and
     commands before the core's catch-alls)."""
-    table = Table([pledge.conv])
+    table = Table([pledge.conv, bloc.conv, join.conv, common.conv])  # core last, its fallback very last
     for source in table.deadline_sources:
         reminders.register_source(source)
     return table

@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
@@ -184,3 +185,12 @@ async def managers(session: AsyncSession, bloc: Bloc) -> list[Person]:
     if bloc.founder_person_id and (founder := await session.get(Person, bloc.founder_person_id)) is not None:
         people.setdefault(founder.id, founder)
     return list(people.values())
+
+
+async def rep_counts(session: AsyncSession, bloc_id: int) -> dict[int, int]:
+    """How many active representatives each unit has."""
+    result = await session.execute(
+        select(Representative.unit_id, func.count()).where(
+            Representative.bloc_id == bloc_id, Representative.revoked_at == None)  # noqa: E711
+        .group_by(Representative.unit_id))
+    return {unit_id: count for unit_id, count in result.all()}
