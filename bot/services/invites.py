@@ -151,6 +151,8 @@ async def list_representatives(session: AsyncSession, bloc_id: int) -> list[RepR
 
 async def revoke_representative(session: AsyncSession, clock: Clock, bloc: Bloc, number: str,
                                 actor_id: int | None) -> RepRow:
+    from bot.views import core as views  # texts naming commands live in the views (which import this module)
+
     await begin_write(session)
     rows = await list_representatives(session, bloc.id)
     try:
@@ -159,8 +161,7 @@ async def revoke_representative(session: AsyncSession, clock: Clock, bloc: Bloc,
             raise ValueError
     except ValueError:
         await abort(session)
-        raise UserError(_("There is no representative number “{value}”. Send /reps to see the numbers.").format(
-            value=number.strip()[:20])) from None
+        raise UserError(views.no_such_rep(number.strip()[:20])) from None
     row = rows[index - 1]
     row.rep.revoked_at = clock.now()
     if row.rep.invite_id is not None:  # the link the person used dies with the representation
