@@ -11,7 +11,6 @@ from __future__ import annotations
 from aiogram import Router
 
 from bot.conversations.core import Table
-
 from handlers import assessments, bridge, chat_events, errors, meetings, voting
 
 # The core's conversations (group admin, join links and /start catch-alls, /help and the unknown-command

@@ -64,14 +64,16 @@ async def confirm_join(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
         bloc, unit, new = await invite_service.join(ctx.session, ctx.clock, event.action.payload, person)
     except invite_service.LinkUsed as refused:
         # The refusal is the answer under the button; the head learns of the attempt.
-        tell = await _tell_managers(ctx, refused.bloc, lambda: views.join_refused_announced(
-            refused.bloc, refused.unit, person.full_name))
-        return Outcome(toast=refused.message, alert=True, after=[tell])
-    outcome = edit(views.joined(bloc, unit, new))
-    if new:
-        outcome.after.append(await _tell_managers(ctx, bloc, lambda: views.join_announced(
-            bloc, unit, person.full_name), skip=person.id))
-    return outcome
+        used_bloc, used_unit, text = refused.bloc, refused.unit, refused.message
+    else:
+        outcome = edit(views.joined(bloc, unit, new))
+        if new:
+            outcome.after.append(await _tell_managers(ctx, bloc, lambda: views.join_announced(
+                bloc, unit, person.full_name), skip=person.id))
+        return outcome
+    tell = await _tell_managers(ctx, used_bloc, lambda: views.join_refused_announced(
+        used_bloc, used_unit, person.full_name))
+    return Outcome(toast=text, alert=True, after=[tell])
 
 
 async def _tell_managers(ctx: Ctx, bloc: Bloc, render: Callable[[], Reply], skip: int | None = None):

@@ -55,7 +55,6 @@ async def bloc_by_id(session: AsyncSession, bloc_id: int) -> Bloc | None:
 async def setup_bloc(session: AsyncSession, clock: Clock, chat_id: int, title: str, founder: Person,
                      locale: str, timezone: str, is_admin: bool) -> Bloc:
     from bot.services.units import clean_name
-
     from bot.views import core as views  # texts naming commands live in the views (which import this module)
 
     title = clean_name(title)
