@@ -11,16 +11,18 @@ from __future__ import annotations
 from aiogram import Router
 
 from bot.conversations.core import Table
+from handlers import bridge, chat_events, errors, voting
 
-from handlers import bridge, chat_events, common, core_group, core_private, errors, voting
+# The core's conversations (group admin, join links and /start catch-alls, /help and the unknown-command
+# answer): compiled after the feature routers not yet on the table, as the old core routers were.
+LAST = ("bloc", "join", "common")
 
 
 def build_router(table: Table) -> Router:
     root = Router(name="root")
-    root.include_routers(errors.make_router(), chat_events.make_router(), bridge.build_router(table),
+    root.include_routers(errors.make_router(), chat_events.make_router(), bridge.build_router(table, skip=LAST),
                          *feature_routers(),
-                         core_group.make_router(), common.make_router(), core_private.make_router(),
-                         common.make_fallback())
+                         bridge.build_router(table, "conversations-last", only=LAST))
     return root
 
 

@@ -10,6 +10,7 @@ aiogram's CallbackAnswerMiddleware, the one place callbacks are answered).
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from typing import Any
 
 from aiogram import Bot, Router
@@ -129,13 +130,23 @@ class PayloadPrefix(Filter):
 
 
 # -- the router -----------------------------------------------------------------------------------------
-def build_router(table: Table, name: str = "conversations") -> Router:
+def build_router(table: Table, name: str = "conversations", only: Collection[str] | None = None,
+                 skip: Collection[str] = ()) -> Router:
+    """The table's entries as one router; `only`/`skip` name conversations, so catch-alls can be
+    compiled into a router included after the feature routers not yet on the table."""
     router = Router(name=name)
     router.callback_query.middleware(CallbackAnswerMiddleware())  # every pressed button is answered once
-    for entry in table.entries:
-        observer, filters = _filters(entry)
-        getattr(router, observer).register(_handler(table, entry), *filters)
+    for part in table.parts:
+        if (only is not None and part.name not in only) or part.name in skip:
+            continue
+        for entry in part.entries:
+            _register(router, table, entry)
     return router
+
+
+def _register(router: Router, table: Table, entry: Entry) -> None:
+    observer, filters = _filters(entry)
+    getattr(router, observer).register(_handler(table, entry), *filters)
 
 
 def _handler(table: Table, entry: Entry):
@@ -190,8 +201,16 @@ def ctx_of(data: dict[str, Any], bot: Bot, actor: Actor) -> Ctx:
                kick=app.kick, channel=CHANNEL, extras={"bot_username": data.get("bot_username", ""), "app": app})
 
 
+async def is_group_admin(bot: Bot, chat_id: int, user_id: int) -> bool:
+    member = await bot.get_chat_member(chat_id, user_id)
+    return member.status in ("creator", "administrator")
+
+
 async def run(table: Table, entry: Entry, event: Event, chat_id: int, chat_type: str, data: dict[str, Any]) -> None:
     bot: Bot = data["bot"]
+    user = data.get("event_from_user")
+    if entry.kind == "command" and entry.needs_admin and chat_type != "private" and user is not None:
+        data = {**data, "is_admin": await is_group_admin(bot, chat_id, user.id)}  # only when the entry asks
     actor = actor_of(data, chat_id, chat_type)
     ctx = ctx_of(data, bot, actor)
     outcome = await entry.step(ctx, actor, event)

@@ -263,6 +263,7 @@ class Entry:
     pattern: re.Pattern | None = None
     suffixes: tuple[str, ...] = ()  # file name endings, lower case
     with_caption: bool | None = None  # file entries: None = either
+    needs_admin: bool = False  # command entries in groups: the front sets `Actor.is_admin` first
 
 
 @dataclass
@@ -327,8 +328,10 @@ class Conversations:
 
         return register
 
-    def command(self, *names: str, where: Where = ANYWHERE):
-        return self._add(Entry("command", _unset, where, names=tuple(n.lower() for n in names)))
+    def command(self, *names: str, where: Where = ANYWHERE, needs_admin: bool = False):
+        """`needs_admin`: the step reads `actor.is_admin` (the front asks the messenger, in groups only)."""
+        return self._add(Entry("command", _unset, where, names=tuple(n.lower() for n in names),
+                               needs_admin=needs_admin))
 
     def start(self, *prefixes: str):
         """A deep link `/start <payload>` (a typed word on Zalo) whose payload starts with a prefix;

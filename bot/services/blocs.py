@@ -55,20 +55,20 @@ async def bloc_by_id(session: AsyncSession, bloc_id: int) -> Bloc | None:
 async def setup_bloc(session: AsyncSession, clock: Clock, chat_id: int, title: str, founder: Person,
                      locale: str, timezone: str, is_admin: bool) -> Bloc:
     from bot.services.units import clean_name
+    from bot.views import core as views  # texts naming commands live in the views (which import this module)
 
     title = clean_name(title)
     if not is_admin:
         raise NotAllowed(_("Only an administrator of this group can set up the bloc."))
     if not title:
-        raise UserError(_("Write the bloc's name after the command, for example:\n/setup Khối thi đua các TTYT tuyến huyện"))
+        raise UserError(views.setup_usage())
     if len(title) > MAX_TITLE:
         raise UserError(_("The bloc name is too long (at most {limit} characters).").format(limit=MAX_TITLE))
     await begin_write(session)
     existing = await bloc_by_chat(session, chat_id)
     if existing is not None and existing.is_active:
         await abort(session)
-        raise UserError(_("This group is already the bloc “{title}”. Send /status to see it.").format(
-            title=existing.title))
+        raise UserError(views.already_a_bloc(existing.title))
     now = clock.now()
     if existing is not None:  # the bot was removed and added back: the bloc comes back, history kept
         existing.is_active, existing.title = True, title

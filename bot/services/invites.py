@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
@@ -150,6 +151,8 @@ async def list_representatives(session: AsyncSession, bloc_id: int) -> list[RepR
 
 async def revoke_representative(session: AsyncSession, clock: Clock, bloc: Bloc, number: str,
                                 actor_id: int | None) -> RepRow:
+    from bot.views import core as views  # texts naming commands live in the views (which import this module)
+
     await begin_write(session)
     rows = await list_representatives(session, bloc.id)
     try:
@@ -158,8 +161,7 @@ async def revoke_representative(session: AsyncSession, clock: Clock, bloc: Bloc,
             raise ValueError
     except ValueError:
         await abort(session)
-        raise UserError(_("There is no representative number “{value}”. Send /reps to see the numbers.").format(
-            value=number.strip()[:20])) from None
+        raise UserError(views.no_such_rep(number.strip()[:20])) from None
     row = rows[index - 1]
     row.rep.revoked_at = clock.now()
     if row.rep.invite_id is not None:  # the link the person used dies with the representation
@@ -184,3 +186,12 @@ async def managers(session: AsyncSession, bloc: Bloc) -> list[Person]:
     if bloc.founder_person_id and (founder := await session.get(Person, bloc.founder_person_id)) is not None:
         people.setdefault(founder.id, founder)
     return list(people.values())
+
+
+async def rep_counts(session: AsyncSession, bloc_id: int) -> dict[int, int]:
+    """How many active representatives each unit has."""
+    result = await session.execute(
+        select(Representative.unit_id, func.count()).where(
+            Representative.bloc_id == bloc_id, Representative.revoked_at == None)  # noqa: E711
+        .group_by(Representative.unit_id))
+    return {unit_id: count for unit_id, count in result.all()}

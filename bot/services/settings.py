@@ -82,7 +82,9 @@ def current(bloc: Bloc, key: str) -> Any:
 async def set_value(session: AsyncSession, clock: Clock, bloc: Bloc, key: str, raw: str, actor_id: int) -> Any:
     spec = REGISTRY.get(key)
     if spec is None:
-        raise UserError(_("There is no setting “{key}”. Send /settings to see them.").format(key=key[:40]))
+        from bot.views import core as views  # texts naming commands live in the views (which import this module)
+
+        raise UserError(views.no_such_setting(key[:40]))
     parsed = spec.parse(raw)
     await begin_write(session)
     fresh = await session.get(Bloc, bloc.id, populate_existing=True)

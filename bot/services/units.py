@@ -57,14 +57,15 @@ async def list_units(session: AsyncSession, bloc_id: int, active_only: bool = Tr
 
 async def unit_by_number(session: AsyncSession, bloc_id: int, number: str | int) -> Unit:
     """Units are addressed by their number in `/units` (1-based)."""
+    from bot.views import core as views  # texts naming commands live in the views (which import this module)
+
     units = await list_units(session, bloc_id)
     try:
         index = int(str(number).strip().rstrip("."))
     except ValueError:
-        raise UserError(_("“{value}” is not a unit number. Send /units to see the numbers.").format(
-            value=str(number)[:40])) from None
+        raise UserError(views.not_a_unit_number(str(number)[:40])) from None
     if not 1 <= index <= len(units):
-        raise UserError(_("There is no unit number {number}. Send /units to see the numbers.").format(number=index))
+        raise UserError(views.no_such_unit(index))
     return units[index - 1]
 
 

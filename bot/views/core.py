@@ -101,11 +101,12 @@ def invite_links(bloc: Bloc, links: list[IssuedLink], bot_username: str, ttl_day
     return replies
 
 
-def join_confirm(bloc: Bloc, unit: Unit, payload: str) -> Reply:
+def join_confirm(bloc: Bloc, unit: Unit, confirm: str, cancel: str) -> Reply:
+    """`confirm`, `cancel`: the packed actions of the two buttons."""
     reply = Reply(_("You opened the join link of <b>{unit}</b> in the bloc <b>{bloc}</b>.\n"
                     "Do you represent this unit?").format(unit=esc(unit.name), bloc=esc(bloc.title)))
-    reply.add_row(Action(_("✅ I represent {unit}").format(unit=unit.name)[:60], "jc:" + payload))
-    reply.add_row(Action(_("✖ Not me"), "jx"))
+    reply.add_row(Action(_("✅ I represent {unit}").format(unit=unit.name)[:60], confirm))
+    reply.add_row(Action(_("✖ Not me"), cancel))
     return reply
 
 
@@ -243,3 +244,77 @@ def join_refused_announced(bloc: Bloc, unit: Unit, person_name: str) -> Reply:
     return Reply(_("⚠️ {name} tried to join <b>{unit}</b> ({bloc}) with a link that was already used. Nobody was "
                    "added. If they should represent the unit, send them a new link with /invite.").format(
         name=esc(person_name), unit=esc(unit.name), bloc=esc(bloc.title)))
+
+
+# -- refusals and usage hints (the text of a UserError) --------------------------------------------
+def rename_usage() -> str:
+    return _("Write the unit number and the new name: <code>/rename 3 New name</code>")
+
+
+def removeunit_usage() -> str:
+    return _("Write the unit number: <code>/removeunit 3</code>. Send /units to see the numbers.")
+
+
+def merge_usage() -> str:
+    return _("Write two unit numbers: <code>/merge 3 5</code> merges unit 3 into unit 5.")
+
+
+def no_units_to_invite() -> str:
+    return _("The bloc has no units yet. Add them with /addunit, one name per line.")
+
+
+def revoke_usage() -> str:
+    return _("Write the representative's number: <code>/revoke 2</code>. Send /reps to see the numbers.")
+
+
+def post_usage(command: str) -> str:
+    return _("Write the unit number, for example <code>/{command} 4</code>. Send /units to see the numbers.").format(
+        command=command)
+
+
+def settings_usage() -> str:
+    return _("Write the setting and its value: <code>/settings key value</code>. Send /settings to see them.")
+
+
+def unit_file_not_manager() -> str:
+    return _("Only the bloc head or deputy can load the unit list.")
+
+
+def file_too_large(mb: int) -> str:
+    return _("The file is too large (at most {mb} MB).").format(mb=mb)
+
+
+def no_units_in_file() -> str:
+    return _("I found no unit names in the first column of this file.")
+
+
+def link_invalid() -> str:
+    return _("This link is not valid or has expired. Ask the bloc head for a new one.")
+
+
+def button_invalid() -> str:
+    return _("This button is no longer valid.")
+
+
+def setup_usage() -> str:
+    return _("Write the bloc's name after the command, for example:\n/setup Khối thi đua các TTYT tuyến huyện")
+
+
+def already_a_bloc(title: str) -> str:
+    return _("This group is already the bloc “{title}”. Send /status to see it.").format(title=title)
+
+
+def not_a_unit_number(value: str) -> str:
+    return _("“{value}” is not a unit number. Send /units to see the numbers.").format(value=value)
+
+
+def no_such_unit(number: int) -> str:
+    return _("There is no unit number {number}. Send /units to see the numbers.").format(number=number)
+
+
+def no_such_rep(value: str) -> str:
+    return _("There is no representative number “{value}”. Send /reps to see the numbers.").format(value=value)
+
+
+def no_such_setting(key: str) -> str:
+    return _("There is no setting “{key}”. Send /settings to see them.").format(key=key)

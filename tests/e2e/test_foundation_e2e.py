@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from bot.conversations.join import ConfirmJoin
 from tests.e2e.harness import TOKEN, running_bot
 
 UNITS = ["TTYT thị xã Đông Triều", "TTYT thị xã Quảng Yên", "TTYT thành phố Uông Bí", "TTYT huyện Hải Hà",
@@ -17,7 +18,7 @@ async def confirm_join(tg, user, url):
     await tg.open_link(user, url)
     card = await tg.wait_bot_message(user["id"], "Bạn có phải đại diện")
     data = [b["callback_data"] for row in card["reply_markup"]["inline_keyboard"] for b in row
-            if b.get("callback_data", "").startswith("jc:")][0]
+            if ConfirmJoin.matches(b.get("callback_data"))][0]
     await tg.click(user, card, data)
     await tg.wait_bot_message(user["id"], "Bạn đã là đại diện của")
 

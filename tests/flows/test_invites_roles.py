@@ -4,6 +4,8 @@ import re
 
 from sqlmodel import select
 
+from bot.conversations.join import CancelJoin, ConfirmJoin
+
 from storage.models import Bloc, Invite, Representative, Unit
 
 UNITS = ["TTYT thị xã Đông Triều", "TTYT thị xã Quảng Yên", "TTYT thành phố Uông Bí", "TTYT huyện Hải Hà",
@@ -28,9 +30,11 @@ async def invite_links(flow, head) -> list[str]:
 async def join(flow, user, payload):
     await flow.send(user, f"/start {payload}")
     confirm = flow.last(user.id)
-    data = [d for _l, d, _u in flow.buttons(confirm) if d and d.startswith("jc:")]
+    data = [d for _l, d, _u in flow.buttons(confirm) if ConfirmJoin.matches(d)]
     assert data, f"no confirm button in {confirm.text!r}"
     assert len(data[0].encode()) <= 64
+    assert ConfirmJoin.unpack(data[0]) == ConfirmJoin(payload)
+    assert [d for _l, d, _u in flow.buttons(confirm) if d == CancelJoin().pack()]
     await flow.click(user, confirm, data[0])
 
 
@@ -63,7 +67,7 @@ async def test_invite_join_and_status(flow, fetch):
     mai = flow.user("Mai")
     await flow.send(mai, f"/start {payloads[1]}")
     confirm = flow.last(mai.id)
-    await flow.click(mai, confirm, [d for _l, d, _u in flow.buttons(confirm) if d.startswith("jc:")][0])
+    await flow.click(mai, confirm, [d for _l, d, _u in flow.buttons(confirm) if ConfirmJoin.matches(d)][0])
     assert "đã được sử dụng" in flow.answered()[-1]
     assert any("Mai vừa dùng một đường link đã sử dụng" in t for t in flow.texts(head.id))
     assert len(await fetch(select(Representative))) == 1
@@ -74,7 +78,7 @@ async def test_invite_join_and_status(flow, fetch):
     # the same person for another unit is refused
     await flow.send(rep, f"/start {payloads[2]}")
     confirm = flow.last(rep.id)
-    await flow.click(rep, confirm, [d for _l, d, _u in flow.buttons(confirm) if d.startswith("jc:")][0])
+    await flow.click(rep, confirm, [d for _l, d, _u in flow.buttons(confirm) if ConfirmJoin.matches(d)][0])
     assert "đang là đại diện của “TTYT thị xã Quảng Yên”" in flow.answered()[-1]
     count = len((await fetch(select(Representative))))
     assert count == 2
@@ -132,7 +136,7 @@ async def test_revoke_representative_and_posts(flow, fetch):
     await flow.send(rep, f"/start {payloads[0]}")  # the revoked person's own link is dead too
     assert "Trưởng khối đã" in flow.last_text(rep.id) or "thu hồi" in flow.last_text(rep.id) \
         or "không còn" in flow.last_text(rep.id)
-    assert not [d for _l, d, _u in flow.buttons(flow.last(rep.id)) if d and d.startswith("jc:")]
+    assert not [d for _l, d, _u in flow.buttons(flow.last(rep.id)) if ConfirmJoin.matches(d)]
     for bad in ("/revoke 99999999999999999999", "/revoke 0", "/revoke -1"):
         await flow.send(head, bad, chat=flow.group)
         assert "Không có đại diện số" in flow.last_text(flow.group.id)

@@ -71,3 +71,25 @@ async def test_group_commands_in_private_get_a_clear_answer(flow):
     assert "dùng trong nhóm chung" in flow.last_text(admin.id)
     await flow.send(admin, "/addunit Sở Y tế")
     assert "dùng trong nhóm chung" in flow.last_text(admin.id)
+
+
+async def test_group_admins_are_asked_for_setup_only(flow, monkeypatch):
+    """The Telegram front asks getChatMember only for entries with needs_admin (/setup)."""
+    from aiogram.methods import GetChatMember
+
+    asked = []
+    respond = flow._respond
+
+    def counting(method):
+        if isinstance(method, GetChatMember):
+            asked.append(method.user_id)
+        return respond(method)
+
+    monkeypatch.setattr(flow, "_respond", counting)
+    admin = flow.user("Lan", admin=True)
+    await flow.send(admin, "/setup Khối thi đua TTYT", chat=flow.group)
+    assert asked == [admin.id]
+    await flow.send(admin, "/units", chat=flow.group)
+    await flow.send(admin, "/help", chat=flow.group)
+    await flow.send(admin, "/setup")  # in private: "works in the group", nobody asked
+    assert asked == [admin.id]

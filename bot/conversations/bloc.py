@@ -1,0 +1,198 @@
+"""The bloc in its group: /setup, units (/units, /addunit, /rename, /removeunit, /merge), join
+links (/invite, /revokelinks), representatives (/reps, /revoke), posts (/sethead, /setdeputy),
+/status and /settings. The same commands in private answer that they work in the group."""
+
+from __future__ import annotations
+
+from bot.conversations.core import (
+    GROUP,
+    PRIVATE,
+    Actor,
+    Conversations,
+    Ctx,
+    Delivery,
+    Event,
+    Out,
+    Outcome,
+    ToPerson,
+    say,
+)
+from bot.conversations.guards import need_bloc, need_manager
+from bot.services import blocs as bloc_service
+from bot.services import invites as invite_service
+from bot.services import settings as settings_service
+from bot.services import units as unit_service
+from bot.services.blocs import Role
+from bot.services.errors import UserError
+from bot.views import core as views
+from bot.views.status import status_lines as legacy_status_lines  # features not yet on the table
+
+conv = Conversations("bloc")
+
+GROUP_ONLY = ("setup", "units", "addunit", "rename", "removeunit", "merge", "invite", "revokelinks", "reps", "revoke",
+              "sethead", "setdeputy", "status", "settings")
+
+
+def _is_admin(actor: Actor) -> bool:
+    # Telegram asks the group's administrators (handlers/bridge.py, `needs_admin`). A text front
+    # (Zalo, the plain-text tests) has no group administrators: whoever sets the group up may.
+    return actor.is_admin or actor.chat.channel != "telegram"
+
+
+@conv.command("setup", where=GROUP, needs_admin=True)
+async def cmd_setup(ctx: Ctx, actor: Actor, event: Event) -> Outcome | None:
+    if actor.person is None:  # a post by the group itself (an anonymous admin): nobody to make head
+        return None
+    bloc = await bloc_service.setup_bloc(ctx.session, ctx.clock, int(actor.chat.id), event.args, actor.person,
+                                         ctx.settings.default_locale, ctx.settings.timezone, _is_admin(actor))
+    return say(views.setup_done(bloc))
+
+
+@conv.command("units", where=GROUP)
+async def cmd_units(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    bloc = need_bloc(actor.bloc)
+    units = await unit_service.list_units(ctx.session, bloc.id)
+    return say(views.unit_list(bloc, units, await invite_service.rep_counts(ctx.session, bloc.id)))
+
+
+@conv.command("addunit", where=GROUP)
+async def cmd_addunit(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    member = need_manager(actor.bloc, actor.member)
+    rows = unit_service.parse_lines(event.args)
+    report = await unit_service.add_units(ctx.session, ctx.clock, member.bloc, rows, member.person.id) if rows \
+        else unit_service.AddReport()
+    total = await unit_service.count_units(ctx.session, member.bloc.id)
+    return say(views.units_added(report, total))
+
+
+def _two_args(event: Event, usage: str) -> tuple[str, str]:
+    parts = event.args.split(maxsplit=1)
+    if len(parts) != 2:
+        raise UserError(usage)
+    return parts[0], parts[1]
+
+
+@conv.command("rename", where=GROUP)
+async def cmd_rename(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    member = need_manager(actor.bloc, actor.member)
+    number, name = _two_args(event, views.rename_usage())
+    old, unit = await unit_service.rename_unit(ctx.session, ctx.clock, member.bloc, number, name, member.person.id)
+    return say(views.renamed(old, unit))
+
+
+@conv.command("removeunit", where=GROUP)
+async def cmd_removeunit(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    member = need_manager(actor.bloc, actor.member)
+    if not event.args:
+        raise UserError(views.removeunit_usage())
+    unit = await unit_service.deactivate_unit(ctx.session, ctx.clock, member.bloc, event.args, member.person.id)
+    return say(views.deactivated(unit))
+
+
+@conv.command("merge", where=GROUP)
+async def cmd_merge(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    member = need_manager(actor.bloc, actor.member)
+    source, target = _two_args(event, views.merge_usage())
+    src, dst = await unit_service.merge_units(ctx.session, ctx.clock, member.bloc, source, target.strip(),
+                                              member.person.id)
+    return say(views.merged(src, dst))
+
+
+@conv.command("invite", where=GROUP)
+async def cmd_invite(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    """One join link per unit, sent to the head in private (the group must never see them)."""
+    member = need_manager(actor.bloc, actor.member)
+    if not member.person.started or member.person.blocked:
+        return say(views.invites_need_private())
+    if event.args:
+        units = [await unit_service.unit_by_number(ctx.session, member.bloc.id, event.args)]
+    else:
+        units = await unit_service.list_units(ctx.session, member.bloc.id)
+    if not units:
+        raise UserError(views.no_units_to_invite())
+    links = await invite_service.issue_links(ctx.session, ctx.clock, member.bloc, units, ctx.settings.invite_ttl_days,
+                                             member.person.id)
+    replies = views.invite_links(member.bloc, links, ctx.extras.get("bot_username", ""), ctx.settings.invite_ttl_days)
+    head = member.person
+
+    async def send_links(delivery: Delivery) -> None:
+        for reply in replies:
+            if not (await delivery.deliver(Out(reply, ToPerson(head)))).ok:
+                await delivery.deliver(Out(views.invites_need_private()))
+                return
+        await delivery.deliver(Out(views.invites_sent_to_private()))
+
+    return Outcome(after=[send_links])
+
+
+@conv.command("revokelinks", where=GROUP)
+async def cmd_revokelinks(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    member = need_manager(actor.bloc, actor.member)
+    count = await invite_service.revoke_links(ctx.session, ctx.clock, member.bloc, member.person.id)
+    return say(views.links_revoked(count))
+
+
+@conv.command("reps", where=GROUP)
+async def cmd_reps(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    member = need_manager(actor.bloc, actor.member)
+    return say(views.rep_list(await invite_service.list_representatives(ctx.session, member.bloc.id)))
+
+
+@conv.command("revoke", where=GROUP)
+async def cmd_revoke(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    member = need_manager(actor.bloc, actor.member)
+    if not event.args:
+        raise UserError(views.revoke_usage())
+    row = await invite_service.revoke_representative(ctx.session, ctx.clock, member.bloc, event.args,
+                                                     member.person.id)
+    return say(views.rep_revoked(row))
+
+
+async def _set_post(ctx: Ctx, actor: Actor, event: Event, post: Role) -> Outcome:
+    member = need_manager(actor.bloc, actor.member)
+    if not event.args:
+        raise UserError(views.post_usage(event.command or ""))
+    unit = await unit_service.unit_by_number(ctx.session, member.bloc.id, event.args)
+    await bloc_service.set_post(ctx.session, ctx.clock, member.bloc, post, unit, member.person.id)
+    return say(views.post_set(post, unit, member.bloc.year))
+
+
+@conv.command("sethead", where=GROUP)
+async def cmd_sethead(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    return await _set_post(ctx, actor, event, Role.head)
+
+
+@conv.command("setdeputy", where=GROUP)
+async def cmd_setdeputy(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    return await _set_post(ctx, actor, event, Role.deputy)
+
+
+@conv.command("status", where=GROUP)
+async def cmd_status(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    bloc = need_bloc(actor.bloc)
+    units = await unit_service.list_units(ctx.session, bloc.id)
+    app = ctx.extras.get("app")
+    extra = await legacy_status_lines(ctx.session, ctx.clock, bloc)
+    if app is not None:
+        extra += await app.table.status_lines(ctx.session, ctx.clock, bloc)
+    return say(views.status(bloc, units, await invite_service.rep_counts(ctx.session, bloc.id), extra))
+
+
+@conv.command("settings", where=GROUP)
+async def cmd_settings(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    bloc = need_bloc(actor.bloc)
+    parts = event.args.split(maxsplit=1)
+    if not parts:
+        return say(views.settings_list(bloc))
+    member = need_manager(bloc, actor.member)
+    if len(parts) != 2:
+        raise UserError(views.settings_usage())
+    parsed = await settings_service.set_value(ctx.session, ctx.clock, member.bloc, parts[0], parts[1],
+                                              member.person.id)
+    spec = settings_service.REGISTRY[parts[0]]
+    return say(views.setting_changed(parts[0], spec.show(parsed)))
+
+
+@conv.command(*GROUP_ONLY, where=PRIVATE)
+async def group_command_in_private(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    return say(views.group_only())
