@@ -138,7 +138,8 @@ class TextFront:
                     return Event(action=unpack_any(chosen))
                 except BadAction:
                     pass
-            head, _sep, rest = raw.partition(" ")
+            head, *tail = raw.split(maxsplit=1)  # "/addunit\nA\nB": the command ends at any white space
+            rest = tail[0] if tail else ""
             word = fold(head).split("@")[0]
             if raw.startswith("/") or word in self._commands:
                 if word in _WORD_PREFIX:
