@@ -18,7 +18,7 @@ from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.conversations import pledge
+from bot.conversations import pledge, voting
 from bot.conversations.core import Table
 from bot.outbox import install as install_outbox
 from bot.services import reminders
@@ -50,7 +50,7 @@ def make_storage(settings: Settings) -> BaseStorage:
 def build_table() -> Table:
     """Every feature's conversation entries, in the order they are tried (feature deep links and
     commands before the core's catch-alls)."""
-    table = Table([pledge.conv])
+    table = Table([voting.conv, pledge.conv])
     for source in table.deadline_sources:
         reminders.register_source(source)
     return table
@@ -86,8 +86,6 @@ def build_dispatcher(settings: Settings, db: Database, clock: Clock | None = Non
     app = App(settings=settings, db=db, dp=dp, clock=clock, table=table)
     dp["app"] = app
     install_outbox(app)  # startup/shutdown hooks: APScheduler clock + outbox worker
-    from handlers.voting import install as install_vote_closer
-    install_vote_closer(dp)  # startup hook: closes votes at their time, reminds units first
     return app
 
 

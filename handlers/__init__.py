@@ -12,7 +12,7 @@ from aiogram import Router
 
 from bot.conversations.core import Table
 
-from handlers import assessments, bridge, chat_events, common, core_group, core_private, errors, meetings, voting
+from handlers import assessments, bridge, chat_events, common, core_group, core_private, errors, meetings
 
 
 def build_router(table: Table) -> Router:
@@ -26,4 +26,4 @@ def build_router(table: Table) -> Router:
 
 def feature_routers() -> list[Router]:
     """Routers of the feature areas (voting, meetings, assessments...), one module each."""
-    return [assessments.make_router(), meetings.make_router(), voting.make_router()]
+    return [assessments.make_router(), meetings.make_router()]

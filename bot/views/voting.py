@@ -13,7 +13,6 @@ from bot.services import ballot_box
 from bot.services import voting as svc
 from bot.services.tally import Rule
 from bot.views.base import Action, Reply, esc
-from bot.views.status import status_source
 from storage.models import Bloc, Poll, Unit
 
 KIND_LABELS = {
@@ -382,15 +381,38 @@ def board_caption(poll: Poll) -> str:
 
 # -- /status ---------------------------------------------------------------------------------------
 
-@status_source
-async def _status(session, clock, bloc: Bloc) -> list[str]:
-    lines = []
-    for poll in await svc.open_polls(session, bloc.id):
-        voted, eligible = await svc.turnout(session, poll)
-        lines.append(_("🗳 Vote #{number} {title}: {turnout}. {closing}").format(
-            number=poll.id, title=title(poll), turnout=turnout_line(voted, eligible),
-            closing=closing_line(bloc, poll)))
-    for poll in await svc.locked_polls(session, bloc.id):
-        lines.append(_("🔒 Vote #{number} {title}: the ballot box is locked, waiting for the counting committee "
-                       "(/mohom shows who has not handed back a key).").format(number=poll.id, title=title(poll)))
-    return lines
+def status_open(bloc: Bloc, poll: Poll, voted: int, eligible: int) -> str:
+    """/status: an open vote's turnout and closing time."""
+    return _("🗳 Vote #{number} {title}: {turnout}. {closing}").format(
+        number=poll.id, title=title(poll), turnout=turnout_line(voted, eligible), closing=closing_line(bloc, poll))
+
+
+def status_locked(poll: Poll) -> str:
+    return _("🔒 Vote #{number} {title}: the ballot box is locked, waiting for the counting committee "
+             "(/mohom shows who has not handed back a key).").format(number=poll.id, title=title(poll))
+
+
+# -- answers of the conversation (bot/conversations/voting.py) -----------------------------------------
+
+def extend_usage() -> str:
+    return _("Write the vote number and the new closing time: <code>/vote extend 3 18:00 26/12/2026</code>")
+
+
+def opened(poll: Poll) -> Reply:
+    return Reply(_("✅ Vote #{number} is open.").format(number=poll.id))
+
+
+def closed(poll: Poll) -> Reply:
+    return Reply(_("🔒 Vote #{number} is closed.").format(number=poll.id))
+
+
+def vote_in_private_only() -> str:
+    return _("For a secret ballot, vote in our private chat: press “Vote” under the vote card.")
+
+
+def not_a_key_of(poll_id: int) -> str:
+    return _("This is not a key of the ballot box of vote #{number}.").format(number=poll_id)
+
+
+def not_a_key() -> str:
+    return _("This is not a key of a ballot box.")

@@ -201,7 +201,7 @@ async def test_merge_and_remove_refused_while_a_unit_is_on_an_unfinished_vote(fl
 
 
 async def test_a_restart_while_locked_asks_the_committee_again(flow, fetch):
-    from handlers.voting import tick
+    from bot.conversations.voting import tick
     from storage.models import OutboxMessage
 
     head, reps = await bloc_with_reps(flow, count=3)

@@ -288,7 +288,7 @@ async def test_closer_reminds_then_closes_at_its_time_once(flow, fetch, clock):
     await flow.send(head, "/vote flag 3h", chat=flow.group)
     payload = start_payloads(flow, card_of(flow), "v_")[0]
     await vote(flow, reps[0], payload, [1])
-    from handlers.voting import tick
+    from bot.conversations.voting import tick
 
     deliver = flow.deliver_outbox  # the outbox worker sends what the closer queued
 
