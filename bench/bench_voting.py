@@ -30,23 +30,23 @@ sys.path.insert(0, str(ROOT))
 from aiogram import Dispatcher, F, Router  # noqa: E402
 from aiogram.fsm.storage.memory import MemoryStorage  # noqa: E402
 from aiogram.types import CallbackQuery, Chat, Message, Update, User  # noqa: E402
+from sqlmodel import select  # noqa: E402
 
 from bot.app import build_dispatcher  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.conversations import ballot as act  # noqa: E402
+from bot.conversations import voting as vote_conv  # noqa: E402
+from bot.conversations.core import Actor, CardKey, Ctx, Event, MemoryStates, Out, Outcome, ToGroup  # noqa: E402
+from bot.conversations.core import Chat as ConvChat  # noqa: E402
 from bot.services import ballot_box  # noqa: E402
 from bot.services import voting as svc  # noqa: E402
-from bot.conversations import voting as vote_conv  # noqa: E402
-from bot.conversations.core import Actor, CardKey, Chat as ConvChat, Ctx, Event, MemoryStates, Out, Outcome, ToGroup  # noqa: E402
-from handlers.bridge import TelegramDelivery  # noqa: E402
-from sqlmodel import select  # noqa: E402
 from bot.services.blocs import member_of  # noqa: E402
+from handlers.bridge import TelegramDelivery  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Bloc, Person, Representative, Unit  # noqa: E402
 from tests.support.flow import Flow  # noqa: E402
-
 
 INFLIGHT = 100
 

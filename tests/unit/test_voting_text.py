@@ -9,13 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sqlmodel import select
+
 from bot.app import build_table
 from bot.channels.textfront import TextDelivery, TextFront
 from bot.channels.textual import PendingChoices
 from bot.conversations import voting
 from bot.conversations.core import Actor, CardKey, Chat
 from storage.models import Bloc, Person, Representative, Unit
-from sqlmodel import select
 
 GROUP = -500
 HEAD = 1
