@@ -31,6 +31,7 @@ from bot.services.voting.rules import (
     local_text,
     vote_defaults,
 )
+from bot.views import voting as views  # texts with commands; used at call time
 from storage.db import abort, begin_write, is_sqlite
 from storage.models import AuditEvent, BallotBox, Bloc, Person, Poll, Representative, Unit
 
@@ -69,8 +70,7 @@ async def _committee(session: AsyncSession, member: Member, units: list[Unit],
     reachable = [(p, u) for p, u in reps if p.started and not p.blocked]
     for number in numbers:
         if not 1 <= number <= len(units):
-            raise UserError(_("There is no unit number {number}. Send /units to see the numbers.").format(
-                number=number))
+            raise UserError(views.no_unit_number(number))
     if numbers:
         chosen: list[tuple[Person, Unit | None]] = []
         for number in dict.fromkeys(numbers):
@@ -94,10 +94,7 @@ async def _committee(session: AsyncSession, member: Member, units: list[Unit],
             chosen.append((person, unit))
             taken.add(unit.id)
     if len(chosen) < MIN_COMMITTEE:
-        raise UserError(_("A secret ballot needs a counting committee of at least {n} people who have opened the "
-                          "private chat with the bot (the ballot box is opened with their keys). Ask the "
-                          "representatives to press Start in the bot's private chat, or name the units with "
-                          "<code>bkp 2,5,9</code>.").format(n=MIN_COMMITTEE))
+        raise UserError(views.committee_too_small(MIN_COMMITTEE))
     return chosen
 
 
@@ -125,11 +122,10 @@ async def open_vote(session: AsyncSession, clock: Clock, member: Member, spec: V
     check_closing(spec.closing_at, bloc, now)
     units = await list_units(session, bloc.id)
     if not units:
-        raise UserError(_("The bloc has no units yet. Add them with /addunit, one name per line."))
+        raise UserError(views.no_units_yet())
     if spec.kind == "custom":
         if not spec.question:
-            raise UserError(_("Write the question and at least two options: "
-                              "<code>/vote hoi Question? | Option A | Option B</code>"))
+            raise UserError(views.question_usage())
         if len(spec.question) > MAX_QUESTION:
             raise UserError(_("The question is too long (at most {limit} characters).").format(limit=MAX_QUESTION))
         labels = list(dict.fromkeys(spec.options))
@@ -142,8 +138,7 @@ async def open_vote(session: AsyncSession, clock: Clock, member: Member, spec: V
     else:
         for number in spec.exclude:
             if not 1 <= number <= len(units):
-                raise UserError(_("There is no unit number {number}. Send /units to see the numbers.").format(
-                    number=number))
+                raise UserError(views.no_unit_number(number))
         skip = {units[n - 1].id for n in spec.exclude}
         options = [{"label": u.name, "unit_id": u.id} for u in units if u.id not in skip]
         if not options:

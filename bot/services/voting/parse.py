@@ -10,6 +10,7 @@ from bot.i18n import _
 from bot.services.errors import UserError
 from bot.services.units import clean_name
 from bot.services.voting.rules import MAX_DAYS, local_text, zone
+from bot.views import voting as views  # texts with commands; used at call time
 from storage.models import Bloc
 
 # -- the one-line form ------------------------------------------------------------------------
@@ -50,13 +51,7 @@ class VoteSpec:
 
 
 def usage() -> str:
-    return _("Examples:\n<code>/vote co 18:00 25/12/2026</code> — emulation flag, choose 1\n"
-             "<code>/vote bangkhen 3</code> — certificate of merit, choose up to 3, closed with /close\n"
-             "<code>/vote truong +2h</code> — bloc head, closes in 2 hours\n"
-             "<code>/vote co trừ 3,5</code> — units 3 and 5 are not candidates\n"
-             "<code>/vote co bkp 2,5,9</code> — the counting committee: representatives of units 2, 5 and 9\n"
-             "<code>/vote hoi Question? | Option A | Option B</code>\n"
-             "Add <code>congkhai</code> to publish the receipt list after closing.")
+    return views.vote_usage()
 
 
 def _numbers(text: str) -> list[int]:
@@ -95,8 +90,7 @@ def parse_vote_line(args: str, bloc: Bloc, now: datetime) -> VoteSpec:
             spec.exclude += _numbers(m.group(1))
         elif low in EXCEPT_WORDS or low in COMMITTEE_WORDS:
             if not _NUMBERS.match(following):
-                raise UserError(_("After “{word}” write unit numbers, for example <code>{word} 3,5</code>.").format(
-                    word=token[:20]) + "\n" + usage())
+                raise UserError(views.numbers_after(token[:20]) + "\n" + usage())
             target = spec.exclude if low in EXCEPT_WORDS else spec.committee
             while i + 1 < len(head_tokens) and _NUMBERS.match(head_tokens[i + 1]):
                 target += _numbers(head_tokens[i + 1])
@@ -124,7 +118,7 @@ def parse_vote_line(args: str, bloc: Bloc, now: datetime) -> VoteSpec:
         spec.question = clean_name(spec.question)
         spec.options = parts
     elif any(clean_name(p) for p in extra):
-        raise UserError(_("Options after “|” are only for a question (<code>/vote hoi …</code>).") + "\n" + usage())
+        raise UserError(views.options_only_for_question() + "\n" + usage())
     return spec
 
 
@@ -155,7 +149,7 @@ def _combine(clock_time, date, bloc: Bloc, now: datetime) -> datetime:
             if local <= local_now:
                 local += timedelta(days=1)
     except ValueError:
-        raise UserError(_("Write the closing time as HH:MM dd/mm/yyyy, for example <code>18:00 25/12/2026</code>.")) \
+        raise UserError(views.closing_time_format()) \
             from None
     return local.astimezone(now.tzinfo)
 

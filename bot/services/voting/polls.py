@@ -10,6 +10,7 @@ from sqlmodel import select
 from bot.i18n import _
 from bot.services.errors import UserError
 from bot.services.voting.rules import PAYLOAD_PREFIX
+from bot.views import voting as views  # texts with commands; used at call time
 from storage.db import is_sqlite
 from storage.models import BallotBox, Bloc, Poll
 
@@ -91,6 +92,5 @@ async def poll_in_bloc(session: AsyncSession, bloc: Bloc, number: str | int | No
                          "locked": _("No ballot box is waiting to be opened.")}
                         .get(status, _("No vote has been closed yet.")))
     if len(polls) > 1:
-        raise UserError(_("Several votes are open: write the number, for example <code>/close {number}</code>.")
-                        .format(number=polls[0].id))
+        raise UserError(views.several_open(polls[0].id))
     return polls[0]
