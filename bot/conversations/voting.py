@@ -483,6 +483,12 @@ async def tick(app, bot=None) -> int:
 
 @conv.every(CLOSER_INTERVAL)
 async def close_due(app) -> None:
+    """The closer on the app's scheduler. It needs `app.deliver_outcome(ctx, outcome)` (sends an
+    Outcome outside any update, cards refreshed with that ctx); without it no vote is closed, so
+    that none closes unannounced."""
+    if not callable(getattr(app, "deliver_outcome", None)):
+        log.warning("vote closer idle: the app has no deliver_outcome(ctx, outcome)")
+        return
     await tick(app)
 
 
