@@ -36,16 +36,40 @@ from bot.app import build_dispatcher  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.conversations import ballot as act  # noqa: E402
+from bot.conversations import voting as vote_conv  # noqa: E402
+from bot.conversations.core import Actor, CardKey, Ctx, Event, MemoryStates, Out, Outcome, ToGroup  # noqa: E402
+from bot.conversations.core import Chat as ConvChat  # noqa: E402
 from bot.services import ballot_box  # noqa: E402
 from bot.services import voting as svc  # noqa: E402
 from bot.services.blocs import member_of  # noqa: E402
-from handlers.voting import deliver_shares, post_card  # noqa: E402
+from handlers.bridge import TelegramDelivery  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Bloc, Person, Representative, Unit  # noqa: E402
 from tests.support.flow import Flow  # noqa: E402
 
 INFLIGHT = 100
+
+
+def _delivery(app, bot, session, clock) -> TelegramDelivery:
+    states = MemoryStates()
+    chat = ConvChat("telegram", 0, False)
+    ctx = Ctx(session=session, clock=clock, settings=app.settings, vault=app.dp["vault"], state=states.of(chat, 0),
+              states=states, kick=app.kick, extras={"bot_username": "thidua_test_bot", "app": app})
+    return TelegramDelivery(bot, app.table, ctx, Actor(None, None, None, chat), Event())
+
+
+async def post_card(app, bot, session, clock, poll) -> None:
+    """The vote card to the group, remembered (what the conversation's open does after the keys)."""
+    delivery = _delivery(app, bot, session, clock)
+    view = await vote_conv._render_card(delivery.ctx, poll.id)
+    await delivery.send_all(Outcome([Out(view.reply, ToGroup(view.bloc), card=CardKey(vote_conv.CARD, poll.id))]))
+
+
+async def deliver_shares(app, bot, session, opened, member, clock) -> None:
+    """The keys to the committee in private, then the card (the conversation's own path)."""
+    delivery = _delivery(app, bot, session, clock)
+    await delivery.send_all(vote_conv.open_and_post(delivery.ctx, opened, member))
 
 
 def pct(values: list[float], q: float) -> float:
@@ -98,7 +122,7 @@ async def voting_run(label: str, url: str, blocs: int, units: int) -> float:
             opened = await svc.open_vote(s, clock, member, svc.VoteSpec(kind="flag"))
             poll = opened.poll
             seats[poll.id] = [(x.seat, x.person, x.share) for x in opened.seats]
-            await post_card(flow.bot, s, clock, poll, "thidua_test_bot")
+            await post_card(app, flow.bot, s, clock, poll)
         polls.append((poll, voters))
 
     cast_ms: list[float] = []
@@ -178,7 +202,7 @@ async def opening_run(label: str, url: str, units: int) -> None:
         member = await member_of(s, bloc, founder)
         opened = await svc.open_vote(s, clock, member, svc.VoteSpec(kind="merit", max_choices=3))
         poll = opened.poll
-        await deliver_shares(flow.bot, s, opened, member, clock, "thidua_test_bot")
+        await deliver_shares(flow.app, flow.bot, s, opened, member, clock)
     rng = random.Random(2)
     for user, _unit in voters:
         async with db.session() as s:

@@ -89,6 +89,16 @@ class App:
         if self.bot is not None:
             await self.deliver(Outcome(refresh=keys))
 
+    @property
+    def vault(self) -> KeyVault:
+        return self.dp["vault"]
+
+    async def deliver_outcome(self, ctx: Ctx, outcome: Outcome) -> None:
+        """Send an Outcome built inside `ctx` (a periodic job's session) outside any update."""
+        if self.bot is None:
+            raise RuntimeError("App.deliver_outcome before start-up: the bot is not known yet")
+        await TelegramDelivery(self.bot, self.table, ctx, None, None).send_all(outcome)
+
     async def deliver(self, outcome: Outcome) -> None:
         """Send an Outcome outside any update (periodic jobs, e.g. closing a vote at its time):
         `Out`s addressed ToPerson/ToGroup go through the Telegram front's sending code, cards in

@@ -1,31 +1,17 @@
-"""aiogram routers only: parse the update, call a service or a conversation, render a view.
-
-Every module exposes `make_router()`, which builds a fresh Router (handlers/routing.py), so each
-Dispatcher (the bot, every test, every benchmark) gets its own tree.
-
-Order matters: feature routers claim their commands and deep-link payloads first; the core
-private router's catch-all for unknown /start payloads and the unknown-command fallback come last."""
+"""aiogram glue only: the Telegram front compiles the conversation table (bot/conversations/table.py)
+into one router (handlers/bridge.py); beside it, the errors router (a localized answer, never a
+traceback) and the chat events that are Telegram's own (the bot added to or removed from a group,
+a group migrated to a supergroup, a person blocking the bot)."""
 
 from __future__ import annotations
 
 from aiogram import Router
 
 from bot.conversations.core import Table
-from handlers import bridge, chat_events, errors, voting
-
-# The core's conversations (group admin, join links and /start catch-alls, /help and the unknown-command
-# answer): compiled after the feature routers not yet on the table, as the old core routers were.
-LAST = ("bloc", "join", "common")
+from handlers import bridge, chat_events, errors
 
 
 def build_router(table: Table) -> Router:
     root = Router(name="root")
-    root.include_routers(errors.make_router(), chat_events.make_router(), bridge.build_router(table, skip=LAST),
-                         *feature_routers(),
-                         bridge.build_router(table, "conversations-last", only=LAST))
+    root.include_routers(errors.make_router(), chat_events.make_router(), bridge.build_router(table))
     return root
-
-
-def feature_routers() -> list[Router]:
-    """Routers of the feature areas (voting, meetings, assessments...), one module each."""
-    return [voting.make_router()]

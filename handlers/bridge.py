@@ -10,7 +10,6 @@ aiogram's CallbackAnswerMiddleware, the one place callbacks are answered).
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
 from typing import Any
 
 from aiogram import Bot, Router
@@ -130,17 +129,12 @@ class PayloadPrefix(Filter):
 
 
 # -- the router -----------------------------------------------------------------------------------------
-def build_router(table: Table, name: str = "conversations", only: Collection[str] | None = None,
-                 skip: Collection[str] = ()) -> Router:
-    """The table's entries as one router; `only`/`skip` name conversations, so catch-alls can be
-    compiled into a router included after the feature routers not yet on the table."""
+def build_router(table: Table, name: str = "conversations") -> Router:
+    """The whole table as one router, entries in table order (feature deep links before catch-alls)."""
     router = Router(name=name)
     router.callback_query.middleware(CallbackAnswerMiddleware())  # every pressed button is answered once
-    for part in table.parts:
-        if (only is not None and part.name not in only) or part.name in skip:
-            continue
-        for entry in part.entries:
-            _register(router, table, entry)
+    for entry in table.entries:
+        _register(router, table, entry)
     return router
 
 

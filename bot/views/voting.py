@@ -3,9 +3,9 @@ results, the minutes sheet. Buttons are the typed actions of bot/conversations/b
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from fractions import Fraction
-from typing import Sequence
 
 from bot.conversations import ballot as act
 from bot.i18n import N_, _
@@ -13,7 +13,6 @@ from bot.services import ballot_box
 from bot.services import voting as svc
 from bot.services.tally import Rule
 from bot.views.base import Action, Reply, esc
-from bot.views.status import status_source
 from storage.models import Bloc, Poll, Unit
 
 KIND_LABELS = {
@@ -123,7 +122,7 @@ def card(bloc: Bloc, poll: Poll, voted: int, eligible: int, now: datetime,
 # -- opening dialog -------------------------------------------------------------------------------
 
 def dialog_kind() -> Reply:
-    reply = Reply(_("<b>Open a secret ballot.</b> What is it for?\n\n") + svc.usage())
+    reply = Reply(_("<b>Open a secret ballot.</b> What is it for?\n\n") + vote_usage())
     reply.add_row(Action(_("🚩 Emulation flag"), act.OpenDialog("flag").pack()),
                   Action(_("🎖 Certificate of merit"), act.OpenDialog("merit").pack()))
     reply.add_row(Action(_("👤 Bloc head"), act.OpenDialog("head").pack()),
@@ -382,15 +381,87 @@ def board_caption(poll: Poll) -> str:
 
 # -- /status ---------------------------------------------------------------------------------------
 
-@status_source
-async def _status(session, clock, bloc: Bloc) -> list[str]:
-    lines = []
-    for poll in await svc.open_polls(session, bloc.id):
-        voted, eligible = await svc.turnout(session, poll)
-        lines.append(_("🗳 Vote #{number} {title}: {turnout}. {closing}").format(
-            number=poll.id, title=title(poll), turnout=turnout_line(voted, eligible),
-            closing=closing_line(bloc, poll)))
-    for poll in await svc.locked_polls(session, bloc.id):
-        lines.append(_("🔒 Vote #{number} {title}: the ballot box is locked, waiting for the counting committee "
-                       "(/mohom shows who has not handed back a key).").format(number=poll.id, title=title(poll)))
-    return lines
+def status_open(bloc: Bloc, poll: Poll, voted: int, eligible: int) -> str:
+    """/status: an open vote's turnout and closing time."""
+    return _("🗳 Vote #{number} {title}: {turnout}. {closing}").format(
+        number=poll.id, title=title(poll), turnout=turnout_line(voted, eligible), closing=closing_line(bloc, poll))
+
+
+def status_locked(poll: Poll) -> str:
+    return _("🔒 Vote #{number} {title}: the ballot box is locked, waiting for the counting committee "
+             "(/mohom shows who has not handed back a key).").format(number=poll.id, title=title(poll))
+
+
+# -- answers of the conversation (bot/conversations/voting.py) -----------------------------------------
+
+def extend_usage() -> str:
+    return _("Write the vote number and the new closing time: <code>/vote extend 3 18:00 26/12/2026</code>")
+
+
+def opened(poll: Poll) -> Reply:
+    return Reply(_("✅ Vote #{number} is open.").format(number=poll.id))
+
+
+def closed(poll: Poll) -> Reply:
+    return Reply(_("🔒 Vote #{number} is closed.").format(number=poll.id))
+
+
+def vote_in_private_only() -> str:
+    return _("For a secret ballot, vote in our private chat: press “Vote” under the vote card.")
+
+
+def not_a_key_of(poll_id: int) -> str:
+    return _("This is not a key of the ballot box of vote #{number}.").format(number=poll_id)
+
+
+def not_a_key() -> str:
+    return _("This is not a key of a ballot box.")
+
+
+# -- refusals the voting services raise (texts with commands and <code>, so they live here) ------------
+
+def vote_usage() -> str:
+    return _("Examples:\n<code>/vote co 18:00 25/12/2026</code> — emulation flag, choose 1\n"
+             "<code>/vote bangkhen 3</code> — certificate of merit, choose up to 3, closed with /close\n"
+             "<code>/vote truong +2h</code> — bloc head, closes in 2 hours\n"
+             "<code>/vote co trừ 3,5</code> — units 3 and 5 are not candidates\n"
+             "<code>/vote co bkp 2,5,9</code> — the counting committee: representatives of units 2, 5 and 9\n"
+             "<code>/vote hoi Question? | Option A | Option B</code>\n"
+             "Add <code>congkhai</code> to publish the receipt list after closing.")
+
+
+def no_unit_number(number: int) -> str:
+    return _("There is no unit number {number}. Send /units to see the numbers.").format(number=number)
+
+
+def no_units_yet() -> str:
+    return _("The bloc has no units yet. Add them with /addunit, one name per line.")
+
+
+def question_usage() -> str:
+    return _("Write the question and at least two options: "
+             "<code>/vote hoi Question? | Option A | Option B</code>")
+
+
+def committee_too_small(n: int) -> str:
+    return _("A secret ballot needs a counting committee of at least {n} people who have opened the "
+             "private chat with the bot (the ballot box is opened with their keys). Ask the "
+             "representatives to press Start in the bot's private chat, or name the units with "
+             "<code>bkp 2,5,9</code>.").format(n=n)
+
+
+def numbers_after(word: str) -> str:
+    return _("After “{word}” write unit numbers, for example <code>{word} 3,5</code>.").format(word=word)
+
+
+def options_only_for_question() -> str:
+    return _("Options after “|” are only for a question (<code>/vote hoi …</code>).")
+
+
+def closing_time_format() -> str:
+    return _("Write the closing time as HH:MM dd/mm/yyyy, for example <code>18:00 25/12/2026</code>.")
+
+
+def several_open(number: int) -> str:
+    return _("Several votes are open: write the number, for example <code>/close {number}</code>.").format(
+        number=number)

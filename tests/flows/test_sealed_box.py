@@ -201,7 +201,7 @@ async def test_merge_and_remove_refused_while_a_unit_is_on_an_unfinished_vote(fl
 
 
 async def test_a_restart_while_locked_asks_the_committee_again(flow, fetch):
-    from handlers.voting import tick
+    from bot.conversations.voting import tick
     from storage.models import OutboxMessage
 
     head, reps = await bloc_with_reps(flow, count=3)
@@ -214,8 +214,8 @@ async def test_a_restart_while_locked_asks_the_committee_again(flow, fetch):
     await open_box(flow, poll.id, members=1)  # one key in, then the process restarts
     flow.app.dp["vault"] = ballot_box.KeyVault()
     flow.app.extras.clear()
-    await tick(flow.app, flow.bot)
-    await tick(flow.app, flow.bot)  # asked once per start, not once per pass
+    await tick(flow.app)
+    await tick(flow.app)  # asked once per start, not once per pass
     rows = await fetch(select(OutboxMessage).where(OutboxMessage.item_kind == "vote"))
     asked_again = [r for r in rows if "keys-boot" in r.dedup_key]
     assert len(asked_again) == len([c for c in poll.committee if c.get("unit_id")])

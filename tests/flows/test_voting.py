@@ -288,26 +288,26 @@ async def test_closer_reminds_then_closes_at_its_time_once(flow, fetch, clock):
     await flow.send(head, "/vote flag 3h", chat=flow.group)
     payload = start_payloads(flow, card_of(flow), "v_")[0]
     await vote(flow, reps[0], payload, [1])
-    from handlers.voting import tick
+    from bot.conversations.voting import tick
 
     deliver = flow.deliver_outbox  # the outbox worker sends what the closer queued
 
-    assert await tick(flow.app, flow.bot) == 0
+    assert await tick(flow.app) == 0
     await deliver()
     assert not [t for t in flow.texts(reps[1].id) if "chưa bỏ phiếu" in t]
     clock.advance(hours=2, minutes=30)
-    await tick(flow.app, flow.bot)
+    await tick(flow.app)
     rows = await fetch(select(OutboxMessage).where(OutboxMessage.item_kind == "vote"))
     assert sorted(r.chat_id for r in rows) == sorted(r.id for r in reps[1:])  # the units not voted yet
     assert not any("chưa bỏ phiếu" in t for t in flow.texts(reps[1].id))  # queued, not sent inline
     await deliver()
     assert any("chưa bỏ phiếu" in t for t in flow.texts(reps[1].id))
     assert not any("chưa bỏ phiếu" in t for t in flow.texts(reps[0].id))  # voted: no reminder
-    await tick(flow.app, flow.bot)
+    await tick(flow.app)
     await deliver()
     assert sum("chưa bỏ phiếu" in t for t in flow.texts(reps[1].id)) == 1  # once
     clock.advance(hours=1)
-    closed = await asyncio.gather(tick(flow.app, flow.bot), tick(flow.app, flow.bot))
+    closed = await asyncio.gather(tick(flow.app), tick(flow.app))
     assert sorted(closed) == [0, 1]
     await open_box(flow, int(payload[2:]))
     announcements = [t for t in flow.texts(flow.group.id) if "Kết quả bỏ phiếu" in t]

