@@ -109,6 +109,7 @@ class App:
         async with self.db.session() as session:
             ctx = Ctx(session=session, clock=self.clock, settings=self.settings, vault=self.dp["vault"],
                       state=MemoryState({}, ()), states=FsmStates(self.dp.storage, self.bot.id), kick=self.kick,
+                      table=self.table,
                       extras={"bot_username": self.dp.get("bot_username", ""), "app": self})
             await TelegramDelivery(self.bot, self.table, ctx, None, None).send_all(outcome)
 

@@ -299,7 +299,7 @@ class OutboxWorker:
         except Transient as err:
             await self._retry_later(row, err.message)
             return
-        except (asyncio.TimeoutError, OSError) as err:  # a sender that let a timeout through
+        except (TimeoutError, OSError) as err:  # a sender that let a timeout through
             await self._retry_later(row, f"{type(err).__name__}: {err}")
             return
         if await self._finish(row, status="sent", message_id=message.message_id, sent_at=self.clock.now(),

@@ -13,7 +13,6 @@ from bot.clock import Clock
 from bot.services import blocs as bloc_service
 from bot.services.people import mark_blocked
 from bot.views import core as views
-from bot.channels.telegram import answer
 from handlers.routing import Routes
 
 log = logging.getLogger(__name__)

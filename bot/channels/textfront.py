@@ -109,7 +109,7 @@ class TextFront:
             locale = actor_locale(actor, self.settings.default_locale)
             ctx = Ctx(session=session, clock=self.clock, settings=self.settings, vault=self.vault,
                       state=self.states.of(chat, user_id), states=self.states, kick=self.kick,
-                      download=self.download or _no_files, channel=self.channel)
+                      download=self.download or _no_files, channel=self.channel, table=self.table)
             with use_locale(locale):
                 event = self._event(user_id, text, file)
                 state_name, _data = await ctx.state.get()

@@ -25,7 +25,6 @@ from bot.services import units as unit_service
 from bot.services.blocs import Role
 from bot.services.errors import UserError
 from bot.views import core as views
-from bot.views.status import status_lines as legacy_status_lines  # features not yet on the table
 
 conv = Conversations("bloc")
 
@@ -171,10 +170,7 @@ async def cmd_setdeputy(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
 async def cmd_status(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     bloc = need_bloc(actor.bloc)
     units = await unit_service.list_units(ctx.session, bloc.id)
-    app = ctx.extras.get("app")
-    extra = await legacy_status_lines(ctx.session, ctx.clock, bloc)
-    if app is not None:
-        extra += await app.table.status_lines(ctx.session, ctx.clock, bloc)
+    extra = await ctx.table.status_lines(ctx.session, ctx.clock, bloc) if ctx.table is not None else []
     return say(views.status(bloc, units, await invite_service.rep_counts(ctx.session, bloc.id), extra))
 
 

@@ -245,6 +245,7 @@ class Ctx:
     download: Callable[[FileIn], Awaitable[bytes]] = _no_download
     kick: Callable[[], None] = _nothing  # wake the outbox after queueing rows due now
     channel: str = "telegram"
+    table: Table | None = None  # the routing table this step runs in (its /status sources, its cards)
     extras: dict[str, Any] = field(default_factory=dict)
 
 

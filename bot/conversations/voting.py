@@ -424,7 +424,7 @@ def _vault(app) -> ballot_box.KeyVault:
 def _job_ctx(app, session: AsyncSession, vault: ballot_box.KeyVault) -> Ctx:
     states = MemoryStates()
     return Ctx(session=session, clock=app.clock, settings=app.settings, vault=vault,
-               state=states.of(_NOWHERE, 0), states=states, kick=app.kick,
+               state=states.of(_NOWHERE, 0), states=states, kick=app.kick, table=getattr(app, "table", None),
                extras={"bot_username": app.dp.get("bot_username", "") if getattr(app, "dp", None) else "",
                        "app": app})
 

@@ -4,9 +4,10 @@ meeting's deadline source for reminders (units that have not answered)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -68,7 +69,7 @@ def parse_when(raw: str, bloc: Bloc, now: datetime) -> datetime:
             continue
     if parsed is None:
         raise BadWhen(_("“{value}” is not a real date or time.").format(value=_esc(text)))
-    when = parsed.replace(tzinfo=zone(bloc)).astimezone(timezone.utc)
+    when = parsed.replace(tzinfo=zone(bloc)).astimezone(UTC)
     if when <= now:
         raise BadWhen(_("{value} is already past.").format(value=_esc(text)))
     if when - now > MAX_AHEAD:

@@ -28,10 +28,11 @@ Definitions (the vote-count minutes use the same words):
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from typing import Any, Hashable, Iterable, Sequence
+from typing import Any
 
 BASES = ("eligible", "returned", "valid")
 BLANK_MODES = ("valid", "invalid", "refused")

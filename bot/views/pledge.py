@@ -8,8 +8,8 @@ from datetime import datetime
 from bot.i18n import _
 from bot.services import pledge as svc
 from bot.services.assessments import local_text
-from bot.views.base import Action, Reply, esc
 from bot.services.reminders import DeadlineItem
+from bot.views.base import Action, Reply, esc
 from bot.views.meetings import lead_text, mute_button
 from storage.models import Bloc, Pledge, Unit
 

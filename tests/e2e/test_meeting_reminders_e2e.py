@@ -4,7 +4,7 @@ reminder time, and exactly the units that have not answered get private reminder
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlmodel import select
@@ -19,7 +19,7 @@ UNITS = ["TTYT thị xã Đông Triều", "TTYT thị xã Quảng Yên", "TTYT t
 
 
 def vn(*args) -> datetime:
-    return datetime(*args, tzinfo=VN).astimezone(timezone.utc)
+    return datetime(*args, tzinfo=VN).astimezone(UTC)
 
 
 async def seed(db, clock, tg):

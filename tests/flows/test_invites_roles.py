@@ -5,7 +5,6 @@ import re
 from sqlmodel import select
 
 from bot.conversations.join import CancelJoin, ConfirmJoin
-
 from storage.models import Bloc, Invite, Representative, Unit
 
 UNITS = ["TTYT thị xã Đông Triều", "TTYT thị xã Quảng Yên", "TTYT thành phố Uông Bí", "TTYT huyện Hải Hà",
@@ -80,7 +79,7 @@ async def test_invite_join_and_status(flow, fetch):
     confirm = flow.last(rep.id)
     await flow.click(rep, confirm, [d for _l, d, _u in flow.buttons(confirm) if ConfirmJoin.matches(d)][0])
     assert "đang là đại diện của “TTYT thị xã Quảng Yên”" in flow.answered()[-1]
-    count = len((await fetch(select(Representative))))
+    count = len(await fetch(select(Representative)))
     assert count == 2
 
 
@@ -163,7 +162,7 @@ async def test_rename_deactivate_merge_keep_history(flow, fetch):
     await flow.send(head, "/units", chat=flow.group)
     listing = flow.last_text(flow.group.id)
     assert "Hải Hà" not in listing and "Đông Triều" not in listing and "Uông Bí" in listing
-    assert len((await fetch(select(Unit)))) == 5  # nothing deleted
+    assert len(await fetch(select(Unit))) == 5  # nothing deleted
 
 
 async def test_unit_list_from_csv_and_xlsx_in_private(flow, fetch):

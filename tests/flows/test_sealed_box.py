@@ -9,7 +9,6 @@ import logging
 import re
 
 import pytest
-
 from aiogram.fsm.storage.memory import MemoryStorage
 from sqlmodel import select
 
@@ -18,8 +17,16 @@ from bot.conversations import ballot as act
 from bot.services import ballot_box
 from storage.models import Person, Poll
 from tests.flows.test_assessment_form import bloc_with_reps, start_payloads
-from tests.flows.test_voting import (action_on, card_of, close_and_count, current_text, key_messages, open_ballot,
-                                     press, vote)
+from tests.flows.test_voting import (
+    action_on,
+    card_of,
+    close_and_count,
+    current_text,
+    key_messages,
+    open_ballot,
+    press,
+    vote,
+)
 from tests.support.flow import Flow
 
 

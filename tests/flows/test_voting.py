@@ -358,9 +358,10 @@ async def test_receipt_list_published_and_recounts(flow, fetch):
 
 
 async def test_vote_rule_defaults_are_bloc_settings(flow, fetch):
+    from sqlmodel import select as sql_select
+
     from bot.services.voting import default_rule, vote_defaults
     from storage.models import Bloc as BlocModel
-    from sqlmodel import select as sql_select
 
     head = flow.user("Lan", admin=True)
     await flow.send(head, "/setup Khối A", chat=flow.group)

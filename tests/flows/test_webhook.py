@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from aiohttp.test_utils import TestClient, TestServer
 from aiogram.fsm.storage.memory import MemoryStorage
+from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import build_dispatcher
 from bot.config import Settings

@@ -3,7 +3,7 @@ versioning, returns, ranking."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -52,8 +52,8 @@ async def fill_all(session, clock, round_id, person, value="1"):
 def test_deadline_is_read_in_the_bloc_zone(clock):
     bloc = Bloc(chat_id=1, title="x", year=2026, timezone="Asia/Ho_Chi_Minh", created_at=clock.now())
     when = svc.parse_deadline("30/11/2026 17:00", bloc, clock.now())
-    assert when == datetime(2026, 11, 30, 10, 0, tzinfo=timezone.utc)
-    assert svc.parse_deadline("30/11/2026", bloc, clock.now()) == datetime(2026, 11, 30, 16, 59, tzinfo=timezone.utc)
+    assert when == datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+    assert svc.parse_deadline("30/11/2026", bloc, clock.now()) == datetime(2026, 11, 30, 16, 59, tzinfo=UTC)
     assert svc.local_text(bloc, when) == "30/11/2026 17:00"
     with pytest.raises(UserError):
         svc.parse_deadline("22/11/2026 10:00", bloc, clock.now())
@@ -137,7 +137,7 @@ async def test_only_representatives_fill_and_managers_manage(session, clock):
 
 
 def test_ranking_shares_equal_totals():
-    rows = [svc.UnitStatus(Unit(id=i, bloc_id=1, name=str(i), name_key=str(i), created_at=datetime.now(timezone.utc)),
+    rows = [svc.UnitStatus(Unit(id=i, bloc_id=1, name=str(i), name_key=str(i), created_at=datetime.now(UTC)),
                            SubmissionVersion(round_id=1, unit_id=i, version=1, total=t, submitted_at=datetime.now(
-                               timezone.utc)), None) for i, t in [(1, 80), (2, 90), (3, 80), (4, 70)]]
+                               UTC)), None) for i, t in [(1, 80), (2, 90), (3, 80), (4, 70)]]
     assert svc.ranking(rows) == {2: 1, 1: 2, 3: 2, 4: 4}

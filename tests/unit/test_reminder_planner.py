@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,7 +21,7 @@ OFFSETS = reminders.offsets_of("3d,1d,2h")
 
 
 def vn(y, mo, d, h, mi=0) -> datetime:
-    return datetime(y, mo, d, h, mi, tzinfo=VN).astimezone(timezone.utc)
+    return datetime(y, mo, d, h, mi, tzinfo=VN).astimezone(UTC)
 
 
 def local(at: datetime) -> str:

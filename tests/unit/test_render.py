@@ -8,7 +8,7 @@ import logging
 import struct
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import docx
@@ -43,7 +43,7 @@ UNITS = [
 VIETNAMESE_LETTERS = (
     "ăâđêôơư àáảãạ ằắẳẵặ ầấẩẫậ èéẻẽẹ ềếểễệ ìíỉĩị òóỏõọ ồốổỗộ ờớởỡợ ùúủũụ ừứửữự ỳýỷỹỵ"
 )
-UTC = timezone.utc
+UTC = UTC
 CLOSING_VI = (
     "Việc kiểm phiếu kết thúc vào hồi …… giờ …… phút cùng ngày. Biên bản được thông qua vào hồi …… giờ …… phút"
     " cùng ngày và được lập thành …… bản có giá trị như nhau."

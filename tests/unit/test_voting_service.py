@@ -4,7 +4,7 @@ one ballot per unit under concurrency, idempotent closing, rule checks at cast t
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -237,10 +237,10 @@ async def test_extend_and_runoff(db, clock):
 
 
 def test_parse_one_line_forms():
-    bloc = Bloc(chat_id=1, title="K", year=2026, timezone="Asia/Ho_Chi_Minh", created_at=datetime.now(timezone.utc))
-    now = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # 09:00 in Hà Nội
+    bloc = Bloc(chat_id=1, title="K", year=2026, timezone="Asia/Ho_Chi_Minh", created_at=datetime.now(UTC))
+    now = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 09:00 in Hà Nội
     spec = svc.parse_vote_line("flag 18:00 25/12/2026", bloc, now)
-    assert spec.kind == "flag" and spec.closing_at == datetime(2026, 12, 25, 11, 0, tzinfo=timezone.utc)
+    assert spec.kind == "flag" and spec.closing_at == datetime(2026, 12, 25, 11, 0, tzinfo=UTC)
     spec = svc.parse_vote_line("bằngkhen 3 -2,5 board", bloc, now)
     assert (spec.kind, spec.max_choices, spec.exclude, spec.publish_board, spec.closing_at) == (
         "merit", 3, [2, 5], True, None)
@@ -251,7 +251,7 @@ def test_parse_one_line_forms():
     for bad in ("bk 0", "co 2h30", "co 18h00", "co tomorrow", "co 25-12-2026", "co ngày-mai", "co | A"):
         with pytest.raises(UserError):
             svc.parse_vote_line(bad, bloc, now)
-    assert svc.parse_vote_line("pho 17:00", bloc, now).closing_at == datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+    assert svc.parse_vote_line("pho 17:00", bloc, now).closing_at == datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
     spec = svc.parse_vote_line("custom 2 Chọn nơi họp? | Hạ Long | Móng Cái | Cô Tô", bloc, now)
     assert (spec.question, spec.options, spec.max_choices) == ("Chọn nơi họp?", ["Hạ Long", "Móng Cái", "Cô Tô"], 2)
     spec = svc.parse_vote_line("custom\nChọn nơi họp?\nHạ Long\nMóng Cái", bloc, now)
@@ -263,7 +263,7 @@ def test_parse_one_line_forms():
 
 
 def test_vote_defaults_come_from_bloc_settings():
-    bloc = Bloc(chat_id=1, title="K", year=2026, created_at=datetime.now(timezone.utc),
+    bloc = Bloc(chat_id=1, title="K", year=2026, created_at=datetime.now(UTC),
                 settings={"vote": {"threshold": "2/3", "base": "valid", "cap_merit": "20%", "junk": 1}})
     d = svc.vote_defaults(bloc)
     assert d["threshold"] == "2/3" and d["quorum"] == "2/3" and "junk" not in d
