@@ -29,6 +29,7 @@ from bot.conversations.core import (
     say,
 )
 from bot.conversations.guards import need_bloc, need_manager
+from bot.conversations.reminders import with_mute
 from bot.i18n import _, use_locale
 from bot.render import assessment_xlsx
 from bot.services import assessments as svc
@@ -449,4 +450,4 @@ def _group_reminder(item: DeadlineItem, pending: list[Unit], now: datetime) -> R
 
 
 conv.deadline(DeadlineSource(svc.KIND_REMINDER, _load_deadline, _pending_units, _group_reminder,
-                             views.private_reminder))
+                             with_mute(views.private_reminder)))

@@ -26,6 +26,7 @@ from bot.conversations.core import (
     say,
 )
 from bot.conversations.guards import need_bloc, need_manager
+from bot.conversations.reminders import with_mute
 from bot.i18n import _, use_locale
 from bot.services import pledge as svc
 from bot.services import reminders
@@ -184,4 +185,5 @@ def _group_reminder(item: DeadlineItem, pending: list[Unit], now: datetime) -> R
     return views.group_reminder(item, pending, now)
 
 
-conv.deadline(DeadlineSource(svc.KIND, _load_deadline, _pending_units, _group_reminder, views.private_reminder))
+conv.deadline(DeadlineSource(svc.KIND, _load_deadline, _pending_units, _group_reminder,
+                             with_mute(views.private_reminder)))

@@ -1,11 +1,12 @@
 """Reminders shared by every deadline source: the mute button under a private reminder
-("rm:<kind>:<id>", built by the views as `mute_button(kind, id)`) and the /status lines about
+(`Mute`, added by `with_mute` to a source's private reminders) and the /status lines about
 messages the outbox could not deliver."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,8 +16,10 @@ from bot.conversations.core import Actor, Conversations, Ctx, Event, Outcome
 from bot.i18n import _
 from bot.services import reminders
 from bot.services.errors import UserError
+from bot.services.reminders import DeadlineItem
 from bot.views import meetings as views
-from storage.models import Bloc
+from bot.views.base import Reply
+from storage.models import Bloc, Unit
 
 conv = Conversations("reminders")
 
@@ -28,6 +31,16 @@ class Mute(ActionData):
 
     kind: str
     item: int
+
+
+def with_mute(render: Callable[[DeadlineItem, Unit, datetime, str], Reply]
+              ) -> Callable[[DeadlineItem, Unit, datetime], Reply]:
+    """A deadline source's private reminder, with the button that mutes further ones about the item."""
+
+    def private(item: DeadlineItem, unit: Unit, now: datetime) -> Reply:
+        return render(item, unit, now, Mute(item.kind, item.item_id).pack())
+
+    return private
 
 
 @conv.action(Mute)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import BodyPartReader, web
 
+from bot.conversations.join import ConfirmJoin
 from bot.fakeapi import FakeTelegram
 from bot.fakeapi.settle import Settler
 from bot.i18n import N_, _, normalize_locale, use_locale
@@ -352,7 +353,7 @@ class Sandbox:
                 await self._act(tg.open_link(people[key], links[unit]))
                 card = tg.messages(person.user_id, from_bot=True)[-1]
                 confirm = [b["callback_data"] for row in (card.get("reply_markup") or {}).get("inline_keyboard", [])
-                           for b in row if str(b.get("callback_data", "")).startswith("jc:")]
+                           for b in row if ConfirmJoin.matches(b.get("callback_data"))]
                 if not confirm or UNITS[unit] not in (card.get("text") or ""):
                     raise RuntimeError(f"no join confirmation for {UNITS[unit]}")
                 await self._act(tg.click(people[key], card, confirm[0]))

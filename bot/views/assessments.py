@@ -453,10 +453,10 @@ def group_reminder(item: DeadlineItem, pending: list[Unit], now: datetime) -> Re
     return reply
 
 
-def private_reminder(item: DeadlineItem, unit: Unit, now: datetime) -> Reply:
+def private_reminder(item: DeadlineItem, unit: Unit, now: datetime, mute: str) -> Reply:
     reply = Reply(_("⏰ <b>Reminder</b>: {unit} has not submitted its self-assessment. The deadline is {lead} "
                     "({when}).").format(unit=esc(unit.name), lead=lead_text(item.due_at, now),
                                         when=svc.local_text(item.bloc, item.due_at)))
     reply.add_row(Action(_("Submit self-assessment"), f"{svc.PAYLOAD_PREFIX}{item.item_id}", kind="start"))
-    reply.add_row(mute_button(item.kind, item.item_id))
+    reply.add_row(mute_button(mute))
     return reply

@@ -188,10 +188,10 @@ def moved_group(bloc: Bloc, meeting: Meeting, old: datetime) -> Reply:
 
 
 # -- reminders (the deadline source) ------------------------------------------------------------------
-def mute_button(kind: str, item_id: int, data: str | None = None) -> Action:
-    """The mute button under a private reminder. `data` is the packed Mute action
-    (bot/conversations/reminders.py); without it the same "rm:<kind>:<id>" is written here."""
-    return Action(_("🔕 No more reminders for this"), data or f"rm:{kind}:{item_id}")
+def mute_button(data: str) -> Action:
+    """The mute button under a private reminder; `data` is the packed Mute action
+    (bot/conversations/reminders.py)."""
+    return Action(_("🔕 No more reminders for this"), data)
 
 
 def group_reminder(item: DeadlineItem, pending: list[Unit], now: datetime) -> Reply:
@@ -204,14 +204,14 @@ def group_reminder(item: DeadlineItem, pending: list[Unit], now: datetime) -> Re
 
 
 def private_reminder(item: DeadlineItem, unit: Unit, now: datetime, actions: dict[str, str],
-                     mute_data: str | None = None) -> Reply:
+                     mute_data: str) -> Reply:
     meeting = item.obj
     lines = [_("⏰ <b>Reminder</b>: meeting {lead}").format(lead=lead_text(item.due_at, now))]
     lines += _details(item.bloc, meeting)
     lines.append(_("{unit} has not answered yet. Will your unit attend?").format(unit=esc(unit.name)))
     reply = Reply("\n".join(lines))
     reply.add_row(*rsvp_buttons(actions))
-    reply.add_row(mute_button(item.kind, item.item_id, mute_data))
+    reply.add_row(mute_button(mute_data))
     return reply
 
 

@@ -109,10 +109,10 @@ def group_reminder(item: DeadlineItem, pending: list[Unit], now: datetime) -> Re
     return reply.add_row(Action(_("✍️ Sign the pledge"), f"{svc.PAYLOAD_PREFIX}{item.item_id}", kind="start"))
 
 
-def private_reminder(item: DeadlineItem, unit: Unit, now: datetime) -> Reply:
+def private_reminder(item: DeadlineItem, unit: Unit, now: datetime, mute: str) -> Reply:
     reply = Reply(_("⏰ <b>Reminder</b>: {unit} has not signed the emulation pledge yet. The deadline is {lead} "
                     "({when}).").format(unit=esc(unit.name), lead=lead_text(item.due_at, now),
                                         when=local_text(item.bloc, item.due_at)))
     reply.add_row(Action(_("✍️ Sign the pledge"), f"{svc.PAYLOAD_PREFIX}{item.item_id}", kind="start"))
-    reply.add_row(mute_button(item.kind, item.item_id))
+    reply.add_row(mute_button(mute))
     return reply
