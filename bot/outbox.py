@@ -195,7 +195,7 @@ class OutboxWorker:
                     if not future.done():
                         future.set_exception(err)
                 continue
-            for (_row, _values, future), ok in zip(batch, results):
+            for (_row, _values, future), ok in zip(batch, results, strict=False):
                 if not future.done():
                     future.set_result(ok)
 

@@ -84,13 +84,13 @@ async def send(bot: Bot, chat_id: int, reply: Reply, bot_username: str) -> Messa
         file = att.ref or BufferedInputFile(att.content, filename=att.filename)
         if att.ref:
             try:
-                message = await _call(lambda: bot.send_document(chat_id, file, caption=att.caption))
+                message = await _call(lambda file=file, att=att: bot.send_document(chat_id, file, caption=att.caption))
             except TelegramBadRequest as err:  # a file Telegram no longer has: the text still went out
                 log.info("stored file not sent: %s", err.message)
         elif att.kind == "photo":
-            await _call(lambda: bot.send_photo(chat_id, file, caption=att.caption))
+            await _call(lambda file=file, att=att: bot.send_photo(chat_id, file, caption=att.caption))
         else:
-            await _call(lambda: bot.send_document(chat_id, file, caption=att.caption))
+            await _call(lambda file=file, att=att: bot.send_document(chat_id, file, caption=att.caption))
     return message
 
 

@@ -63,7 +63,7 @@ class ActionData:
         if not required <= len(values) <= len(fields):
             raise BadAction("wrong number of fields")
         hints = typing.get_type_hints(cls)
-        kwargs = {f.name: _decode(raw, hints[f.name]) for f, raw in zip(fields, values)}
+        kwargs = {f.name: _decode(raw, hints[f.name]) for f, raw in zip(fields, values, strict=False)}
         return cls(**kwargs)
 
     @classmethod

@@ -85,7 +85,8 @@ def render_chart(sheet: ResultSheet) -> bytes:
         fig.text(0.5, 1 - y / height_in, line, ha="center", va="center", fontproperties=_font(BOLD, 16))
         y += 0.34
     for line in subtitle_lines:
-        fig.text(0.5, 1 - y / height_in, line, ha="center", va="center", fontproperties=_font(REGULAR, 11.5), color="#444444")
+        fig.text(0.5, 1 - y / height_in, line, ha="center", va="center", fontproperties=_font(REGULAR, 11.5),
+                 color="#444444")
         y += 0.26
 
     ties, outside = set(sheet.ties), set(sheet.outside_cap)
@@ -112,16 +113,18 @@ def render_chart(sheet: ResultSheet) -> bytes:
 
     label_font = _font(REGULAR, 10)
     pad = top_value * 0.012
-    for pos, row in zip(positions, rows):
+    for pos, row in zip(positions, rows, strict=False):
         ax.text(
             row.votes + pad, pos, f"{format_count(row.votes)} ({format_share(row.share)})",
             va="center", ha="left", fontproperties=_font(BOLD, 10) if row.reached else label_font, zorder=5,
             bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0, "alpha": 0.85},
         )
     if not rows:
-        ax.text(0.5, 0.5, _("No candidates"), transform=ax.transAxes, ha="center", va="center", fontproperties=_font(REGULAR, 12))
+        ax.text(0.5, 0.5, _("No candidates"), transform=ax.transAxes, ha="center", va="center",
+                fontproperties=_font(REGULAR, 12))
 
-    handles = [Patch(color=COLOR_REACHED, label=_("Reached the threshold")), Patch(color=COLOR_OTHER, label=_("Not reached"))]
+    handles = [Patch(color=COLOR_REACHED, label=_("Reached the threshold")),
+               Patch(color=COLOR_OTHER, label=_("Not reached"))]
     if outside:
         handles.append(Patch(color=COLOR_OUTSIDE, label=_("Reached, beyond the number proposed")))
     if ties:
@@ -151,7 +154,8 @@ def _status_line(sheet: ResultSheet) -> str:
     if not sheet.valid_result:
         return _("The result of the vote is not valid.")
     if sheet.ties:
-        return _("Tie at the cut-off between: {names}. A runoff among these units is needed.").format(names="; ".join(sheet.ties))
+        return _("Tie at the cut-off between: {names}. A runoff among these units is needed.").format(
+            names="; ".join(sheet.ties))
     if not sheet.reached:
         return _("No unit reached the threshold.")
     return ""

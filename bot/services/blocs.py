@@ -17,7 +17,7 @@ from storage.models import AuditEvent, Bloc, Person, Representative, Unit
 MAX_TITLE = 200
 
 
-class Role(str, Enum):
+class Role(str, Enum):  # noqa: UP042 -- StrEnum would change str(role) and format()
     head = "head"
     deputy = "deputy"
     founder = "founder"  # the admin who ran /setup, until a head unit has a representative
@@ -126,7 +126,9 @@ async def _member(session: AsyncSession, bloc: Bloc, person: Person, unit: Unit 
     return Member(bloc=bloc, person=person, unit=unit, role=role)
 
 
-async def group_context(session: AsyncSession, chat_id: int, person: Person | None) -> tuple[Bloc | None, Member | None]:
+async def group_context(
+    session: AsyncSession, chat_id: int, person: Person | None
+) -> tuple[Bloc | None, Member | None]:
     """The group's bloc and the sender's membership in one query (this runs on every update)."""
     if person is None:
         return await bloc_by_chat(session, chat_id), None

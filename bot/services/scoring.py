@@ -69,7 +69,8 @@ def template_rows() -> list[CriterionRow]:
         ("4.2", g4, "Ký kết giao ước và thực hiện đúng quy chế hoạt động của khối", 5),
     ]
     table = [CriterionRow(code, group, text, float(points)) for code, group, text, points in rows]
-    table.append(CriterionRow("T", "Điểm thưởng", "Thành tích nổi bật, được khen thưởng cấp tỉnh trở lên", 10.0, "bonus"))
+    table.append(CriterionRow("T", "Điểm thưởng", "Thành tích nổi bật, được khen thưởng cấp tỉnh trở lên", 10.0,
+                              "bonus"))
     table.append(CriterionRow("TR", "Điểm trừ", "Vi phạm kỷ luật, chậm nộp báo cáo, không thực hiện giao ước", 10.0,
                               "penalty"))
     return table

@@ -58,7 +58,8 @@ def _parse_tz(raw: str) -> str:
     try:
         ZoneInfo(raw.strip())
     except (ZoneInfoNotFoundError, ValueError):
-        raise UserError(_("Unknown time zone “{value}”. Example: Asia/Ho_Chi_Minh").format(value=raw.strip()[:40])) from None
+        raise UserError(_("Unknown time zone “{value}”. Example: Asia/Ho_Chi_Minh").format(
+            value=raw.strip()[:40])) from None
     return raw.strip()
 
 

@@ -332,7 +332,8 @@ def jump_list(form: svc.Form, b: FormButtons) -> Reply:
 
 def note_prompt(form: svc.Form, index: int, b: FormButtons) -> Reply:
     c = form.criterion(index)
-    reply = Reply(_("Type the note for <b>{code}</b> (at most {limit} characters). Send a single dash “-” to remove it.")
+    reply = Reply(_("Type the note for <b>{code}</b> (at most {limit} characters). "
+                    "Send a single dash “-” to remove it.")
                   .format(code=esc(c.code), limit=svc.MAX_NOTE))
     return reply.add_row(Action(_("◀ Back"), b.goto(index)))
 

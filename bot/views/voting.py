@@ -188,7 +188,8 @@ def cast_done(receipt: svc.Receipt) -> Reply:
 
 
 def already_voted(bloc: Bloc, poll: Poll, unit: Unit) -> Reply:
-    return Reply(_("Your unit has already voted: {unit} cast its ballot in “{title}”. A ballot cannot be changed.").format(
+    return Reply(_("Your unit has already voted: {unit} cast its ballot in “{title}”. "
+                   "A ballot cannot be changed.").format(
         unit=esc(unit.name), title=title(poll)))
 
 
@@ -321,7 +322,8 @@ def results(out: svc.Outcome) -> Reply:
     lines.append("")
     reply = Reply("")
     if not r.quorum_met:
-        lines.append(_("⚠️ The vote is NOT VALID: only {returned} of {issued} units voted, below the quorum of {quorum}.")
+        lines.append(_("⚠️ The vote is NOT VALID: only {returned} of {issued} units voted, "
+                       "below the quorum of {quorum}.")
                      .format(returned=r.returned, issued=r.issued, quorum=percent(rule.quorum)))
     else:
         if r.winners:

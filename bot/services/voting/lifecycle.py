@@ -174,7 +174,8 @@ async def _create(session: AsyncSession, now: datetime, member: Member, poll: Po
     except IntegrityError:
         await abort(session)
         raise UserError(_("The runoff of this vote is already open.")) from None
-    seats = [Seat(index, person, unit, share) for (index, share), (person, unit) in zip(shares, committee)]
+    seats = [Seat(index, person, unit, share)
+             for (index, share), (person, unit) in zip(shares, committee, strict=False)]
     poll.committee = [{"seat": seat.seat, "person_id": seat.person.id, "unit_id": seat.unit.id if seat.unit else None,
                        "hash": ballot_box.share_hash(poll.id, seat.seat, seat.share)} for seat in seats]
     session.add(BallotBox(poll_id=poll.id, ballots=[], voters=[], version=0))
