@@ -60,6 +60,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import and_, or_, select, update
+from sqlmodel import col
 
 from bot.channels.base import BadContent, ChannelSender, Rejected, RetryLater, SentRef, Transient, Unreachable
 from bot.clock import Clock, SystemClock
@@ -144,7 +145,8 @@ class OutboxWorker:
         if not unknown:
             return
         async with self.db.session() as session:
-            found = (await session.execute(select(Person.id, Person.channel).where(Person.id.in_(unknown)))).all()
+            found = (await session.execute(
+                select(col(Person.id), col(Person.channel)).where(col(Person.id).in_(unknown)))).all()
         self._channels.update({pid: channel for pid, channel in found})
 
     def channel_of(self, row: OutboxMessage) -> str:
@@ -317,7 +319,7 @@ class OutboxWorker:
         if row.person_id is None:
             return
         async with self.db.session() as session, write(session):
-            await session.execute(update(Person).where(Person.id == row.person_id).values(blocked=True))
+            await session.execute(update(Person).where(col(Person.id) == row.person_id).values(blocked=True))
 
     # -- the loop -----------------------------------------------------------------------------------
     async def drain(self) -> int:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from bot.clock import Clock
 from bot.i18n import N_, _
@@ -86,12 +86,13 @@ def _locked(session: AsyncSession, query):
 
 async def current_table(session: AsyncSession, bloc_id: int) -> ScoringTable | None:
     result = await session.execute(select(ScoringTable).where(ScoringTable.bloc_id == bloc_id)
-                                   .order_by(ScoringTable.id.desc()).limit(1))
+                                   .order_by(col(ScoringTable.id).desc()).limit(1))
     return result.scalar_one_or_none()
 
 
 async def criteria_of(session: AsyncSession, table_id: int) -> list[Criterion]:
-    result = await session.execute(select(Criterion).where(Criterion.table_id == table_id).order_by(Criterion.position))
+    result = await session.execute(
+        select(Criterion).where(col(Criterion.table_id) == table_id).order_by(col(Criterion.position)))
     return list(result.scalars())
 
 
@@ -140,13 +141,13 @@ def parse_deadline(raw: str, bloc: Bloc, now: datetime, bad_format: str | None =
 async def open_round_of(session: AsyncSession, bloc_id: int) -> AssessmentRound | None:
     result = await session.execute(select(AssessmentRound).where(
         AssessmentRound.bloc_id == bloc_id, AssessmentRound.closed_at == None)  # noqa: E711
-        .order_by(AssessmentRound.id.desc()).limit(1))
+        .order_by(col(AssessmentRound.id).desc()).limit(1))
     return result.scalar_one_or_none()
 
 
 async def latest_round(session: AsyncSession, bloc_id: int) -> AssessmentRound | None:
     result = await session.execute(select(AssessmentRound).where(AssessmentRound.bloc_id == bloc_id)
-                                   .order_by(AssessmentRound.id.desc()).limit(1))
+                                   .order_by(col(AssessmentRound.id).desc()).limit(1))
     return result.scalar_one_or_none()
 
 
@@ -299,7 +300,7 @@ async def load_form(session: AsyncSession, round_id: int, person: Person, lock: 
     draft = (await session.execute(_locked(session, query) if lock else query)).scalar_one_or_none()
     versions = list((await session.execute(select(SubmissionVersion).where(
         SubmissionVersion.round_id == rnd.id, SubmissionVersion.unit_id == member.unit.id)
-        .order_by(SubmissionVersion.version))).scalars())
+        .order_by(col(SubmissionVersion.version)))).scalars())
     evidence = await evidence_of(session, rnd.id, member.unit.id)
     return Form(round=rnd, bloc=member.bloc, unit=member.unit, member=member,
                 criteria=await criteria_of(session, rnd.table_id), draft=draft, versions=versions, evidence=evidence)
@@ -309,7 +310,7 @@ async def evidence_of(session: AsyncSession, round_id: int, unit_id: int | None 
     query = select(EvidenceFile).where(EvidenceFile.round_id == round_id, EvidenceFile.removed_at == None)  # noqa: E711
     if unit_id is not None:
         query = query.where(EvidenceFile.unit_id == unit_id)
-    return list((await session.execute(query.order_by(EvidenceFile.id))).scalars())
+    return list((await session.execute(query.order_by(col(EvidenceFile.id)))).scalars())
 
 
 async def _editable(session: AsyncSession, clock: Clock, round_id: int, person: Person) -> Form:
@@ -516,11 +517,11 @@ async def overview(session: AsyncSession, rnd: AssessmentRound) -> list[UnitStat
         AssessmentDraft.round_id == rnd.id))).scalars()}
     latest: dict[int, SubmissionVersion] = {}
     for v in (await session.execute(select(SubmissionVersion).where(SubmissionVersion.round_id == rnd.id)
-                                    .order_by(SubmissionVersion.version))).scalars():
+                                    .order_by(col(SubmissionVersion.version)))).scalars():
         latest[v.unit_id] = v
     counts = dict((await session.execute(select(EvidenceFile.unit_id, func.count()).where(
         EvidenceFile.round_id == rnd.id, EvidenceFile.removed_at == None)  # noqa: E711
-        .group_by(EvidenceFile.unit_id))).all())
+        .group_by(col(EvidenceFile.unit_id)))).all())
     units = await list_units(session, rnd.bloc_id, active_only=False)
     return [UnitStatus(u, latest.get(u.id), drafts.get(u.id), counts.get(u.id, 0)) for u in units
             if u.is_active or u.id in latest]
@@ -534,7 +535,7 @@ async def progress(session: AsyncSession, rnd: AssessmentRound) -> tuple[int, in
 async def versions_of(session: AsyncSession, round_id: int, unit_id: int) -> list[SubmissionVersion]:
     return list((await session.execute(select(SubmissionVersion).where(
         SubmissionVersion.round_id == round_id, SubmissionVersion.unit_id == unit_id)
-        .order_by(SubmissionVersion.version))).scalars())
+        .order_by(col(SubmissionVersion.version)))).scalars())
 
 
 async def return_submission(session: AsyncSession, clock: Clock, member: Member, unit: Unit,
@@ -550,7 +551,7 @@ async def return_submission(session: AsyncSession, clock: Clock, member: Member,
     rnd = await _open_round_locked(session, member.bloc.id)
     version = (await session.execute(_locked(session, select(SubmissionVersion).where(
         SubmissionVersion.round_id == rnd.id, SubmissionVersion.unit_id == unit.id)
-        .order_by(SubmissionVersion.version.desc())))).scalars().first()
+        .order_by(col(SubmissionVersion.version).desc())))).scalars().first()
     if version is None or version.returned_at is not None:
         await abort(session)
         raise UserError(_("{unit} has no submission to return.").format(unit=unit.name))
@@ -570,8 +571,8 @@ async def representatives_of(session: AsyncSession, unit_ids: list[int]) -> dict
     if not unit_ids:
         return {}
     result = await session.execute(select(Representative.unit_id, Person).join(
-        Person, Person.id == Representative.person_id).where(
-        Representative.unit_id.in_(unit_ids), Representative.revoked_at == None))  # noqa: E711
+        Person, col(Person.id) == col(Representative.person_id)).where(
+        col(Representative.unit_id).in_(unit_ids), col(Representative.revoked_at) == None))  # noqa: E711
     found: dict[int, list[Person]] = {}
     for unit_id, person in result.all():
         found.setdefault(unit_id, []).append(person)
@@ -589,7 +590,7 @@ async def units_to_remind(session: AsyncSession, rnd: AssessmentRound) -> list[t
 async def open_rounds_with_deadlines(session: AsyncSession) -> list[tuple[Bloc, AssessmentRound]]:
     """For the reminder scheduler: every open round and its deadline (AssessmentRound.deadline, UTC)."""
     result = await session.execute(select(Bloc, AssessmentRound).join(
-        AssessmentRound, AssessmentRound.bloc_id == Bloc.id).where(
+        AssessmentRound, col(AssessmentRound.bloc_id) == col(Bloc.id)).where(
         AssessmentRound.closed_at == None, Bloc.is_active == True))  # noqa: E711,E712
     return [(b, r) for b, r in result.all()]
 
@@ -638,7 +639,7 @@ async def export_data(session: AsyncSession, member: Member, rnd: AssessmentRoun
     people = {}
     if person_ids - {None}:
         people = {p.id: p for p in (await session.execute(select(Person).where(
-            Person.id.in_(person_ids - {None})))).scalars()}
+            col(Person.id).in_(person_ids - {None})))).scalars()}
     return ExportData(bloc=member.bloc, round=rnd, criteria=await criteria_of(session, rnd.table_id), rows=rows,
                       ranks=ranking(rows), people=people, evidence=evidence)
 
@@ -647,7 +648,7 @@ async def person_names(session: AsyncSession, ids: set[int | None]) -> dict[int,
     ids = {i for i in ids if i}
     if not ids:
         return {}
-    return {p.id: p.full_name for p in (await session.execute(select(Person).where(Person.id.in_(ids)))).scalars()}
+    return {p.id: p.full_name for p in (await session.execute(select(Person).where(col(Person.id).in_(ids)))).scalars()}
 
 
 def deadline_soon(rnd: AssessmentRound, now: datetime, within: timedelta) -> bool:

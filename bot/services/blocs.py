@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.clock import Clock
 from bot.i18n import _
@@ -134,9 +134,10 @@ async def group_context(
         return await bloc_by_chat(session, chat_id), None
     result = await session.execute(
         select(Bloc, Unit)
-        .outerjoin(Representative, (Representative.bloc_id == Bloc.id) & (Representative.person_id == person.id)
+        .outerjoin(Representative, (col(Representative.bloc_id) == Bloc.id)
+                   & (col(Representative.person_id) == person.id)
                    & (Representative.revoked_at == None))  # noqa: E711
-        .outerjoin(Unit, Unit.id == Representative.unit_id)
+        .outerjoin(Unit, col(Unit.id) == col(Representative.unit_id))
         .where(Bloc.chat_id == chat_id)
     )
     row = result.first()
@@ -160,11 +161,11 @@ def require_representative(member: Member) -> Unit:
 
 async def blocs_of_person(session: AsyncSession, person: Person) -> list[tuple[Bloc, Unit]]:
     result = await session.execute(
-        select(Bloc, Unit).join(Representative, Representative.bloc_id == Bloc.id)
-        .join(Unit, Unit.id == Representative.unit_id)
+        select(Bloc, Unit).join(Representative, col(Representative.bloc_id) == col(Bloc.id))
+        .join(Unit, col(Unit.id) == col(Representative.unit_id))
         .where(Representative.person_id == person.id, Representative.revoked_at == None,  # noqa: E711
                Bloc.is_active == True)  # noqa: E712
-        .order_by(Representative.joined_at.desc())
+        .order_by(col(Representative.joined_at).desc())
     )
     return [(b, u) for b, u in result.all()]
 

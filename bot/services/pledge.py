@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.clock import Clock
 from bot.i18n import _
@@ -25,7 +25,7 @@ KIND = "pledge"  # item kind of its deadline reminders (bot/services/reminders.p
 
 async def current_pledge(session: AsyncSession, bloc_id: int) -> Pledge | None:
     result = await session.execute(select(Pledge).where(Pledge.bloc_id == bloc_id, Pledge.is_active == True)  # noqa: E712
-                                   .order_by(Pledge.id.desc()).limit(1))
+                                   .order_by(col(Pledge.id).desc()).limit(1))
     return result.scalar_one_or_none()
 
 

@@ -61,7 +61,7 @@ from sqlalchemy import func, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.clock import Clock
 from bot.i18n import N_, _, normalize_locale, use_locale
@@ -276,11 +276,11 @@ async def insert_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
 async def cancel_item(session: AsyncSession, kind: str, item_id: int, keep: set[str] | None = None) -> int:
     """Withdraw the item's reminders not yet sent (call in the transaction that closes the item)."""
     stmt = (update(OutboxMessage)
-            .where(OutboxMessage.item_kind == kind, OutboxMessage.item_id == item_id,
-                   OutboxMessage.status == "pending", OutboxMessage.kind.in_(("group", "fanout", "private")))
+            .where(col(OutboxMessage.item_kind) == kind, col(OutboxMessage.item_id) == item_id,
+                   col(OutboxMessage.status) == "pending", col(OutboxMessage.kind).in_(("group", "fanout", "private")))
             .values(status="cancelled", last_error="item changed"))
     if keep:
-        stmt = stmt.where(OutboxMessage.dedup_key.not_in(keep))
+        stmt = stmt.where(col(OutboxMessage.dedup_key).not_in(keep))
     result = await session.execute(stmt)
     return result.rowcount or 0
 
@@ -353,13 +353,13 @@ def person_locale(person: Person, bloc: Bloc) -> str:
 
 async def representatives(session: AsyncSession, bloc_id: int, unit_ids: list[int] | None = None
                           ) -> list[tuple[Person, Unit]]:
-    stmt = (select(Person, Unit).join(Representative, Representative.person_id == Person.id)
-            .join(Unit, Unit.id == Representative.unit_id)
+    stmt = (select(Person, Unit).join(Representative, col(Representative.person_id) == col(Person.id))
+            .join(Unit, col(Unit.id) == col(Representative.unit_id))
             .where(Representative.bloc_id == bloc_id, Representative.revoked_at == None,  # noqa: E711
                    Unit.is_active == True)  # noqa: E712  (every channel: the outbox sends by Person.channel)
-            .order_by(Unit.position, Unit.id, Person.id))
+            .order_by(col(Unit.position), col(Unit.id), col(Person.id)))
     if unit_ids is not None:
-        stmt = stmt.where(Unit.id.in_(unit_ids))
+        stmt = stmt.where(col(Unit.id).in_(unit_ids))
     return [(p, u) for p, u in (await session.execute(stmt)).all()]
 
 
@@ -418,9 +418,9 @@ async def mute(session: AsyncSession, clock: Clock, person: Person, kind: str, i
         if exists is None:
             session.add(ReminderMute(person_id=person.id, item_kind=kind, item_id=item_id, created_at=clock.now()))
             await session.execute(update(OutboxMessage).where(
-                OutboxMessage.person_id == person.id, OutboxMessage.item_kind == kind,
-                OutboxMessage.item_id == item_id, OutboxMessage.kind == "private",
-                OutboxMessage.status == "pending").values(status="cancelled", last_error="muted"))
+                col(OutboxMessage.person_id) == person.id, col(OutboxMessage.item_kind) == kind,
+                col(OutboxMessage.item_id) == item_id, col(OutboxMessage.kind) == "private",
+                col(OutboxMessage.status) == "pending").values(status="cancelled", last_error="muted"))
     return exists is None
 
 
@@ -437,7 +437,7 @@ async def failed_deliveries(session: AsyncSession, bloc_id: int, since: datetime
         select(OutboxMessage.person_id, OutboxMessage.unit_id, OutboxMessage.last_error, func.count())
         .where(OutboxMessage.bloc_id == bloc_id, OutboxMessage.status == "failed",
                or_(OutboxMessage.sent_at == None, OutboxMessage.sent_at >= since))  # noqa: E711
-        .group_by(OutboxMessage.person_id, OutboxMessage.unit_id, OutboxMessage.last_error))).all()
+        .group_by(col(OutboxMessage.person_id), col(OutboxMessage.unit_id), col(OutboxMessage.last_error)))).all()
     out = []
     for person_id, unit_id, reason, count in rows:
         person = await session.get(Person, person_id) if person_id else None

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.clock import Clock
 from bot.i18n import _
@@ -104,11 +104,11 @@ def esc_name(name: str) -> str:
 
 async def representatives(session: AsyncSession, bloc_id: int) -> list[tuple[Person, Unit]]:
     rows = await session.execute(
-        select(Person, Unit).join(Representative, Representative.person_id == Person.id)
-        .join(Unit, Unit.id == Representative.unit_id)
+        select(Person, Unit).join(Representative, col(Representative.person_id) == col(Person.id))
+        .join(Unit, col(Unit.id) == col(Representative.unit_id))
         .where(Representative.bloc_id == bloc_id, Representative.revoked_at == None,  # noqa: E711
                Unit.is_active == True)  # noqa: E712
-        .order_by(Unit.position, Unit.id, Person.id))
+        .order_by(col(Unit.position), col(Unit.id), col(Person.id)))
     return [(p, u) for p, u in rows.all()]
 
 
@@ -202,7 +202,7 @@ async def record_share_messages(session: AsyncSession, poll_id: int, sent: dict[
 
 async def set_group_message(session: AsyncSession, poll_id: int, message_id: int) -> None:
     await begin_write(session)
-    await session.execute(update(Poll).where(Poll.id == poll_id).values(group_message_id=message_id))
+    await session.execute(update(Poll).where(col(Poll.id) == poll_id).values(group_message_id=message_id))
     await session.commit()
 
 
@@ -292,7 +292,7 @@ async def extend_vote(session: AsyncSession, clock: Clock, poll_id: int, member:
 
 async def due_polls(session: AsyncSession, now: datetime) -> list[int]:
     result = await session.execute(select(Poll.id).where(Poll.status == "open", Poll.closing_at != None,  # noqa: E711
-                                                         Poll.closing_at <= now).order_by(Poll.closing_at))
+                                                         col(Poll.closing_at) <= now).order_by(col(Poll.closing_at)))
     return list(result.scalars())
 
 
@@ -317,7 +317,7 @@ async def claim_reminders(session: AsyncSession, clock: Clock) -> list[ReminderJ
         if not lead or poll.closing_at - lead > now or poll.closing_at <= now:
             continue
         await begin_write(session)
-        claimed = await session.execute(update(Poll).where(Poll.id == poll.id, Poll.reminded_at == None)  # noqa: E711
+        claimed = await session.execute(update(Poll).where(col(Poll.id) == poll.id, col(Poll.reminded_at) == None)  # noqa: E711
                                         .values(reminded_at=now))
         await session.commit()
         if claimed.rowcount != 1:
@@ -325,10 +325,10 @@ async def claim_reminders(session: AsyncSession, clock: Clock) -> list[ReminderJ
         voters = set((await get_box(session, poll.id)).voters)
         missing = [u for u in poll.eligible if u not in voters]
         rows = (await session.execute(
-            select(Person, Unit).join(Representative, Representative.person_id == Person.id)
-            .join(Unit, Unit.id == Representative.unit_id)
+            select(Person, Unit).join(Representative, col(Representative.person_id) == col(Person.id))
+            .join(Unit, col(Unit.id) == col(Representative.unit_id))
             .where(Representative.bloc_id == bloc.id, Representative.revoked_at == None,  # noqa: E711
-                   Representative.unit_id.in_(missing or [-1]), Person.started == True,  # noqa: E712
+                   col(Representative.unit_id).in_(missing or [-1]), col(Person.started) == True,  # noqa: E712
                    Person.blocked == False))).all()  # noqa: E712
         jobs.append(ReminderJob(poll, bloc, [(p, u) for p, u in rows]))
     await session.commit()
