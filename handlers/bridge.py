@@ -125,7 +125,7 @@ class PayloadPrefix(Filter):
         self.prefixes = prefixes
 
     async def __call__(self, message: Message, command: CommandObject) -> bool:
-        return bool(command.args) and command.args.startswith(self.prefixes)
+        return bool(command.args and command.args.startswith(self.prefixes))
 
 
 # -- the router -----------------------------------------------------------------------------------------

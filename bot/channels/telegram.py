@@ -95,6 +95,7 @@ async def send(bot: Bot, chat_id: int, reply: Reply, bot_username: str) -> Messa
 
 
 async def answer(message: Message, reply: Reply, bot_username: str) -> Message | None:
+    assert message.bot is not None  # an update from the dispatcher is bound to its bot
     return await send(message.bot, message.chat.id, reply, bot_username)
 
 
@@ -122,6 +123,7 @@ async def edit(callback: CallbackQuery, reply: Reply, bot_username: str) -> None
     """Edit the message behind a button."""
     if callback.message is None:
         return
+    assert callback.bot is not None  # an update from the dispatcher is bound to its bot
     await edit_message(callback.bot, callback.message.chat.id, callback.message.message_id, reply, bot_username)
 
 

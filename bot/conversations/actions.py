@@ -68,7 +68,9 @@ class ActionData:
 
     @classmethod
     def matches(cls, data: str | None) -> bool:
-        return bool(data) and (data == cls.prefix or data.startswith(cls.prefix + SEP))
+        if not data:
+            return False
+        return data == cls.prefix or data.startswith(cls.prefix + SEP)
 
 
 def action(prefix: str):

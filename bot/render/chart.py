@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 import matplotlib
+from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
@@ -100,8 +101,8 @@ def render_chart(sheet: ResultSheet) -> bytes:
         label.set_fontproperties(_font(REGULAR, 10.5))
     ax.set_ylim(len(rows) - 0.5, -0.5) if rows else ax.set_ylim(0.5, -0.5)
 
-    line = sheet.threshold_line
-    top_value = max([sheet.base_count, *votes, line or 0, 1])
+    threshold = sheet.threshold_line
+    top_value = max([sheet.base_count, *votes, threshold or 0, 1])
     ax.set_xlim(0, top_value * 1.22)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     for label in ax.get_xticklabels():
@@ -123,17 +124,18 @@ def render_chart(sheet: ResultSheet) -> bytes:
         ax.text(0.5, 0.5, _("No candidates"), transform=ax.transAxes, ha="center", va="center",
                 fontproperties=_font(REGULAR, 12))
 
-    handles = [Patch(color=COLOR_REACHED, label=_("Reached the threshold")),
-               Patch(color=COLOR_OTHER, label=_("Not reached"))]
+    handles: list[Artist] = [Patch(color=COLOR_REACHED, label=_("Reached the threshold")),
+                             Patch(color=COLOR_OTHER, label=_("Not reached"))]
     if outside:
         handles.append(Patch(color=COLOR_OUTSIDE, label=_("Reached, beyond the number proposed")))
     if ties:
         handles.append(Patch(color=COLOR_TIE, label=_("Tied at the cut-off")))
-    if line is not None:
-        ax.axvline(line, color=COLOR_THRESHOLD, linestyle=(0, (5, 4)), linewidth=1.6, zorder=4)
-        label = (_("Minimum to pass: {votes} votes") if sheet.min_votes is not None else _("Threshold: {votes} votes"))
+    if threshold is not None:
+        ax.axvline(threshold, color=COLOR_THRESHOLD, linestyle=(0, (5, 4)), linewidth=1.6, zorder=4)
+        legend = (_("Minimum to pass: {votes} votes") if sheet.min_votes is not None
+                  else _("Threshold: {votes} votes"))
         handles.append(Line2D([], [], color=COLOR_THRESHOLD, linestyle=(0, (5, 4)), linewidth=1.6,
-                              label=label.format(votes=format_count(line))))
+                              label=legend.format(votes=format_count(threshold))))
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False,
                bbox_to_anchor=(0.5, (0.3 + 0.24 * len(status_lines)) / height_in), prop=_font(REGULAR, 10.5))
 

@@ -364,7 +364,7 @@ def row_status(sheet: ResultSheet, name: str, reached: bool) -> str:
 
 def _results_table(doc, sheet: ResultSheet) -> None:
     headers = [_("No."), _("Unit"), _("Votes"), _("Vote share"), _("Result")]
-    widths = [14, 66, 20, 23, TEXT_WIDTH_MM - 14 - 66 - 20 - 23]
+    widths: list[float] = [14, 66, 20, 23, TEXT_WIDTH_MM - 14 - 66 - 20 - 23]
     table = doc.add_table(rows=1, cols=len(headers))
     table.style = doc.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER

@@ -229,6 +229,7 @@ async def close_round(session: AsyncSession, clock: Clock, member: Member) -> As
 async def set_group_message(session: AsyncSession, round_id: int, message_id: int) -> None:
     await begin_write(session)
     rnd = await session.get(AssessmentRound, round_id, populate_existing=True)
+    assert rnd is not None  # the round this message was just posted for
     rnd.group_message_id = message_id
     await session.commit()
 
@@ -296,13 +297,14 @@ async def form_member(session: AsyncSession, rnd: AssessmentRound, person: Perso
 async def load_form(session: AsyncSession, round_id: int, person: Person, lock: bool = False) -> Form:
     rnd = await round_by_id(session, round_id)
     member = await form_member(session, rnd, person)
-    query = select(AssessmentDraft).where(AssessmentDraft.round_id == rnd.id, AssessmentDraft.unit_id == member.unit.id)
+    unit = require_representative(member)  # form_member checked it already
+    query = select(AssessmentDraft).where(AssessmentDraft.round_id == rnd.id, AssessmentDraft.unit_id == unit.id)
     draft = (await session.execute(_locked(session, query) if lock else query)).scalar_one_or_none()
     versions = list((await session.execute(select(SubmissionVersion).where(
-        SubmissionVersion.round_id == rnd.id, SubmissionVersion.unit_id == member.unit.id)
+        SubmissionVersion.round_id == rnd.id, SubmissionVersion.unit_id == unit.id)
         .order_by(col(SubmissionVersion.version)))).scalars())
-    evidence = await evidence_of(session, rnd.id, member.unit.id)
-    return Form(round=rnd, bloc=member.bloc, unit=member.unit, member=member,
+    evidence = await evidence_of(session, rnd.id, unit.id)
+    return Form(round=rnd, bloc=member.bloc, unit=unit, member=member,
                 criteria=await criteria_of(session, rnd.table_id), draft=draft, versions=versions, evidence=evidence)
 
 
@@ -331,9 +333,15 @@ async def _editable(session: AsyncSession, clock: Clock, round_id: int, person: 
     return form
 
 
+def _draft(form: Form) -> AssessmentDraft:
+    """The draft of a form `_editable` returned (it creates the draft when there is none)."""
+    assert form.draft is not None
+    return form.draft
+
+
 def _touch(form: Form, clock: Clock, person: Person) -> None:
-    form.draft.updated_at = clock.now()
-    form.draft.updated_by_person_id = person.id
+    _draft(form).updated_at = clock.now()
+    _draft(form).updated_by_person_id = person.id
 
 
 async def start_form(session: AsyncSession, clock: Clock, round_id: int, person: Person) -> Form:
@@ -356,8 +364,9 @@ async def set_score(session: AsyncSession, clock: Clock, round_id: int, person: 
     except UserError:
         await abort(session)
         raise
-    form.draft.scores = {**form.draft.scores, str(criterion.id): value}
-    form.draft.position = min(index + 1, len(form.criteria) - 1)
+    draft = _draft(form)
+    draft.scores = {**draft.scores, str(criterion.id): value}
+    draft.position = min(index + 1, len(form.criteria) - 1)
     _touch(form, clock, person)
     await session.commit()
     return form
@@ -366,7 +375,8 @@ async def set_score(session: AsyncSession, clock: Clock, round_id: int, person: 
 async def clear_score(session: AsyncSession, clock: Clock, round_id: int, person: Person, index: int) -> Form:
     form = await _editable(session, clock, round_id, person)
     criterion = form.criterion(index)
-    form.draft.scores = {k: v for k, v in form.draft.scores.items() if k != str(criterion.id)}
+    draft = _draft(form)
+    draft.scores = {k: v for k, v in draft.scores.items() if k != str(criterion.id)}
     _touch(form, clock, person)
     await session.commit()
     return form
@@ -382,10 +392,11 @@ async def set_note(session: AsyncSession, clock: Clock, round_id: int, person: P
     except UserError:
         await abort(session)
         raise
-    notes = {k: v for k, v in form.draft.notes.items() if k != str(criterion.id)}
+    draft = _draft(form)
+    notes = {k: v for k, v in draft.notes.items() if k != str(criterion.id)}
     if note:
         notes[str(criterion.id)] = note
-    form.draft.notes = notes
+    draft.notes = notes
     _touch(form, clock, person)
     await session.commit()
     return form
@@ -398,6 +409,7 @@ async def remember_position(session: AsyncSession, clock: Clock, round_id: int, 
     if form.draft is not None and not form.submitted and form.round.closed_at is None:
         await begin_write(session)
         draft = await session.get(AssessmentDraft, form.draft.id, populate_existing=True)
+        assert draft is not None  # just loaded in this transaction
         draft.position = index
         await session.commit()
         form.draft = draft
@@ -419,10 +431,10 @@ async def submit(session: AsyncSession, clock: Clock, round_id: int, person: Per
                         .format(n=len(sums.missing), codes=codes + more))
     number = (form.last_version.version if form.last_version else 0) + 1
     version = SubmissionVersion(round_id=form.round.id, unit_id=form.unit.id, version=number,
-                                scores=dict(form.draft.scores), notes=dict(form.draft.notes), total=sums.total,
+                                scores=dict(_draft(form).scores), notes=dict(_draft(form).notes), total=sums.total,
                                 late=late, submitted_at=clock.now(), submitted_by_person_id=person.id)
     session.add(version)
-    form.draft.state = "submitted"
+    _draft(form).state = "submitted"
     _touch(form, clock, person)
     session.add(AuditEvent(bloc_id=form.bloc.id, at=clock.now(), actor_person_id=person.id,
                            action="assessment.submit", detail={"round_id": form.round.id, "unit_id": form.unit.id,
@@ -606,11 +618,13 @@ def can_see_results(member: Member | None, rnd: AssessmentRound) -> bool:
 
 def ranking(rows: list[UnitStatus]) -> dict[int, int]:
     """unit id -> rank by total (1 = best); equal totals share a rank (1, 2, 2, 4)."""
-    done = sorted((r for r in rows if r.state == "submitted"), key=lambda r: -r.version.total)
+    # a submitted row always has a version
+    done = sorted(((r, r.version) for r in rows if r.state == "submitted" and r.version is not None),
+                  key=lambda pair: -pair[1].total)
     ranks: dict[int, int] = {}
-    for i, row in enumerate(done):
-        if i and row.version.total == done[i - 1].version.total:
-            ranks[row.unit.id] = ranks[done[i - 1].unit.id]
+    for i, (row, version) in enumerate(done):
+        if i and version.total == done[i - 1][1].total:
+            ranks[row.unit.id] = ranks[done[i - 1][0].unit.id]
         else:
             ranks[row.unit.id] = i + 1
     return ranks

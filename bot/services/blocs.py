@@ -48,6 +48,13 @@ async def bloc_by_chat(session: AsyncSession, chat_id: int) -> Bloc | None:
     return result.scalar_one_or_none()
 
 
+async def bloc_of(session: AsyncSession, bloc_id: int) -> Bloc:
+    """The bloc a row points at: its bloc_id is a foreign key, so the bloc exists."""
+    bloc = await session.get(Bloc, bloc_id)
+    assert bloc is not None, bloc_id
+    return bloc
+
+
 async def bloc_by_id(session: AsyncSession, bloc_id: int) -> Bloc | None:
     return await session.get(Bloc, bloc_id)
 
@@ -185,7 +192,9 @@ async def private_bloc(session: AsyncSession, person: Person) -> Bloc | None:
 
 async def set_post(session: AsyncSession, clock: Clock, bloc: Bloc, post: Role, unit: Unit, actor_id: int) -> None:
     await begin_write(session)
-    bloc = await session.get(Bloc, bloc.id, populate_existing=True)
+    fresh = await session.get(Bloc, bloc.id, populate_existing=True)
+    assert fresh is not None  # the caller's bloc, reloaded
+    bloc = fresh
     other = bloc.deputy_unit_id if post is Role.head else bloc.head_unit_id
     if other == unit.id:
         await abort(session)
@@ -225,6 +234,8 @@ async def set_bloc_active(session: AsyncSession, clock: Clock, chat_id: int, act
 
 async def set_bloc_locale(session: AsyncSession, bloc: Bloc, locale: str) -> None:
     await begin_write(session)
-    bloc = await session.get(Bloc, bloc.id, populate_existing=True)
+    fresh = await session.get(Bloc, bloc.id, populate_existing=True)
+    assert fresh is not None  # the caller's bloc, reloaded
+    bloc = fresh
     bloc.locale = locale
     await session.commit()

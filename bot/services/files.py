@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.clock import Clock
+from storage.db import rowcount
 from storage.models import SharedFile
 
 LINK_TTL = timedelta(days=7)
@@ -53,7 +54,7 @@ async def prune(session: AsyncSession, clock: Clock) -> int:
     """Drop the files whose links have expired."""
     result = await session.execute(delete(SharedFile).where(col(SharedFile.expires_at) <= clock.now()))
     await session.commit()
-    return result.rowcount or 0
+    return rowcount(result)
 
 
 def link(base_url: str, token: str, filename: str) -> str:

@@ -19,7 +19,7 @@ from bot.clock import Clock
 from bot.i18n import _
 from bot.services.blocs import active_representation
 from bot.services.errors import UserError
-from storage.db import abort, begin_write
+from storage.db import abort, begin_write, is_sqlite
 from storage.models import AuditEvent, Bloc, Invite, Person, Representative, Unit
 
 PREFIX = "j_"
@@ -83,7 +83,7 @@ async def resolve(session: AsyncSession, clock: Clock, payload: str, lock: bool 
     if not _TOKEN.match(token):
         raise _bad_link()
     query = select(Invite).where(Invite.token_hash == _hash(token))
-    if lock and session.bind.dialect.name != "sqlite":
+    if lock and not is_sqlite(session):
         query = query.with_for_update()  # two people opening one link at once: one of them joins
     invite = (await session.execute(query)).scalar_one_or_none()
     if invite is None:
@@ -116,6 +116,7 @@ async def join(session: AsyncSession, clock: Clock, payload: str, person: Person
             raise LinkUsed(bloc, unit)
         if current is not None:
             other = await session.get(Unit, current.unit_id)
+            assert other is not None  # a foreign key
             raise UserError(_("You already represent “{unit}” in this bloc. A person represents one unit per bloc; "
                               "ask the bloc head to revoke that first.").format(unit=other.name))
     except UserError:

@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from bot.clock import Clock
 from bot.i18n import _
 from bot.services import reminders
-from bot.services.blocs import Member, member_of, require_manager
+from bot.services.blocs import Member, bloc_of, member_of, require_manager
 from bot.services.errors import NotAllowed, UserError
 from storage.db import abort, begin_write
 from storage.models import AuditEvent, Bloc, Meeting, MeetingRsvp, Person, Unit
@@ -272,7 +272,7 @@ async def answer(session: AsyncSession, clock: Clock, meeting_id: int, version: 
     if meeting.starts_at <= clock.now():
         await abort(session)
         raise UserError(_("The meeting has already started."))
-    bloc = await session.get(Bloc, meeting.bloc_id)
+    bloc = await bloc_of(session, meeting.bloc_id)
     member = await member_of(session, bloc, person)
     if member.unit is None or not member.unit.is_active:
         await abort(session)
@@ -323,7 +323,7 @@ async def meeting_for(session: AsyncSession, meeting_id: int) -> tuple[Meeting, 
     meeting = await session.get(Meeting, meeting_id, populate_existing=True)
     if meeting is None:
         raise UserError(_("This meeting was cancelled or does not exist."))
-    return meeting, await session.get(Bloc, meeting.bloc_id)
+    return meeting, await bloc_of(session, meeting.bloc_id)
 
 
 # -- the deadline source ------------------------------------------------------------------------

@@ -67,7 +67,7 @@ from bot.clock import Clock
 from bot.i18n import N_, _, normalize_locale, use_locale
 from bot.services import settings as settings_service
 from bot.services.errors import UserError
-from storage.db import is_sqlite, write
+from storage.db import is_sqlite, rowcount, write
 from storage.models import Bloc, OutboxMessage, Person, ReminderMute, Representative, Unit
 
 URGENT = timedelta(hours=3)
@@ -264,13 +264,13 @@ async def insert_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     if not rows:
         return 0
     insert = sqlite_insert if is_sqlite(session) else pg_insert
-    defaults = {"bloc_id": None, "item_kind": "", "item_id": None, "item_version": 0, "chat_id": None,
+    defaults: dict[str, Any] = {"bloc_id": None, "item_kind": "", "item_id": None, "item_version": 0, "chat_id": None,
                 "person_id": None, "unit_id": None, "text": None, "actions": [], "payload": {}, "urgent": False,
                 "status": "pending", "attempts": 0, "last_error": None, "sent_at": None}
     values = [{**defaults, **row} for row in rows]
     stmt = insert(OutboxMessage.__table__).values(values).on_conflict_do_nothing(index_elements=["dedup_key"])
     result = await session.execute(stmt)
-    return result.rowcount or 0
+    return rowcount(result)
 
 
 async def cancel_item(session: AsyncSession, kind: str, item_id: int, keep: set[str] | None = None) -> int:
@@ -282,7 +282,7 @@ async def cancel_item(session: AsyncSession, kind: str, item_id: int, keep: set[
     if keep:
         stmt = stmt.where(col(OutboxMessage.dedup_key).not_in(keep))
     result = await session.execute(stmt)
-    return result.rowcount or 0
+    return rowcount(result)
 
 
 async def plan_item(session: AsyncSession, clock: Clock, kind: str, item_id: int) -> list[Planned]:
@@ -294,7 +294,7 @@ async def plan_item(session: AsyncSession, clock: Clock, kind: str, item_id: int
         return []
     now = clock.now()
     plan = bloc_plan(item.bloc, item.due_at, now)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for p in plan:
         base = {"bloc_id": item.bloc.id, "item_kind": kind, "item_id": item_id, "item_version": item.version,
                 "due_at": p.at, "urgent": p.urgent, "created_at": now, "payload": {"offset": p.code}}
@@ -379,7 +379,9 @@ async def prepare(session: AsyncSession, clock: Clock, row: OutboxMessage) -> Pr
     if row.kind not in ("group", "fanout"):
         return Prepared(False, "nothing to send")
     src = source(row.item_kind)
-    item = await src.load(session, row.item_id)
+    item_id = row.item_id
+    assert item_id is not None  # group and fanout rows are planned for an item (plan_item)
+    item = await src.load(session, item_id)
     if item is None or item.version != row.item_version:
         return Prepared(False, "item closed or changed")
     now = clock.now()
@@ -399,7 +401,7 @@ async def prepare(session: AsyncSession, clock: Clock, row: OutboxMessage) -> Pr
         extra = {}
         if person.blocked:  # Telegram said 403 before: recorded (the head sees it), not sent again
             extra = {"status": "failed", "last_error": "403 blocked earlier; not sent", "sent_at": now}
-        rows.append({"dedup_key": key(row.item_kind, row.item_id, row.item_version, offset, f"p{person.id}"),
+        rows.append({"dedup_key": key(row.item_kind, item_id, row.item_version, offset, f"p{person.id}"),
                      "bloc_id": item.bloc.id, "item_kind": row.item_kind, "item_id": row.item_id,
                      "item_version": row.item_version, "kind": "private", "chat_id": person.external_id,
                      "person_id": person.id, "unit_id": unit.id, "due_at": now, "urgent": row.urgent,
@@ -436,7 +438,7 @@ async def failed_deliveries(session: AsyncSession, bloc_id: int, since: datetime
     rows = (await session.execute(
         select(OutboxMessage.person_id, OutboxMessage.unit_id, OutboxMessage.last_error, func.count())
         .where(OutboxMessage.bloc_id == bloc_id, OutboxMessage.status == "failed",
-               or_(OutboxMessage.sent_at == None, OutboxMessage.sent_at >= since))  # noqa: E711
+               or_(col(OutboxMessage.sent_at) == None, col(OutboxMessage.sent_at) >= since))  # noqa: E711
         .group_by(col(OutboxMessage.person_id), col(OutboxMessage.unit_id), col(OutboxMessage.last_error)))).all()
     out = []
     for person_id, unit_id, reason, count in rows:

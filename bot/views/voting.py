@@ -350,6 +350,8 @@ def result_sheet(out: svc.Outcome):
     from bot.render.model import ResultRow, ResultSheet
 
     poll, bloc, r, rule = out.poll, out.bloc, out.result, out.rule
+    closed_at = poll.closed_at
+    assert closed_at is not None  # results exist only for a closed vote
     rows = [ResultRow(no=i, name=poll.options[c.candidate]["label"], votes=c.votes, share=c.share,
                       reached=c.candidate in r.winners) for i, c in enumerate(r.counts, 1)]
     notes = []
@@ -358,10 +360,10 @@ def result_sheet(out: svc.Outcome):
             seats=r.seats_left))
     return ResultSheet(
         bloc_title=bloc.title, question=poll.question if poll.kind == "custom" else kind_label(poll.kind),
-        kind_label=kind_label(poll.kind), opened_at=poll.opened_at, closed_at=poll.closed_at, tz=bloc.timezone,
+        kind_label=kind_label(poll.kind), opened_at=poll.opened_at, closed_at=closed_at, tz=bloc.timezone,
         issued=r.issued, returned=r.returned, valid=r.valid, invalid=r.invalid, blank=r.blank,
         base_label=base_label(r.base), base_count=r.base_count, threshold=threshold_text(rule), rows=rows,
-        adopted_at=poll.closed_at, method=_("secret ballot in the bot, one ballot per unit"),
+        adopted_at=closed_at, method=_("secret ballot in the bot, one ballot per unit"),
         quorum=_("at least {share} of the units vote").format(share=percent(rule.quorum)),
         threshold_votes=float(rule.threshold * r.base_count), quorum_met=r.quorum_met,
         valid_result=r.quorum_met, reached=[poll.options[i]["label"] for i in r.winners],

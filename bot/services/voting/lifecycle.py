@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -14,7 +15,7 @@ from sqlmodel import col, select
 from bot.clock import Clock
 from bot.i18n import _
 from bot.services import ballot_box
-from bot.services.blocs import Member, require_manager
+from bot.services.blocs import Member, bloc_of, require_manager
 from bot.services.errors import UserError
 from bot.services.tally import Rule
 from bot.services.units import list_units
@@ -32,7 +33,7 @@ from bot.services.voting.rules import (
     vote_defaults,
 )
 from bot.views import voting as views  # texts with commands; used at call time
-from storage.db import abort, begin_write, is_sqlite
+from storage.db import abort, begin_write, is_sqlite, rowcount
 from storage.models import AuditEvent, BallotBox, Bloc, Person, Poll, Representative, Unit
 
 # -- opening ----------------------------------------------------------------------------------
@@ -134,7 +135,7 @@ async def open_vote(session: AsyncSession, clock: Clock, member: Member, spec: V
         if len(labels) > MAX_OPTIONS or any(len(o) > MAX_OPTION for o in labels):
             raise UserError(_("At most {count} options of at most {limit} characters each.").format(
                 count=MAX_OPTIONS, limit=MAX_OPTION))
-        options = [{"label": o, "unit_id": None} for o in labels]
+        options: list[dict[str, Any]] = [{"label": o, "unit_id": None} for o in labels]
     else:
         for number in spec.exclude:
             if not 1 <= number <= len(units):
@@ -312,15 +313,16 @@ async def claim_reminders(session: AsyncSession, clock: Clock) -> list[ReminderJ
     await session.commit()
     jobs = []
     for poll in candidates:
-        bloc = await session.get(Bloc, poll.bloc_id)
+        bloc = await bloc_of(session, poll.bloc_id)
         lead = timedelta(minutes=int(vote_defaults(bloc)["remind_before_minutes"] or 0))
-        if not lead or poll.closing_at - lead > now or poll.closing_at <= now:
+        closing_at = poll.closing_at
+        if not lead or closing_at is None or closing_at - lead > now or closing_at <= now:  # None: see the query
             continue
         await begin_write(session)
         claimed = await session.execute(update(Poll).where(col(Poll.id) == poll.id, col(Poll.reminded_at) == None)  # noqa: E711
                                         .values(reminded_at=now))
         await session.commit()
-        if claimed.rowcount != 1:
+        if rowcount(claimed) != 1:
             continue
         voters = set((await get_box(session, poll.id)).voters)
         missing = [u for u in poll.eligible if u not in voters]
