@@ -184,7 +184,7 @@ def open_and_post(ctx: Ctx, opened: svc.Opened, member: Member, outcome: Outcome
             return
         with use_locale(bloc.locale):
             view = await _render_card(ctx, poll.id)
-        assert view is not None  # the poll exists: it was just closed
+        assert view is not None  # the poll exists: it was just opened
         await ctx.session.commit()
         await delivery.deliver(Out(view.reply, ToGroup(bloc), card=CardKey(CARD, poll.id)))
 
@@ -265,7 +265,6 @@ async def cmd_open_status(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
 @conv.action(act.OpenDialog)
 async def dialog(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     action = event.action
-    assert isinstance(action, act.OpenDialog)
     assert isinstance(action, act.OpenDialog)
     member = need_manager(actor.bloc, actor.member)
     if action.kind not in svc.UNIT_KINDS or (action.close is not None and action.close not in DIALOG_CLOSE) \

@@ -30,7 +30,6 @@ async def _hand_back(ctx: Ctx, person: Person, poll_id: int, seat: int, share: b
 async def key_button(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     action = event.action
     assert isinstance(action, act.HandKey)
-    assert isinstance(action, act.HandKey)
     person = _private_only(actor)
     share = ballot_box.share_from_token(action.token)
     return await _hand_back(ctx, person, action.poll, action.seat, share)
