@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 def make_bot(settings: Settings, token: str | None = None) -> Bot:
     token = token or (settings.bot_token.get_secret_value() if settings.bot_token else None)
+    if token is None:  # the command line checks BOT_TOKEN first (bot/__main__.py)
+        raise RuntimeError("BOT_TOKEN is not set")
     session = None
     if settings.telegram_api_base:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))

@@ -60,13 +60,14 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import and_, or_, select, update
+from sqlmodel import col
 
 from bot.channels.base import BadContent, ChannelSender, Rejected, RetryLater, SentRef, Transient, Unreachable
 from bot.clock import Clock, SystemClock
 from bot.ratelimit import RateLimiter
 from bot.services import reminders
 from bot.views.base import Action, Reply
-from storage.db import Database, write
+from storage.db import Database, rowcount, write
 from storage.models import OutboxMessage, Person
 
 log = logging.getLogger(__name__)
@@ -144,7 +145,8 @@ class OutboxWorker:
         if not unknown:
             return
         async with self.db.session() as session:
-            found = (await session.execute(select(Person.id, Person.channel).where(Person.id.in_(unknown)))).all()
+            found = (await session.execute(
+                select(col(Person.id), col(Person.channel)).where(col(Person.id).in_(unknown)))).all()
         self._channels.update({pid: channel for pid, channel in found})
 
     def channel_of(self, row: OutboxMessage) -> str:
@@ -189,13 +191,13 @@ class OutboxWorker:
                         result = await session.execute(update(t).where(
                             t.c.id == row.id, t.c.claim_token == row.claim_token, t.c.status == "claimed")
                             .values(**values))
-                        results.append(result.rowcount == 1)
+                        results.append(rowcount(result) == 1)
             except Exception as err:  # the rows stay claimed and come back after the lease
                 for _row, _values, future in batch:
                     if not future.done():
                         future.set_exception(err)
                 continue
-            for (_row, _values, future), ok in zip(batch, results):
+            for (_row, _values, future), ok in zip(batch, results, strict=False):
                 if not future.done():
                     future.set_result(ok)
 
@@ -225,6 +227,7 @@ class OutboxWorker:
                 return False
             prepared = await reminders.prepare(session, self.clock, fresh)
             if prepared.send:
+                assert prepared.fields is not None  # a row without text is rendered when it is sent
                 fresh.text = prepared.fields["text"]
                 fresh.actions = prepared.fields["actions"]
                 row.text, row.actions = fresh.text, fresh.actions
@@ -241,13 +244,13 @@ class OutboxWorker:
         actions = [[Action(label, data, kind) for label, data, kind in r] for r in (row.actions or [])]
         return Reply(row.text or "", actions=actions)
 
-    async def _send(self, sender: ChannelSender, row: OutboxMessage) -> SentRef:
+    async def _send(self, sender: ChannelSender, row: OutboxMessage, chat_id: int) -> SentRef:
         reply = self._reply(row)
         try:
-            return await sender.send(row.chat_id, reply)
+            return await sender.send(chat_id, reply)
         except BadContent as err:
             log.error("outbox row %s: formatted text refused (%s); sending as plain text", row.id, err.message)
-            return await sender.send(row.chat_id, reply, plain=True)
+            return await sender.send(chat_id, reply, plain=True)
 
     async def _no_sender(self, row: OutboxMessage, channel: str) -> None:
         """Nothing in this process sends on `channel`: the row waits, pending (another process, or
@@ -272,20 +275,22 @@ class OutboxWorker:
         if sender is None:
             await self._no_sender(row, channel)
             return
-        wait = self.limiter.book(row.chat_id, max_wait=self.max_hold)
+        chat_id = row.chat_id
+        assert chat_id is not None  # only fanout rows have no chat, and they are expanded, never sent
+        wait = self.limiter.book(chat_id, max_wait=self.max_hold)
         if wait is None:
             self.stats.requeued_for_limit += 1
-            later = self.clock.now() + timedelta(seconds=self.limiter.delay(row.chat_id))
+            later = self.clock.now() + timedelta(seconds=self.limiter.delay(chat_id))
             await self._requeue(row, later, count_attempt=False)
             return
         if wait > 0:
             await asyncio.sleep(wait)
         self.stats.latencies.append((self.clock.now() - row.due_at).total_seconds())
         try:
-            message = await self._send(sender, row)
+            message = await self._send(sender, row, chat_id)
         except RetryLater as err:
             self.stats.retried_429 += 1
-            self.limiter.penalize(row.chat_id, err.retry_after)
+            self.limiter.penalize(chat_id, err.retry_after)
             await self._requeue(row, self.clock.now() + timedelta(seconds=err.retry_after),
                                 f"429 retry after {err.retry_after}s", count_attempt=False)
             return
@@ -317,7 +322,7 @@ class OutboxWorker:
         if row.person_id is None:
             return
         async with self.db.session() as session, write(session):
-            await session.execute(update(Person).where(Person.id == row.person_id).values(blocked=True))
+            await session.execute(update(Person).where(col(Person.id) == row.person_id).values(blocked=True))
 
     # -- the loop -----------------------------------------------------------------------------------
     async def drain(self) -> int:

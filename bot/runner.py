@@ -81,6 +81,8 @@ def build_webhook_app(app: App, bot: Bot, settings: Settings) -> web.Application
 
 
 async def _serve_webhook(app: App, bot: Bot, settings: Settings) -> None:
+    if settings.webhook_base_url is None or settings.webhook_secret is None:
+        raise RuntimeError("webhook mode needs WEBHOOK_BASE_URL and WEBHOOK_SECRET")
     runner = await _serve(build_webhook_app(app, bot, settings), settings)
     await bot.set_webhook(settings.webhook_base_url.rstrip("/") + settings.webhook_path,
                           secret_token=settings.webhook_secret.get_secret_value(),

@@ -125,7 +125,7 @@ class PayloadPrefix(Filter):
         self.prefixes = prefixes
 
     async def __call__(self, message: Message, command: CommandObject) -> bool:
-        return bool(command.args) and command.args.startswith(self.prefixes)
+        return bool(command.args and command.args.startswith(self.prefixes))
 
 
 # -- the router -----------------------------------------------------------------------------------------
@@ -192,7 +192,8 @@ def ctx_of(data: dict[str, Any], bot: Bot, actor: Actor) -> Ctx:
 
     return Ctx(session=data["session"], clock=data["clock"], settings=data["settings"], vault=data["vault"],
                state=FsmState(state), states=FsmStates(state.storage, bot.id), download=download,
-               kick=app.kick, channel=CHANNEL, table=app.table, extras={"bot_username": data.get("bot_username", ""), "app": app})
+               kick=app.kick, channel=CHANNEL, table=app.table,
+               extras={"bot_username": data.get("bot_username", ""), "app": app})
 
 
 async def is_group_admin(bot: Bot, chat_id: int, user_id: int) -> bool:

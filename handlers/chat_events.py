@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import IS_MEMBER, IS_NOT_MEMBER, ChatMemberUpdatedFilter
 from aiogram.types import ChatMemberUpdated, Message
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,8 +27,8 @@ async def bot_removed(event: ChatMemberUpdated, session: AsyncSession, clock: Cl
 
 
 @router.my_chat_member(F.chat.type.in_({"group", "supergroup"}), ChatMemberUpdatedFilter(IS_NOT_MEMBER >> IS_MEMBER))
-async def bot_added(event: ChatMemberUpdated, bot_username: str) -> None:
-    await event.bot.send_message(event.chat.id, views.welcome_group().text)
+async def bot_added(event: ChatMemberUpdated, bot: Bot, bot_username: str) -> None:
+    await bot.send_message(event.chat.id, views.welcome_group().text)
 
 
 @router.my_chat_member(F.chat.type == "private")
@@ -38,20 +38,24 @@ async def private_status(event: ChatMemberUpdated, session: AsyncSession) -> Non
 
 
 @router.message(F.migrate_to_chat_id)
-async def group_migrated(message: Message, session: AsyncSession, bot_username: str) -> None:
-    bloc = await bloc_service.migrate_chat(session, message.chat.id, message.migrate_to_chat_id)
+async def group_migrated(message: Message, session: AsyncSession, bot: Bot, bot_username: str) -> None:
+    new_chat_id = message.migrate_to_chat_id
+    assert new_chat_id is not None  # F.migrate_to_chat_id
+    bloc = await bloc_service.migrate_chat(session, message.chat.id, new_chat_id)
     if bloc is not None:
         log.info("bloc %s followed its group to a supergroup", bloc.id)
-        await message.bot.send_message(message.migrate_to_chat_id, views.migrated().text)
+        await bot.send_message(new_chat_id, views.migrated().text)
 
 
 @router.message(F.migrate_from_chat_id)
-async def supergroup_created(message: Message, session: AsyncSession) -> None:
+async def supergroup_created(message: Message, session: AsyncSession, bot: Bot) -> None:
     """The same move seen from the new supergroup (Telegram sends both, in either order)."""
-    bloc = await bloc_service.migrate_chat(session, message.migrate_from_chat_id, message.chat.id)
+    old_chat_id = message.migrate_from_chat_id
+    assert old_chat_id is not None  # F.migrate_from_chat_id
+    bloc = await bloc_service.migrate_chat(session, old_chat_id, message.chat.id)
     if bloc is not None:
         log.info("bloc %s followed its group to a supergroup", bloc.id)
-        await message.bot.send_message(message.chat.id, views.migrated().text)
+        await bot.send_message(message.chat.id, views.migrated().text)
 
 
 def make_router() -> Router:

@@ -35,7 +35,9 @@ async def _tell(event: ErrorEvent, text: str) -> None:
 
 @router.error(ExceptionTypeFilter(UserError))
 async def on_user_error(event: ErrorEvent, **data) -> None:
-    await _tell(event, event.exception.message)
+    exception = event.exception
+    assert isinstance(exception, UserError)  # ExceptionTypeFilter(UserError)
+    await _tell(event, exception.message)
 
 
 @router.error()

@@ -44,10 +44,11 @@ class Act(Filter):
         self.kinds = kinds
 
     async def __call__(self, callback: CallbackQuery) -> bool | dict:
+        data = callback.data
         for kind in self.kinds:
-            if kind.matches(callback.data):
+            if data is not None and kind.matches(data):
                 try:
-                    return {"action": kind.unpack(callback.data)}
+                    return {"action": kind.unpack(data)}
                 except BadAction:
                     raise UserError(_("This button is no longer valid.")) from None
         return False

@@ -84,17 +84,18 @@ async def send(bot: Bot, chat_id: int, reply: Reply, bot_username: str) -> Messa
         file = att.ref or BufferedInputFile(att.content, filename=att.filename)
         if att.ref:
             try:
-                message = await _call(lambda: bot.send_document(chat_id, file, caption=att.caption))
+                message = await _call(lambda file=file, att=att: bot.send_document(chat_id, file, caption=att.caption))
             except TelegramBadRequest as err:  # a file Telegram no longer has: the text still went out
                 log.info("stored file not sent: %s", err.message)
         elif att.kind == "photo":
-            await _call(lambda: bot.send_photo(chat_id, file, caption=att.caption))
+            await _call(lambda file=file, att=att: bot.send_photo(chat_id, file, caption=att.caption))
         else:
-            await _call(lambda: bot.send_document(chat_id, file, caption=att.caption))
+            await _call(lambda file=file, att=att: bot.send_document(chat_id, file, caption=att.caption))
     return message
 
 
 async def answer(message: Message, reply: Reply, bot_username: str) -> Message | None:
+    assert message.bot is not None  # an update from the dispatcher is bound to its bot
     return await send(message.bot, message.chat.id, reply, bot_username)
 
 
@@ -122,6 +123,7 @@ async def edit(callback: CallbackQuery, reply: Reply, bot_username: str) -> None
     """Edit the message behind a button."""
     if callback.message is None:
         return
+    assert callback.bot is not None  # an update from the dispatcher is bound to its bot
     await edit_message(callback.bot, callback.message.chat.id, callback.message.message_id, reply, bot_username)
 
 

@@ -63,12 +63,14 @@ class ActionData:
         if not required <= len(values) <= len(fields):
             raise BadAction("wrong number of fields")
         hints = typing.get_type_hints(cls)
-        kwargs = {f.name: _decode(raw, hints[f.name]) for f, raw in zip(fields, values)}
+        kwargs = {f.name: _decode(raw, hints[f.name]) for f, raw in zip(fields, values, strict=False)}
         return cls(**kwargs)
 
     @classmethod
     def matches(cls, data: str | None) -> bool:
-        return bool(data) and (data == cls.prefix or data.startswith(cls.prefix + SEP))
+        if not data:
+            return False
+        return data == cls.prefix or data.startswith(cls.prefix + SEP)
 
 
 def action(prefix: str):

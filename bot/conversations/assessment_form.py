@@ -134,6 +134,14 @@ def _person(actor: Actor) -> Person:
     return actor.person
 
 
+def _round_of(data: dict) -> int:
+    """The round the open form belongs to (every form state stores it; a missing one reads as a lost round)."""
+    round_id = data.get("round_id")
+    if round_id is None:
+        raise UserError(_("This self-assessment round does not exist. Ask the bloc head for a new link."))
+    return round_id
+
+
 async def _at(ctx: Ctx, state: str, round_id: int, index: int | None = None) -> None:
     data: dict = {"round_id": round_id}
     if index is not None:
@@ -181,7 +189,8 @@ def _private(actor: Actor) -> Person:
 
 @conv.action(Score)
 async def score_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
-    act: Score = event.action
+    act = event.action
+    assert isinstance(act, Score)
     form = await svc.set_score(ctx.session, ctx.clock, act.rnd, _private(actor), act.index, act.value)
     nxt = min(act.index + 1, len(form.criteria) - 1)
     await _at(ctx, SCORE, act.rnd, nxt)
@@ -192,7 +201,8 @@ async def score_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
 
 @conv.action(Goto)
 async def goto_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
-    act: Goto = event.action
+    act = event.action
+    assert isinstance(act, Goto)
     form = await svc.remember_position(ctx.session, ctx.clock, act.rnd, _private(actor), act.index)
     await _at(ctx, SCORE, act.rnd, act.index)
     return edit(views.criterion_card(form, act.index, _b(form)))
@@ -200,20 +210,23 @@ async def goto_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
 
 @conv.action(Clear)
 async def clear_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
-    act: Clear = event.action
+    act = event.action
+    assert isinstance(act, Clear)
     form = await svc.clear_score(ctx.session, ctx.clock, act.rnd, _private(actor), act.index)
     return edit(views.criterion_card(form, act.index, _b(form)))
 
 
 @conv.action(Jump)
 async def jump_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    assert isinstance(event.action, Jump)
     form = await svc.load_form(ctx.session, event.action.rnd, _private(actor))
     return edit(views.jump_list(form, _b(form)))
 
 
 @conv.action(Note)
 async def note_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
-    act: Note = event.action
+    act = event.action
+    assert isinstance(act, Note)
     form = await svc.load_form(ctx.session, act.rnd, _private(actor))
     svc.acceptance(form.round, form.bloc, ctx.clock.now())
     await _at(ctx, NOTE, act.rnd, act.index)
@@ -222,6 +235,7 @@ async def note_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
 
 @conv.action(Evidence)
 async def evidence_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    assert isinstance(event.action, Evidence)
     form = await svc.load_form(ctx.session, event.action.rnd, _private(actor))
     await _at(ctx, EVIDENCE, event.action.rnd)
     return edit(views.evidence_screen(form, ctx.settings.max_upload_mb, _b(form)))
@@ -229,19 +243,22 @@ async def evidence_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
 
 @conv.action(RemoveEvidence)
 async def remove_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
-    act: RemoveEvidence = event.action
+    act = event.action
+    assert isinstance(act, RemoveEvidence)
     form = await svc.remove_evidence(ctx.session, ctx.clock, act.rnd, _private(actor), act.evidence)
     return edit(views.evidence_screen(form, ctx.settings.max_upload_mb, _b(form)))
 
 
 @conv.action(Summary)
 async def summary_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    assert isinstance(event.action, Summary)
     form = await svc.load_form(ctx.session, event.action.rnd, _private(actor))
     return edit(views.summary(form, _b(form)))
 
 
 @conv.action(Submit)
 async def submit_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    assert isinstance(event.action, Submit)
     form, version = await svc.submit(ctx.session, ctx.clock, event.action.rnd, _private(actor))
     await ctx.state.clear()
     return edit(views.submitted(form, version, _b(form))).update(CardKey(CARD, form.round.id))
@@ -249,6 +266,7 @@ async def submit_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
 
 @conv.action(Reopen)
 async def reopen_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    assert isinstance(event.action, Reopen)
     form = await svc.reopen(ctx.session, ctx.clock, event.action.rnd, _private(actor))
     await _at(ctx, SCORE, event.action.rnd, 0)
     return edit(views.criterion_card(form, 0, _b(form)))
@@ -262,8 +280,8 @@ async def typed_score(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     if not (event.text or "").strip():
         raise UserError(_("Send the evidence as a file (PDF, DOCX, XLSX, JPG or PNG), or press a button above."))
     _name, data = await ctx.state.get()
-    round_id, index = data.get("round_id"), data.get("index", 0)
-    form = await svc.set_score(ctx.session, ctx.clock, round_id, _person(actor), index, event.text)
+    round_id, index = _round_of(data), data.get("index", 0)
+    form = await svc.set_score(ctx.session, ctx.clock, round_id, _person(actor), index, event.text or "")
     if index + 1 < len(form.criteria):
         await _at(ctx, SCORE, round_id, index + 1)
         return say(views.criterion_card(form, index + 1, _b(form)))
@@ -275,7 +293,7 @@ async def typed_note(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     if event.file is not None:
         return await _evidence_file(ctx, actor, event)
     _name, data = await ctx.state.get()
-    round_id, index = data.get("round_id"), data.get("index", 0)
+    round_id, index = _round_of(data), data.get("index", 0)
     text = event.text or ""
     text = "" if text.strip() == "-" else text
     form = await svc.set_note(ctx.session, ctx.clock, round_id, _person(actor), index, text)
@@ -292,8 +310,9 @@ async def evidence_text(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
 
 async def _evidence_file(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     _name, data = await ctx.state.get()
-    round_id = data.get("round_id")
+    round_id = _round_of(data)
     file = event.file
+    assert file is not None  # only called when the message carries a file
     max_mb = ctx.settings.max_upload_mb
     # The channel's file reference stands for the file's identity too (Telegram: the file_id).
     form, item = await svc.add_evidence(ctx.session, ctx.clock, round_id, _person(actor), file.ref, file.ref,

@@ -35,7 +35,7 @@ from bot.render import assessment_xlsx
 from bot.services import assessments as svc
 from bot.services import reminders, scoring
 from bot.services import units as unit_service
-from bot.services.blocs import Member, require_manager
+from bot.services.blocs import Member, bloc_of, require_manager
 from bot.services.errors import NotAllowed, UserError
 from bot.services.reminders import DeadlineItem, DeadlineSource
 from bot.views import assessments as views
@@ -138,7 +138,7 @@ async def _render_post(ctx: Ctx, round_id: int) -> CardView | None:
     rnd = await ctx.session.get(AssessmentRound, round_id)
     if rnd is None:
         return None
-    bloc = await ctx.session.get(Bloc, rnd.bloc_id)
+    bloc = await bloc_of(ctx.session, rnd.bloc_id)
     done, total = await svc.progress(ctx.session, rnd)
     with use_locale(bloc.locale):
         return CardView(bloc, views.round_post(bloc, rnd, done, total), rnd.group_message_id)
@@ -327,6 +327,7 @@ async def _round_and_manager(ctx: Ctx, actor: Actor, round_id: int) -> tuple[Ass
 
 @conv.action(AskClose)
 async def ask_close(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    assert isinstance(event.action, AskClose)
     rnd, _member = await _round_and_manager(ctx, actor, event.action.rnd)
     done, total = await svc.progress(ctx.session, rnd)
     return say(views.close_confirm(rnd, done, total, RoundButtons(rnd.id)))
@@ -334,12 +335,14 @@ async def ask_close(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
 
 @conv.action(CloseNo)
 async def close_no(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    assert isinstance(event.action, CloseNo)
     await _round_and_manager(ctx, actor, event.action.rnd)
     return edit(Reply(_("Nothing was changed.")))
 
 
 @conv.action(CloseYes)
 async def close_yes(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    assert isinstance(event.action, CloseYes)
     _rnd, member = await _round_and_manager(ctx, actor, event.action.rnd)
     bloc = member.bloc
     rnd = await svc.close_round(ctx.session, ctx.clock, member)
@@ -359,6 +362,7 @@ async def close_yes(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
 
 @conv.action(Remind)
 async def remind_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    assert isinstance(event.action, Remind)
     rnd, member = await _round_and_manager(ctx, actor, event.action.rnd)
     if rnd.closed_at is not None:
         raise UserError(_("This self-assessment round is closed. Nothing can be changed any more."))
@@ -367,6 +371,7 @@ async def remind_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
 
 @conv.action(Scores)
 async def scores_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    assert isinstance(event.action, Scores)
     rnd, member = await _round_and_manager(ctx, actor, event.action.rnd)
     rows = await svc.overview(ctx.session, rnd)
     names = await svc.person_names(ctx.session, {r.version.submitted_by_person_id for r in rows if r.version})
@@ -435,7 +440,7 @@ async def _load_deadline(session: AsyncSession, round_id: int) -> DeadlineItem |
     rnd = await session.get(AssessmentRound, round_id)
     if rnd is None or rnd.closed_at is not None:
         return None
-    bloc = await session.get(Bloc, rnd.bloc_id)
+    bloc = await bloc_of(session, rnd.bloc_id)
     # The version follows the deadline: extending it re-plans, reminders of the old time are dropped.
     return DeadlineItem(svc.KIND_REMINDER, rnd.id, bloc, rnd.deadline, version=int(rnd.deadline.timestamp()) // 60,
                         title=_("self-assessment"), obj=rnd)

@@ -3,6 +3,8 @@ be the very last entry of the table."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from bot.conversations.core import Actor, Conversations, Ctx, Event, Outcome, say
 from bot.i18n import use_locale
 from bot.services.blocs import set_bloc_locale
@@ -15,7 +17,7 @@ conv = Conversations("common")
 
 @conv.command("help")
 async def cmd_help(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
-    chat = "private" if actor.private else "group"
+    chat: Literal["group", "private"] = "private" if actor.private else "group"
     no_bloc = actor.bloc is None or not actor.bloc.is_active
     return say(help_reply(chat, actor.member, is_admin=no_bloc and chat == "group"))
 

@@ -36,6 +36,7 @@ from bot.conversations.guards import need_bloc, need_manager
 from bot.conversations.reminders import Mute
 from bot.i18n import _, use_locale
 from bot.services import meetings as svc
+from bot.services.blocs import bloc_of
 from bot.services.errors import UserError
 from bot.services.reminders import DeadlineItem, DeadlineSource
 from bot.views import meetings as views
@@ -82,7 +83,7 @@ async def _render_card(ctx: Ctx, meeting_id: int) -> CardView | None:
     meeting = await ctx.session.get(Meeting, meeting_id, populate_existing=True)
     if meeting is None:
         return None
-    bloc = await ctx.session.get(Bloc, meeting.bloc_id)
+    bloc = await bloc_of(ctx.session, meeting.bloc_id)
     tally = await svc.tally(ctx.session, meeting)
     note = ctx.extras.get(NOTES, {}).get(meeting_id)
     with use_locale(bloc.locale):
@@ -97,7 +98,7 @@ conv.card(CARD, _render_card, _remember_card)
 
 
 async def _publish(ctx: Ctx, meeting: Meeting) -> Outcome:
-    bloc = await ctx.session.get(Bloc, meeting.bloc_id)
+    bloc = await bloc_of(ctx.session, meeting.bloc_id)
     tally = await svc.tally(ctx.session, meeting)
     outcome = say(views.card(bloc, tally, rsvp_actions(meeting)), ToGroup(bloc), card=CardKey(CARD, meeting.id))
     if meeting.file_id:
@@ -161,9 +162,10 @@ async def step_agenda(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     member = need_manager(actor.bloc, actor.member)
     _name, data = await ctx.state.get()
     text = (event.text or "").strip()
-    draft = svc.Draft(when=datetime.fromisoformat(data["when"]), place=data["place"], title=data["title"],
+    when = datetime.fromisoformat(data["when"])
+    draft = svc.Draft(when=when, place=data["place"], title=data["title"],
                       agenda="" if text == "-" else svc.clean(text, svc.MAX_AGENDA, _("agenda")))
-    if draft.when <= ctx.clock.now():  # the dialog took long: the time passed meanwhile
+    if when <= ctx.clock.now():  # the dialog took long: the time passed meanwhile
         await ctx.state.set(WHEN)
         raise UserError(views.passed_meanwhile())
     with _texts():

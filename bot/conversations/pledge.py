@@ -30,7 +30,7 @@ from bot.conversations.reminders import with_mute
 from bot.i18n import _, use_locale
 from bot.services import pledge as svc
 from bot.services import reminders
-from bot.services.blocs import Member
+from bot.services.blocs import Member, bloc_of, require_representative
 from bot.services.errors import UserError
 from bot.services.reminders import DeadlineItem, DeadlineSource
 from bot.views import pledge as views
@@ -56,7 +56,7 @@ async def _render_post(ctx: Ctx, pledge_id: int) -> CardView | None:
     pledge = await ctx.session.get(Pledge, pledge_id)
     if pledge is None:
         return None
-    bloc = await ctx.session.get(Bloc, pledge.bloc_id)
+    bloc = await bloc_of(ctx.session, pledge.bloc_id)
     status = await svc.status(ctx.session, pledge)
     with use_locale(bloc.locale):
         return CardView(bloc, views.group_post(bloc, pledge, status), pledge.group_message_id)
@@ -121,9 +121,10 @@ async def sign_in_group(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
 # -- private ---------------------------------------------------------------------------------------------
 async def _prompt(ctx: Ctx, pledge_id: int, person: Person) -> Outcome:
     pledge, member = await svc.pledge_for(ctx.session, pledge_id, person)
+    unit = require_representative(member)  # pledge_for checked it already
     status = await svc.status(ctx.session, pledge)
-    done = any(u.id == member.unit.id for u, _sig in status.signed)
-    reply = views.sign_prompt(member.bloc, pledge, member.unit, done, Sign(pledge.id).pack())
+    done = any(u.id == unit.id for u, _sig in status.signed)
+    reply = views.sign_prompt(member.bloc, pledge, unit, done, Sign(pledge.id).pack())
     outcome = Outcome()
     if pledge.file_id:
         outcome.say(Reply("", attachments=[Attachment(pledge.file_name or "giao-uoc", b"", ref=pledge.file_id)]))
@@ -147,7 +148,7 @@ async def cmd_sign(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
 async def sign_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     assert isinstance(event.action, Sign)
     pledge, unit, result = await svc.sign(ctx.session, ctx.clock, event.action.pledge, _person(actor))
-    bloc = await ctx.session.get(Bloc, pledge.bloc_id)
+    bloc = await bloc_of(ctx.session, pledge.bloc_id)
     outcome = edit(views.signed(unit, pledge, bloc, result))
     return outcome.update(CardKey(CARD, pledge.id)) if result.new else outcome
 
@@ -171,7 +172,7 @@ async def _load_deadline(session: AsyncSession, pledge_id: int) -> DeadlineItem 
     pledge = await session.get(Pledge, pledge_id)
     if pledge is None or not pledge.is_active or pledge.deadline is None:
         return None
-    bloc = await session.get(Bloc, pledge.bloc_id)
+    bloc = await bloc_of(session, pledge.bloc_id)
     # The version follows the deadline: moving it re-plans, reminders of the old time are dropped.
     return DeadlineItem(svc.KIND, pledge.id, bloc, pledge.deadline, version=int(pledge.deadline.timestamp()) // 60,
                         title=_("pledge"), obj=pledge)

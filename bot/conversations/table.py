@@ -12,8 +12,8 @@ from bot.services import reminders
 
 def build_table() -> Table:
     # Features first; the core's catch-alls last (join's /start catch-all, common's unknown command very last).
-    table = Table([voting.conv, pledge.conv, assessment_rounds.conv, assessment_form.conv, meetings.conv, reminder_conv.conv,
-                   bloc.conv, join.conv, common.conv])
+    table = Table([voting.conv, pledge.conv, assessment_rounds.conv, assessment_form.conv, meetings.conv,
+                   reminder_conv.conv, bloc.conv, join.conv, common.conv])
     for source in table.deadline_sources:
         reminders.register_source(source)
     return table

@@ -24,6 +24,7 @@ from bot.conversations.core import (
     Actor,
     CardKey,
     CardView,
+    Chat,
     Conversations,
     Ctx,
     Delivery,
@@ -40,7 +41,7 @@ from bot.conversations.guards import need_bloc, need_manager, need_member
 from bot.i18n import _, use_locale
 from bot.services import ballot_box, reminders
 from bot.services import voting as svc
-from bot.services.blocs import Member, require_representative
+from bot.services.blocs import Member, bloc_of, require_representative
 from bot.services.errors import UserError
 from bot.services.units import count_units
 from bot.views import core as core_views
@@ -62,7 +63,7 @@ async def _render_card(ctx: Ctx, poll_id: int) -> CardView | None:
     poll = await ctx.session.get(Poll, poll_id)
     if poll is None:
         return None
-    bloc = await ctx.session.get(Bloc, poll.bloc_id)
+    bloc = await bloc_of(ctx.session, poll.bloc_id)
     voted, eligible = await svc.turnout(ctx.session, poll)
     names = await svc.committee_names(ctx.session, poll)
     with use_locale(bloc.locale):
@@ -78,7 +79,7 @@ async def _render_key(ctx: Ctx, key_id: int) -> CardView | None:
     """A key message once its key opens nothing (counted, or the vote cancelled): no button, no code."""
     poll = await ctx.session.get(Poll, key_id // SEATS)
     entry = svc.seat_of(poll, key_id % SEATS) if poll is not None else None
-    if entry is None or not entry.get("message_id"):
+    if poll is None or entry is None or not entry.get("message_id"):
         return None
     # The message sits in the member's private chat: the card's "group" is that chat.
     chat = SimpleNamespace(chat_id=entry["chat_id"], id=poll.bloc_id)
@@ -128,7 +129,7 @@ async def results_reply(session: AsyncSession, poll: Poll) -> Reply:
 async def announce_closed(ctx: Ctx, poll: Poll, outcome: Outcome) -> Outcome:
     """A sealed box was locked: the card says so and the committee is asked for its keys. A counted
     (or pre-seal) vote: the results go to the group."""
-    bloc = await ctx.session.get(Bloc, poll.bloc_id)
+    bloc = await bloc_of(ctx.session, poll.bloc_id)
     outcome.update(CardKey(CARD, poll.id))
     with use_locale(bloc.locale):
         if poll.status == "locked":
@@ -183,6 +184,7 @@ def open_and_post(ctx: Ctx, opened: svc.Opened, member: Member, outcome: Outcome
             return
         with use_locale(bloc.locale):
             view = await _render_card(ctx, poll.id)
+        assert view is not None  # the poll exists: it was just opened
         await ctx.session.commit()
         await delivery.deliver(Out(view.reply, ToGroup(bloc), card=CardKey(CARD, poll.id)))
 
@@ -291,6 +293,7 @@ async def _managed_poll(ctx: Ctx, actor: Actor, poll_id: int) -> tuple[Member, P
 @conv.action(act.CloseNow)
 async def close_button(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     action = event.action
+    assert isinstance(action, act.CloseNow)
     member, _poll = await _managed_poll(ctx, actor, action.poll)
     poll = await svc.close_vote(ctx.session, ctx.clock, action.poll, member)
     if poll is None:
@@ -300,12 +303,14 @@ async def close_button(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
 
 @conv.action(act.CancelAsk)
 async def cancel_ask(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    assert isinstance(event.action, act.CancelAsk)
     _member, poll = await _managed_poll(ctx, actor, event.action.poll)
     return edit(views.cancel_confirm(poll))
 
 
 @conv.action(act.CancelYes)
 async def cancel_button(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    assert isinstance(event.action, act.CancelYes)
     member, _poll = await _managed_poll(ctx, actor, event.action.poll)
     poll = await svc.cancel_vote(ctx.session, ctx.clock, event.action.poll, member)
     ctx.vault.forget(poll.id)
@@ -314,12 +319,14 @@ async def cancel_button(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
 
 @conv.action(act.KeepOpen)
 async def keep_open(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    assert isinstance(event.action, act.KeepOpen)
     await _managed_poll(ctx, actor, event.action.poll)
     return edit(views.kept_open())
 
 
 @conv.action(act.Runoff)
 async def runoff_button(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    assert isinstance(event.action, act.Runoff)
     member, _poll = await _managed_poll(ctx, actor, event.action.poll)
     opened = await svc.open_runoff(ctx.session, ctx.clock, event.action.poll, member)
     return open_and_post(ctx, opened, member)
@@ -335,8 +342,9 @@ def _private_only(actor: Actor) -> Person:
 
 
 async def _voter(ctx: Ctx, actor: Actor, poll_id: int) -> svc.Voter:
-    voter = await svc.voter_for(ctx.session, ctx.clock, poll_id, actor.person, actor.member)
-    if await svc.has_voted(ctx.session, poll_id, voter.member.unit.id):
+    person = _private_only(actor)  # the buttons' callers checked it already; this narrows the type
+    voter = await svc.voter_for(ctx.session, ctx.clock, poll_id, person, actor.member)
+    if await svc.has_voted(ctx.session, poll_id, voter.unit.id):
         raise svc.already_voted()
     return voter
 
@@ -344,10 +352,12 @@ async def _voter(ctx: Ctx, actor: Actor, poll_id: int) -> svc.Voter:
 @conv.start(svc.PAYLOAD_PREFIX)
 async def start_ballot(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     poll_id = svc.parse_payload(event.args)
+    if actor.person is None:
+        raise UserError(views.vote_in_private_only())
     voter = await svc.voter_for(ctx.session, ctx.clock, poll_id, actor.person, actor.member)
-    if await svc.has_voted(ctx.session, poll_id, voter.member.unit.id):
-        return say(views.already_voted(voter.bloc, voter.poll, voter.member.unit))
-    return say(views.ballot(voter.bloc, voter.poll, voter.member.unit, []))
+    if await svc.has_voted(ctx.session, poll_id, voter.unit.id):
+        return say(views.already_voted(voter.bloc, voter.poll, voter.unit))
+    return say(views.ballot(voter.bloc, voter.poll, voter.unit, []))
 
 
 @conv.command("ballots", where=PRIVATE)
@@ -366,20 +376,22 @@ async def group_command_in_private(ctx: Ctx, actor: Actor, event: Event) -> Outc
 @conv.action(act.Tick)
 async def toggle_button(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     action = event.action
+    assert isinstance(action, act.Tick)
     _private_only(actor)
     voter = await _voter(ctx, actor, action.poll)
     current = act.selection(action.mask, len(voter.poll.options))
-    selection = svc.toggle(voter.poll, current, action.index, voter.member.unit.id)
-    return edit(views.ballot(voter.bloc, voter.poll, voter.member.unit, selection))
+    selection = svc.toggle(voter.poll, current, action.index, voter.unit.id)
+    return edit(views.ballot(voter.bloc, voter.poll, voter.unit, selection))
 
 
 @conv.action(act.Review, act.Change)
 async def confirm_button(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     action = event.action
+    assert isinstance(action, (act.Review, act.Change))
     _private_only(actor)
     voter = await _voter(ctx, actor, action.poll)
     selection = act.selection(action.mask, len(voter.poll.options))
-    unit = voter.member.unit
+    unit = voter.unit
     if isinstance(action, act.Change):
         return edit(views.ballot(voter.bloc, voter.poll, unit, selection))
     svc.check_choices(voter.poll, selection, unit.id)
@@ -389,6 +401,7 @@ async def confirm_button(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
 @conv.action(act.Cast)
 async def cast_button(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     action = event.action
+    assert isinstance(action, act.Cast)
     person = _private_only(actor)
     poll = await svc.get_poll(ctx.session, action.poll)
     selection = act.selection(action.mask, len(poll.options))
@@ -429,7 +442,7 @@ def _job_ctx(app, session: AsyncSession, vault: ballot_box.KeyVault) -> Ctx:
                        "app": app})
 
 
-_NOWHERE = SimpleNamespace(channel="job", id=0, private=False)
+_NOWHERE = Chat("job", 0, False)
 
 
 async def _deliver(app, ctx: Ctx, outcome: Outcome) -> None:
@@ -449,12 +462,12 @@ async def tick(app) -> int:
             queued += await queue_vote_reminders(session, clock, job)
         due = await svc.due_polls(session, clock.now())
         # After a restart the shares handed back are gone with the old process: ask the committee again.
-        for poll in await svc.all_locked_polls(session):
-            if poll.id not in asked and vault.count(poll.id) == 0:
-                asked.add(poll.id)
-                bloc = await session.get(Bloc, poll.bloc_id)
+        for locked in await svc.all_locked_polls(session):
+            if locked.id not in asked and vault.count(locked.id) == 0:
+                asked.add(locked.id)
+                bloc = await bloc_of(session, locked.bloc_id)
                 with use_locale(bloc.locale):
-                    queued += await ask_committee(session, clock, bloc, poll,
+                    queued += await ask_committee(session, clock, bloc, locked,
                                                   f"boot-{app.extras.setdefault('boot', id(app))}")
         await session.commit()
         if queued:

@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 import matplotlib
+from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
@@ -85,7 +86,8 @@ def render_chart(sheet: ResultSheet) -> bytes:
         fig.text(0.5, 1 - y / height_in, line, ha="center", va="center", fontproperties=_font(BOLD, 16))
         y += 0.34
     for line in subtitle_lines:
-        fig.text(0.5, 1 - y / height_in, line, ha="center", va="center", fontproperties=_font(REGULAR, 11.5), color="#444444")
+        fig.text(0.5, 1 - y / height_in, line, ha="center", va="center", fontproperties=_font(REGULAR, 11.5),
+                 color="#444444")
         y += 0.26
 
     ties, outside = set(sheet.ties), set(sheet.outside_cap)
@@ -99,8 +101,8 @@ def render_chart(sheet: ResultSheet) -> bytes:
         label.set_fontproperties(_font(REGULAR, 10.5))
     ax.set_ylim(len(rows) - 0.5, -0.5) if rows else ax.set_ylim(0.5, -0.5)
 
-    line = sheet.threshold_line
-    top_value = max([sheet.base_count, *votes, line or 0, 1])
+    threshold = sheet.threshold_line
+    top_value = max([sheet.base_count, *votes, threshold or 0, 1])
     ax.set_xlim(0, top_value * 1.22)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     for label in ax.get_xticklabels():
@@ -112,25 +114,28 @@ def render_chart(sheet: ResultSheet) -> bytes:
 
     label_font = _font(REGULAR, 10)
     pad = top_value * 0.012
-    for pos, row in zip(positions, rows):
+    for pos, row in zip(positions, rows, strict=False):
         ax.text(
             row.votes + pad, pos, f"{format_count(row.votes)} ({format_share(row.share)})",
             va="center", ha="left", fontproperties=_font(BOLD, 10) if row.reached else label_font, zorder=5,
             bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0, "alpha": 0.85},
         )
     if not rows:
-        ax.text(0.5, 0.5, _("No candidates"), transform=ax.transAxes, ha="center", va="center", fontproperties=_font(REGULAR, 12))
+        ax.text(0.5, 0.5, _("No candidates"), transform=ax.transAxes, ha="center", va="center",
+                fontproperties=_font(REGULAR, 12))
 
-    handles = [Patch(color=COLOR_REACHED, label=_("Reached the threshold")), Patch(color=COLOR_OTHER, label=_("Not reached"))]
+    handles: list[Artist] = [Patch(color=COLOR_REACHED, label=_("Reached the threshold")),
+                             Patch(color=COLOR_OTHER, label=_("Not reached"))]
     if outside:
         handles.append(Patch(color=COLOR_OUTSIDE, label=_("Reached, beyond the number proposed")))
     if ties:
         handles.append(Patch(color=COLOR_TIE, label=_("Tied at the cut-off")))
-    if line is not None:
-        ax.axvline(line, color=COLOR_THRESHOLD, linestyle=(0, (5, 4)), linewidth=1.6, zorder=4)
-        label = (_("Minimum to pass: {votes} votes") if sheet.min_votes is not None else _("Threshold: {votes} votes"))
+    if threshold is not None:
+        ax.axvline(threshold, color=COLOR_THRESHOLD, linestyle=(0, (5, 4)), linewidth=1.6, zorder=4)
+        legend = (_("Minimum to pass: {votes} votes") if sheet.min_votes is not None
+                  else _("Threshold: {votes} votes"))
         handles.append(Line2D([], [], color=COLOR_THRESHOLD, linestyle=(0, (5, 4)), linewidth=1.6,
-                              label=label.format(votes=format_count(line))))
+                              label=legend.format(votes=format_count(threshold))))
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False,
                bbox_to_anchor=(0.5, (0.3 + 0.24 * len(status_lines)) / height_in), prop=_font(REGULAR, 10.5))
 
@@ -151,7 +156,8 @@ def _status_line(sheet: ResultSheet) -> str:
     if not sheet.valid_result:
         return _("The result of the vote is not valid.")
     if sheet.ties:
-        return _("Tie at the cut-off between: {names}. A runoff among these units is needed.").format(names="; ".join(sheet.ties))
+        return _("Tie at the cut-off between: {names}. A runoff among these units is needed.").format(
+            names="; ".join(sheet.ties))
     if not sheet.reached:
         return _("No unit reached the threshold.")
     return ""

@@ -139,10 +139,10 @@ def _cell_text(cell, text: str, *, bold=False, italic=False, size=None, align=WD
 def _widths(table, widths_mm: list[float]) -> None:
     """Column widths that Word and LibreOffice both honour (cell widths, the grid and a fixed layout)."""
     table.autofit = False
-    for column, width in zip(table.columns, widths_mm):
+    for column, width in zip(table.columns, widths_mm, strict=False):
         column.width = Mm(width)
     for row in table.rows:
-        for cell, width in zip(row.cells, widths_mm):
+        for cell, width in zip(row.cells, widths_mm, strict=False):
             cell.width = Mm(width)
     tbl_pr = table._tbl.tblPr
     layout = tbl_pr.find(qn("w:tblLayout"))
@@ -272,11 +272,13 @@ def _body(doc, sheet: ResultSheet) -> None:
     _heading(doc, _("IV. RULE FOR THE RESULT"))
     _labelled(doc, _("Threshold:"), sheet.threshold, indent=5)
     if sheet.min_votes is not None:
-        _labelled(doc, _("Minimum votes to pass:"), _("{count} votes.").format(count=format_count(sheet.min_votes)), indent=5)
+        _labelled(doc, _("Minimum votes to pass:"), _("{count} votes.").format(count=format_count(sheet.min_votes)),
+                  indent=5)
     base = sheet.base_label
     for prefix in ("trên ", "of "):
         base = base[len(prefix):] if base.startswith(prefix) else base
-    base_text = _("Percentages are calculated on {base} ({count}).").format(base=base, count=format_count(sheet.base_count))
+    base_text = _("Percentages are calculated on {base} ({count}).").format(
+        base=base, count=format_count(sheet.base_count))
     _para(doc, base_text, indent=5)
     state = _("met") if sheet.quorum_met else _("not met")
     quorum = f"{sheet.quorum} — {state}." if sheet.quorum else f"{state}."
@@ -330,7 +332,8 @@ def conclusion_lines(sheet: ResultSheet) -> list[str]:
     """The plain statement of the outcome (also usable in the group announcement)."""
     if not sheet.quorum_met:
         return [
-            _("The quorum was not met ({returned} of {issued} ballots returned): the result of the vote is not valid.").format(
+            _("The quorum was not met ({returned} of {issued} ballots returned): "
+              "the result of the vote is not valid.").format(
                 returned=format_count(sheet.returned), issued=format_count(sheet.issued)
             )
         ]
@@ -346,7 +349,8 @@ def conclusion_lines(sheet: ResultSheet) -> list[str]:
         lines.append(_("Reached the threshold but beyond the number of units that may be proposed:"))
         lines += [result_line(sheet, no, name) for no, name in enumerate(sheet.outside_cap, start=1)]
     if sheet.ties:
-        lines.append(_("Tie at the cut-off between: {names}. A runoff among these units is needed.").format(names="; ".join(sheet.ties)))
+        lines.append(_("Tie at the cut-off between: {names}. A runoff among these units is needed.").format(
+            names="; ".join(sheet.ties)))
     return lines
 
 
@@ -360,11 +364,11 @@ def row_status(sheet: ResultSheet, name: str, reached: bool) -> str:
 
 def _results_table(doc, sheet: ResultSheet) -> None:
     headers = [_("No."), _("Unit"), _("Votes"), _("Vote share"), _("Result")]
-    widths = [14, 66, 20, 23, TEXT_WIDTH_MM - 14 - 66 - 20 - 23]
+    widths: list[float] = [14, 66, 20, 23, TEXT_WIDTH_MM - 14 - 66 - 20 - 23]
     table = doc.add_table(rows=1, cols=len(headers))
     table.style = doc.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    for cell, text in zip(table.rows[0].cells, headers):
+    for cell, text in zip(table.rows[0].cells, headers, strict=False):
         _cell_text(cell, text, bold=True)
     header_pr = table.rows[0]._tr.get_or_add_trPr()
     repeat = OxmlElement("w:tblHeader")
@@ -383,7 +387,8 @@ def _results_table(doc, sheet: ResultSheet) -> None:
 
 def _signatures(doc, sheet: ResultSheet) -> None:
     heads = [m for m in sheet.committee if m.role == ROLE_HEAD] or [CommitteeMember("", ROLE_HEAD)]
-    others = [m for m in sheet.committee if m.role == ROLE_SECRETARY] + [m for m in sheet.committee if m.role == ROLE_MEMBER]
+    others = ([m for m in sheet.committee if m.role == ROLE_SECRETARY]
+              + [m for m in sheet.committee if m.role == ROLE_MEMBER])
     if not sheet.committee:
         others = [CommitteeMember("", ROLE_SECRETARY)]
     # Vietnamese layout: the head signs on the right, the secretary / members on the left.

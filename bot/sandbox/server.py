@@ -150,15 +150,17 @@ class Sandbox:
             # aiogram builds its types at import: do it off the event loop so the page keeps answering.
             await asyncio.to_thread(importlib.import_module, "handlers")
             from aiogram.fsm.storage.memory import MemoryStorage
+            from pydantic import SecretStr
 
             from bot.app import build_dispatcher, make_bot, prepare
-            from bot.config import Settings
+            from bot.config import Mode, Settings
             from storage.db import Database
             from storage.migrate import upgrade
 
             url = f"sqlite+aiosqlite:///{self.db_path}"
-            settings = Settings(_env_file=None, bot_token=TOKEN, database_url=url, redis_url=None,
-                                telegram_api_base=self.tg.base_url, mode="polling", default_locale=self.lang)
+            settings = Settings(  # type: ignore[call-arg]  # _env_file: pydantic-settings' init option, not a field
+                _env_file=None, bot_token=SecretStr(TOKEN), database_url=url, redis_url=None,
+                telegram_api_base=self.tg.base_url, mode=Mode.polling, default_locale=self.lang)
             await upgrade(url)
             self.db = Database(url)
             self.app = build_dispatcher(settings, self.db, clock=self.clock, storage=MemoryStorage())
@@ -195,6 +197,7 @@ class Sandbox:
             if self.app.extras.get("outbox") is not None:  # polling ended without its shutdown event
                 with contextlib.suppress(Exception):
                     await self.app.dp.emit_shutdown(bot=self.bot, **self.app.dp.workflow_data)
+            assert self.bot is not None  # made together with the app
             await self.bot.session.close()
             await self.db.dispose()
         if self.group_id is not None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from bot.clock import Clock
 from bot.i18n import N_, _
@@ -86,12 +86,13 @@ def _locked(session: AsyncSession, query):
 
 async def current_table(session: AsyncSession, bloc_id: int) -> ScoringTable | None:
     result = await session.execute(select(ScoringTable).where(ScoringTable.bloc_id == bloc_id)
-                                   .order_by(ScoringTable.id.desc()).limit(1))
+                                   .order_by(col(ScoringTable.id).desc()).limit(1))
     return result.scalar_one_or_none()
 
 
 async def criteria_of(session: AsyncSession, table_id: int) -> list[Criterion]:
-    result = await session.execute(select(Criterion).where(Criterion.table_id == table_id).order_by(Criterion.position))
+    result = await session.execute(
+        select(Criterion).where(col(Criterion.table_id) == table_id).order_by(col(Criterion.position)))
     return list(result.scalars())
 
 
@@ -140,13 +141,13 @@ def parse_deadline(raw: str, bloc: Bloc, now: datetime, bad_format: str | None =
 async def open_round_of(session: AsyncSession, bloc_id: int) -> AssessmentRound | None:
     result = await session.execute(select(AssessmentRound).where(
         AssessmentRound.bloc_id == bloc_id, AssessmentRound.closed_at == None)  # noqa: E711
-        .order_by(AssessmentRound.id.desc()).limit(1))
+        .order_by(col(AssessmentRound.id).desc()).limit(1))
     return result.scalar_one_or_none()
 
 
 async def latest_round(session: AsyncSession, bloc_id: int) -> AssessmentRound | None:
     result = await session.execute(select(AssessmentRound).where(AssessmentRound.bloc_id == bloc_id)
-                                   .order_by(AssessmentRound.id.desc()).limit(1))
+                                   .order_by(col(AssessmentRound.id).desc()).limit(1))
     return result.scalar_one_or_none()
 
 
@@ -228,6 +229,7 @@ async def close_round(session: AsyncSession, clock: Clock, member: Member) -> As
 async def set_group_message(session: AsyncSession, round_id: int, message_id: int) -> None:
     await begin_write(session)
     rnd = await session.get(AssessmentRound, round_id, populate_existing=True)
+    assert rnd is not None  # the round this message was just posted for
     rnd.group_message_id = message_id
     await session.commit()
 
@@ -295,13 +297,14 @@ async def form_member(session: AsyncSession, rnd: AssessmentRound, person: Perso
 async def load_form(session: AsyncSession, round_id: int, person: Person, lock: bool = False) -> Form:
     rnd = await round_by_id(session, round_id)
     member = await form_member(session, rnd, person)
-    query = select(AssessmentDraft).where(AssessmentDraft.round_id == rnd.id, AssessmentDraft.unit_id == member.unit.id)
+    unit = require_representative(member)  # form_member checked it already
+    query = select(AssessmentDraft).where(AssessmentDraft.round_id == rnd.id, AssessmentDraft.unit_id == unit.id)
     draft = (await session.execute(_locked(session, query) if lock else query)).scalar_one_or_none()
     versions = list((await session.execute(select(SubmissionVersion).where(
-        SubmissionVersion.round_id == rnd.id, SubmissionVersion.unit_id == member.unit.id)
-        .order_by(SubmissionVersion.version))).scalars())
-    evidence = await evidence_of(session, rnd.id, member.unit.id)
-    return Form(round=rnd, bloc=member.bloc, unit=member.unit, member=member,
+        SubmissionVersion.round_id == rnd.id, SubmissionVersion.unit_id == unit.id)
+        .order_by(col(SubmissionVersion.version)))).scalars())
+    evidence = await evidence_of(session, rnd.id, unit.id)
+    return Form(round=rnd, bloc=member.bloc, unit=unit, member=member,
                 criteria=await criteria_of(session, rnd.table_id), draft=draft, versions=versions, evidence=evidence)
 
 
@@ -309,7 +312,7 @@ async def evidence_of(session: AsyncSession, round_id: int, unit_id: int | None 
     query = select(EvidenceFile).where(EvidenceFile.round_id == round_id, EvidenceFile.removed_at == None)  # noqa: E711
     if unit_id is not None:
         query = query.where(EvidenceFile.unit_id == unit_id)
-    return list((await session.execute(query.order_by(EvidenceFile.id))).scalars())
+    return list((await session.execute(query.order_by(col(EvidenceFile.id)))).scalars())
 
 
 async def _editable(session: AsyncSession, clock: Clock, round_id: int, person: Person) -> Form:
@@ -330,9 +333,15 @@ async def _editable(session: AsyncSession, clock: Clock, round_id: int, person: 
     return form
 
 
+def _draft(form: Form) -> AssessmentDraft:
+    """The draft of a form `_editable` returned (it creates the draft when there is none)."""
+    assert form.draft is not None
+    return form.draft
+
+
 def _touch(form: Form, clock: Clock, person: Person) -> None:
-    form.draft.updated_at = clock.now()
-    form.draft.updated_by_person_id = person.id
+    _draft(form).updated_at = clock.now()
+    _draft(form).updated_by_person_id = person.id
 
 
 async def start_form(session: AsyncSession, clock: Clock, round_id: int, person: Person) -> Form:
@@ -355,8 +364,9 @@ async def set_score(session: AsyncSession, clock: Clock, round_id: int, person: 
     except UserError:
         await abort(session)
         raise
-    form.draft.scores = {**form.draft.scores, str(criterion.id): value}
-    form.draft.position = min(index + 1, len(form.criteria) - 1)
+    draft = _draft(form)
+    draft.scores = {**draft.scores, str(criterion.id): value}
+    draft.position = min(index + 1, len(form.criteria) - 1)
     _touch(form, clock, person)
     await session.commit()
     return form
@@ -365,7 +375,8 @@ async def set_score(session: AsyncSession, clock: Clock, round_id: int, person: 
 async def clear_score(session: AsyncSession, clock: Clock, round_id: int, person: Person, index: int) -> Form:
     form = await _editable(session, clock, round_id, person)
     criterion = form.criterion(index)
-    form.draft.scores = {k: v for k, v in form.draft.scores.items() if k != str(criterion.id)}
+    draft = _draft(form)
+    draft.scores = {k: v for k, v in draft.scores.items() if k != str(criterion.id)}
     _touch(form, clock, person)
     await session.commit()
     return form
@@ -381,10 +392,11 @@ async def set_note(session: AsyncSession, clock: Clock, round_id: int, person: P
     except UserError:
         await abort(session)
         raise
-    notes = {k: v for k, v in form.draft.notes.items() if k != str(criterion.id)}
+    draft = _draft(form)
+    notes = {k: v for k, v in draft.notes.items() if k != str(criterion.id)}
     if note:
         notes[str(criterion.id)] = note
-    form.draft.notes = notes
+    draft.notes = notes
     _touch(form, clock, person)
     await session.commit()
     return form
@@ -397,6 +409,7 @@ async def remember_position(session: AsyncSession, clock: Clock, round_id: int, 
     if form.draft is not None and not form.submitted and form.round.closed_at is None:
         await begin_write(session)
         draft = await session.get(AssessmentDraft, form.draft.id, populate_existing=True)
+        assert draft is not None  # just loaded in this transaction
         draft.position = index
         await session.commit()
         form.draft = draft
@@ -418,10 +431,10 @@ async def submit(session: AsyncSession, clock: Clock, round_id: int, person: Per
                         .format(n=len(sums.missing), codes=codes + more))
     number = (form.last_version.version if form.last_version else 0) + 1
     version = SubmissionVersion(round_id=form.round.id, unit_id=form.unit.id, version=number,
-                                scores=dict(form.draft.scores), notes=dict(form.draft.notes), total=sums.total,
+                                scores=dict(_draft(form).scores), notes=dict(_draft(form).notes), total=sums.total,
                                 late=late, submitted_at=clock.now(), submitted_by_person_id=person.id)
     session.add(version)
-    form.draft.state = "submitted"
+    _draft(form).state = "submitted"
     _touch(form, clock, person)
     session.add(AuditEvent(bloc_id=form.bloc.id, at=clock.now(), actor_person_id=person.id,
                            action="assessment.submit", detail={"round_id": form.round.id, "unit_id": form.unit.id,
@@ -516,11 +529,11 @@ async def overview(session: AsyncSession, rnd: AssessmentRound) -> list[UnitStat
         AssessmentDraft.round_id == rnd.id))).scalars()}
     latest: dict[int, SubmissionVersion] = {}
     for v in (await session.execute(select(SubmissionVersion).where(SubmissionVersion.round_id == rnd.id)
-                                    .order_by(SubmissionVersion.version))).scalars():
+                                    .order_by(col(SubmissionVersion.version)))).scalars():
         latest[v.unit_id] = v
     counts = dict((await session.execute(select(EvidenceFile.unit_id, func.count()).where(
         EvidenceFile.round_id == rnd.id, EvidenceFile.removed_at == None)  # noqa: E711
-        .group_by(EvidenceFile.unit_id))).all())
+        .group_by(col(EvidenceFile.unit_id)))).all())
     units = await list_units(session, rnd.bloc_id, active_only=False)
     return [UnitStatus(u, latest.get(u.id), drafts.get(u.id), counts.get(u.id, 0)) for u in units
             if u.is_active or u.id in latest]
@@ -534,7 +547,7 @@ async def progress(session: AsyncSession, rnd: AssessmentRound) -> tuple[int, in
 async def versions_of(session: AsyncSession, round_id: int, unit_id: int) -> list[SubmissionVersion]:
     return list((await session.execute(select(SubmissionVersion).where(
         SubmissionVersion.round_id == round_id, SubmissionVersion.unit_id == unit_id)
-        .order_by(SubmissionVersion.version))).scalars())
+        .order_by(col(SubmissionVersion.version)))).scalars())
 
 
 async def return_submission(session: AsyncSession, clock: Clock, member: Member, unit: Unit,
@@ -550,7 +563,7 @@ async def return_submission(session: AsyncSession, clock: Clock, member: Member,
     rnd = await _open_round_locked(session, member.bloc.id)
     version = (await session.execute(_locked(session, select(SubmissionVersion).where(
         SubmissionVersion.round_id == rnd.id, SubmissionVersion.unit_id == unit.id)
-        .order_by(SubmissionVersion.version.desc())))).scalars().first()
+        .order_by(col(SubmissionVersion.version).desc())))).scalars().first()
     if version is None or version.returned_at is not None:
         await abort(session)
         raise UserError(_("{unit} has no submission to return.").format(unit=unit.name))
@@ -570,8 +583,8 @@ async def representatives_of(session: AsyncSession, unit_ids: list[int]) -> dict
     if not unit_ids:
         return {}
     result = await session.execute(select(Representative.unit_id, Person).join(
-        Person, Person.id == Representative.person_id).where(
-        Representative.unit_id.in_(unit_ids), Representative.revoked_at == None))  # noqa: E711
+        Person, col(Person.id) == col(Representative.person_id)).where(
+        col(Representative.unit_id).in_(unit_ids), col(Representative.revoked_at) == None))  # noqa: E711
     found: dict[int, list[Person]] = {}
     for unit_id, person in result.all():
         found.setdefault(unit_id, []).append(person)
@@ -589,7 +602,7 @@ async def units_to_remind(session: AsyncSession, rnd: AssessmentRound) -> list[t
 async def open_rounds_with_deadlines(session: AsyncSession) -> list[tuple[Bloc, AssessmentRound]]:
     """For the reminder scheduler: every open round and its deadline (AssessmentRound.deadline, UTC)."""
     result = await session.execute(select(Bloc, AssessmentRound).join(
-        AssessmentRound, AssessmentRound.bloc_id == Bloc.id).where(
+        AssessmentRound, col(AssessmentRound.bloc_id) == col(Bloc.id)).where(
         AssessmentRound.closed_at == None, Bloc.is_active == True))  # noqa: E711,E712
     return [(b, r) for b, r in result.all()]
 
@@ -605,11 +618,13 @@ def can_see_results(member: Member | None, rnd: AssessmentRound) -> bool:
 
 def ranking(rows: list[UnitStatus]) -> dict[int, int]:
     """unit id -> rank by total (1 = best); equal totals share a rank (1, 2, 2, 4)."""
-    done = sorted((r for r in rows if r.state == "submitted"), key=lambda r: -r.version.total)
+    # a submitted row always has a version
+    done = sorted(((r, r.version) for r in rows if r.state == "submitted" and r.version is not None),
+                  key=lambda pair: -pair[1].total)
     ranks: dict[int, int] = {}
-    for i, row in enumerate(done):
-        if i and row.version.total == done[i - 1].version.total:
-            ranks[row.unit.id] = ranks[done[i - 1].unit.id]
+    for i, (row, version) in enumerate(done):
+        if i and version.total == done[i - 1][1].total:
+            ranks[row.unit.id] = ranks[done[i - 1][0].unit.id]
         else:
             ranks[row.unit.id] = i + 1
     return ranks
@@ -638,7 +653,7 @@ async def export_data(session: AsyncSession, member: Member, rnd: AssessmentRoun
     people = {}
     if person_ids - {None}:
         people = {p.id: p for p in (await session.execute(select(Person).where(
-            Person.id.in_(person_ids - {None})))).scalars()}
+            col(Person.id).in_(person_ids - {None})))).scalars()}
     return ExportData(bloc=member.bloc, round=rnd, criteria=await criteria_of(session, rnd.table_id), rows=rows,
                       ranks=ranking(rows), people=people, evidence=evidence)
 
@@ -647,7 +662,7 @@ async def person_names(session: AsyncSession, ids: set[int | None]) -> dict[int,
     ids = {i for i in ids if i}
     if not ids:
         return {}
-    return {p.id: p.full_name for p in (await session.execute(select(Person).where(Person.id.in_(ids)))).scalars()}
+    return {p.id: p.full_name for p in (await session.execute(select(Person).where(col(Person.id).in_(ids)))).scalars()}
 
 
 def deadline_soon(rnd: AssessmentRound, now: datetime, within: timedelta) -> bool:

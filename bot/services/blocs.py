@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.clock import Clock
 from bot.i18n import _
@@ -17,7 +17,7 @@ from storage.models import AuditEvent, Bloc, Person, Representative, Unit
 MAX_TITLE = 200
 
 
-class Role(str, Enum):
+class Role(str, Enum):  # noqa: UP042 -- StrEnum would change str(role) and format()
     head = "head"
     deputy = "deputy"
     founder = "founder"  # the admin who ran /setup, until a head unit has a representative
@@ -46,6 +46,13 @@ class Member:
 async def bloc_by_chat(session: AsyncSession, chat_id: int) -> Bloc | None:
     result = await session.execute(select(Bloc).where(Bloc.chat_id == chat_id))
     return result.scalar_one_or_none()
+
+
+async def bloc_of(session: AsyncSession, bloc_id: int) -> Bloc:
+    """The bloc a row points at: its bloc_id is a foreign key, so the bloc exists."""
+    bloc = await session.get(Bloc, bloc_id)
+    assert bloc is not None, bloc_id
+    return bloc
 
 
 async def bloc_by_id(session: AsyncSession, bloc_id: int) -> Bloc | None:
@@ -126,15 +133,18 @@ async def _member(session: AsyncSession, bloc: Bloc, person: Person, unit: Unit 
     return Member(bloc=bloc, person=person, unit=unit, role=role)
 
 
-async def group_context(session: AsyncSession, chat_id: int, person: Person | None) -> tuple[Bloc | None, Member | None]:
+async def group_context(
+    session: AsyncSession, chat_id: int, person: Person | None
+) -> tuple[Bloc | None, Member | None]:
     """The group's bloc and the sender's membership in one query (this runs on every update)."""
     if person is None:
         return await bloc_by_chat(session, chat_id), None
     result = await session.execute(
         select(Bloc, Unit)
-        .outerjoin(Representative, (Representative.bloc_id == Bloc.id) & (Representative.person_id == person.id)
+        .outerjoin(Representative, (col(Representative.bloc_id) == Bloc.id)
+                   & (col(Representative.person_id) == person.id)
                    & (Representative.revoked_at == None))  # noqa: E711
-        .outerjoin(Unit, Unit.id == Representative.unit_id)
+        .outerjoin(Unit, col(Unit.id) == col(Representative.unit_id))
         .where(Bloc.chat_id == chat_id)
     )
     row = result.first()
@@ -158,11 +168,11 @@ def require_representative(member: Member) -> Unit:
 
 async def blocs_of_person(session: AsyncSession, person: Person) -> list[tuple[Bloc, Unit]]:
     result = await session.execute(
-        select(Bloc, Unit).join(Representative, Representative.bloc_id == Bloc.id)
-        .join(Unit, Unit.id == Representative.unit_id)
+        select(Bloc, Unit).join(Representative, col(Representative.bloc_id) == col(Bloc.id))
+        .join(Unit, col(Unit.id) == col(Representative.unit_id))
         .where(Representative.person_id == person.id, Representative.revoked_at == None,  # noqa: E711
                Bloc.is_active == True)  # noqa: E712
-        .order_by(Representative.joined_at.desc())
+        .order_by(col(Representative.joined_at).desc())
     )
     return [(b, u) for b, u in result.all()]
 
@@ -182,7 +192,9 @@ async def private_bloc(session: AsyncSession, person: Person) -> Bloc | None:
 
 async def set_post(session: AsyncSession, clock: Clock, bloc: Bloc, post: Role, unit: Unit, actor_id: int) -> None:
     await begin_write(session)
-    bloc = await session.get(Bloc, bloc.id, populate_existing=True)
+    fresh = await session.get(Bloc, bloc.id, populate_existing=True)
+    assert fresh is not None  # the caller's bloc, reloaded
+    bloc = fresh
     other = bloc.deputy_unit_id if post is Role.head else bloc.head_unit_id
     if other == unit.id:
         await abort(session)
@@ -222,6 +234,8 @@ async def set_bloc_active(session: AsyncSession, clock: Clock, chat_id: int, act
 
 async def set_bloc_locale(session: AsyncSession, bloc: Bloc, locale: str) -> None:
     await begin_write(session)
-    bloc = await session.get(Bloc, bloc.id, populate_existing=True)
+    fresh = await session.get(Bloc, bloc.id, populate_existing=True)
+    assert fresh is not None  # the caller's bloc, reloaded
+    bloc = fresh
     bloc.locale = locale
     await session.commit()

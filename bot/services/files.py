@@ -14,8 +14,10 @@ from urllib.parse import quote
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.clock import Clock
+from storage.db import rowcount
 from storage.models import SharedFile
 
 LINK_TTL = timedelta(days=7)
@@ -42,7 +44,7 @@ async def share(session: AsyncSession, clock: Clock, filename: str, content: byt
 async def fetch(session: AsyncSession, clock: Clock, token: str) -> SharedFile | None:
     if not token or len(token) > 64:
         return None
-    found = (await session.execute(select(SharedFile).where(SharedFile.token_hash == _hash(token)))).scalar()
+    found = (await session.execute(select(SharedFile).where(col(SharedFile.token_hash) == _hash(token)))).scalar()
     if found is None or found.expires_at <= clock.now():
         return None
     return found
@@ -50,9 +52,9 @@ async def fetch(session: AsyncSession, clock: Clock, token: str) -> SharedFile |
 
 async def prune(session: AsyncSession, clock: Clock) -> int:
     """Drop the files whose links have expired."""
-    result = await session.execute(delete(SharedFile).where(SharedFile.expires_at <= clock.now()))
+    result = await session.execute(delete(SharedFile).where(col(SharedFile.expires_at) <= clock.now()))
     await session.commit()
-    return result.rowcount or 0
+    return rowcount(result)
 
 
 def link(base_url: str, token: str, filename: str) -> str:

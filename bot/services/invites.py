@@ -13,13 +13,13 @@ from datetime import timedelta
 
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.clock import Clock
 from bot.i18n import _
 from bot.services.blocs import active_representation
 from bot.services.errors import UserError
-from storage.db import abort, begin_write
+from storage.db import abort, begin_write, is_sqlite
 from storage.models import AuditEvent, Bloc, Invite, Person, Representative, Unit
 
 PREFIX = "j_"
@@ -83,7 +83,7 @@ async def resolve(session: AsyncSession, clock: Clock, payload: str, lock: bool 
     if not _TOKEN.match(token):
         raise _bad_link()
     query = select(Invite).where(Invite.token_hash == _hash(token))
-    if lock and session.bind.dialect.name != "sqlite":
+    if lock and not is_sqlite(session):
         query = query.with_for_update()  # two people opening one link at once: one of them joins
     invite = (await session.execute(query)).scalar_one_or_none()
     if invite is None:
@@ -116,6 +116,7 @@ async def join(session: AsyncSession, clock: Clock, payload: str, person: Person
             raise LinkUsed(bloc, unit)
         if current is not None:
             other = await session.get(Unit, current.unit_id)
+            assert other is not None  # a foreign key
             raise UserError(_("You already represent “{unit}” in this bloc. A person represents one unit per bloc; "
                               "ask the bloc head to revoke that first.").format(unit=other.name))
     except UserError:
@@ -141,10 +142,10 @@ class RepRow:
 
 async def list_representatives(session: AsyncSession, bloc_id: int) -> list[RepRow]:
     result = await session.execute(
-        select(Representative, Person, Unit).join(Person, Person.id == Representative.person_id)
-        .join(Unit, Unit.id == Representative.unit_id)
+        select(Representative, Person, Unit).join(Person, col(Person.id) == col(Representative.person_id))
+        .join(Unit, col(Unit.id) == col(Representative.unit_id))
         .where(Representative.bloc_id == bloc_id, Representative.revoked_at == None)  # noqa: E711
-        .order_by(Unit.position, Unit.id, Representative.joined_at)
+        .order_by(col(Unit.position), col(Unit.id), col(Representative.joined_at))
     )
     return [RepRow(r, p, u) for r, p, u in result.all()]
 
@@ -179,8 +180,9 @@ async def managers(session: AsyncSession, bloc: Bloc) -> list[Person]:
     people: dict[int, Person] = {}
     unit_ids = [u for u in (bloc.head_unit_id, bloc.deputy_unit_id) if u]
     if unit_ids:
-        rows = await session.execute(select(Person).join(Representative, Representative.person_id == Person.id).where(
-            Representative.bloc_id == bloc.id, Representative.unit_id.in_(unit_ids),
+        rows = await session.execute(select(Person).join(
+            Representative, col(Representative.person_id) == Person.id).where(
+            col(Representative.bloc_id) == bloc.id, col(Representative.unit_id).in_(unit_ids),
             Representative.revoked_at == None))  # noqa: E711
         people.update({p.id: p for p in rows.scalars()})
     if bloc.founder_person_id and (founder := await session.get(Person, bloc.founder_person_id)) is not None:
@@ -193,5 +195,5 @@ async def rep_counts(session: AsyncSession, bloc_id: int) -> dict[int, int]:
     result = await session.execute(
         select(Representative.unit_id, func.count()).where(
             Representative.bloc_id == bloc_id, Representative.revoked_at == None)  # noqa: E711
-        .group_by(Representative.unit_id))
+        .group_by(col(Representative.unit_id)))
     return {unit_id: count for unit_id, count in result.all()}

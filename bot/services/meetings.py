@@ -11,12 +11,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.clock import Clock
 from bot.i18n import _
 from bot.services import reminders
-from bot.services.blocs import Member, member_of, require_manager
+from bot.services.blocs import Member, bloc_of, member_of, require_manager
 from bot.services.errors import NotAllowed, UserError
 from storage.db import abort, begin_write
 from storage.models import AuditEvent, Bloc, Meeting, MeetingRsvp, Person, Unit
@@ -126,14 +126,14 @@ def parse_one_line(args: str, bloc: Bloc, now: datetime) -> Draft:
 # -- queries -------------------------------------------------------------------------------------
 async def active_units(session: AsyncSession, bloc_id: int) -> list[Unit]:
     result = await session.execute(select(Unit).where(Unit.bloc_id == bloc_id, Unit.is_active == True)  # noqa: E712
-                                   .order_by(Unit.position, Unit.id))
+                                   .order_by(col(Unit.position), col(Unit.id)))
     return list(result.scalars().all())
 
 
 async def upcoming(session: AsyncSession, bloc_id: int, now: datetime) -> list[Meeting]:
     result = await session.execute(select(Meeting).where(
         Meeting.bloc_id == bloc_id, Meeting.status == "scheduled", Meeting.starts_at > now - timedelta(hours=3))
-        .order_by(Meeting.starts_at, Meeting.id))
+        .order_by(col(Meeting.starts_at), col(Meeting.id)))
     return list(result.scalars().all())
 
 
@@ -272,7 +272,7 @@ async def answer(session: AsyncSession, clock: Clock, meeting_id: int, version: 
     if meeting.starts_at <= clock.now():
         await abort(session)
         raise UserError(_("The meeting has already started."))
-    bloc = await session.get(Bloc, meeting.bloc_id)
+    bloc = await bloc_of(session, meeting.bloc_id)
     member = await member_of(session, bloc, person)
     if member.unit is None or not member.unit.is_active:
         await abort(session)
@@ -305,8 +305,9 @@ async def _withdraw_private(session: AsyncSession, meeting: Meeting, unit_id: in
     from storage.models import OutboxMessage
 
     await session.execute(update(OutboxMessage).where(
-        OutboxMessage.item_kind == KIND, OutboxMessage.item_id == meeting.id, OutboxMessage.unit_id == unit_id,
-        OutboxMessage.kind == "private", OutboxMessage.status == "pending").values(
+        col(OutboxMessage.item_kind) == KIND, col(OutboxMessage.item_id) == meeting.id,
+        col(OutboxMessage.unit_id) == unit_id,
+        col(OutboxMessage.kind) == "private", col(OutboxMessage.status) == "pending").values(
         status="cancelled", last_error="answered"))
 
 
@@ -322,7 +323,7 @@ async def meeting_for(session: AsyncSession, meeting_id: int) -> tuple[Meeting, 
     meeting = await session.get(Meeting, meeting_id, populate_existing=True)
     if meeting is None:
         raise UserError(_("This meeting was cancelled or does not exist."))
-    return meeting, await session.get(Bloc, meeting.bloc_id)
+    return meeting, await bloc_of(session, meeting.bloc_id)
 
 
 # -- the deadline source ------------------------------------------------------------------------

@@ -48,7 +48,9 @@ async def touch_person(
             # Two updates from a new person handled at once on PostgreSQL (aiogram runs updates
             # as concurrent tasks): the other one created the row first. Use theirs.
             await abort(session)
-            return await get_person(session, external_id, channel)
+            theirs = await get_person(session, external_id, channel)
+            assert theirs is not None  # the unique key that refused our row is theirs
+            return theirs
         return person
     for attr, value in _changes(person, full_name, username, language_code, private).items():
         setattr(person, attr, value)
@@ -58,8 +60,8 @@ async def touch_person(
 
 def _changes(person: Person, full_name: str, username: str | None, language_code: str | None,
              private: bool) -> dict:
-    wanted = {"full_name": full_name[:256], "username": username, "language_code": language_code}
-    changes = {k: v for k, v in wanted.items() if v is not None and getattr(person, k) != v}
+    wanted: dict[str, object] = {"full_name": full_name[:256], "username": username, "language_code": language_code}
+    changes: dict[str, object] = {k: v for k, v in wanted.items() if v is not None and getattr(person, k) != v}
     if private and (not person.started or person.blocked):
         changes.update(started=True, blocked=False)
     return changes

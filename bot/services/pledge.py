@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.clock import Clock
 from bot.i18n import _
@@ -25,7 +25,7 @@ KIND = "pledge"  # item kind of its deadline reminders (bot/services/reminders.p
 
 async def current_pledge(session: AsyncSession, bloc_id: int) -> Pledge | None:
     result = await session.execute(select(Pledge).where(Pledge.bloc_id == bloc_id, Pledge.is_active == True)  # noqa: E712
-                                   .order_by(Pledge.id.desc()).limit(1))
+                                   .order_by(col(Pledge.id).desc()).limit(1))
     return result.scalar_one_or_none()
 
 
@@ -58,6 +58,7 @@ async def post_pledge(session: AsyncSession, clock: Clock, member: Member, text:
 async def set_group_message(session: AsyncSession, pledge_id: int, message_id: int) -> None:
     async with write(session):
         pledge = await session.get(Pledge, pledge_id, populate_existing=True)
+        assert pledge is not None  # the pledge this message was just posted for
         pledge.group_message_id = message_id
 
 
@@ -76,7 +77,9 @@ async def set_deadline(session: AsyncSession, clock: Clock, member: Member, raw:
         raise UserError(_("Post the pledge first (<code>/pledge</code> followed by the text), then set its deadline."))
     when = parse_deadline(raw, member.bloc, clock.now())
     async with write(session):
-        pledge = await session.get(Pledge, pledge.id, populate_existing=True)
+        fresh = await session.get(Pledge, pledge.id, populate_existing=True)
+        assert fresh is not None  # loaded just above
+        pledge = fresh
         pledge.deadline = when
         await session.flush()
         await reminders.plan_item(session, clock, KIND, pledge.id)
@@ -98,6 +101,7 @@ async def pledge_for(session: AsyncSession, pledge_id: int, person: Person) -> t
     if pledge is None or not pledge.is_active:
         raise UserError(_("This pledge is no longer current. Ask the bloc head for the current one."))
     bloc = await session.get(Bloc, pledge.bloc_id)
+    assert bloc is not None  # a foreign key
     member = await member_of(session, bloc, person)
     require_representative(member)
     return pledge, member
@@ -112,17 +116,18 @@ class Signed:
 async def sign(session: AsyncSession, clock: Clock, pledge_id: int, person: Person) -> tuple[Pledge, Unit, Signed]:
     """Once per unit; a second signature (same or another representative) changes nothing."""
     pledge, member = await pledge_for(session, pledge_id, person)
+    unit = require_representative(member)  # pledge_for checked it already
     async with write(session):
         existing = (await session.execute(select(PledgeSignature).where(
-            PledgeSignature.pledge_id == pledge.id, PledgeSignature.unit_id == member.unit.id))).scalar_one_or_none()
+            PledgeSignature.pledge_id == pledge.id, PledgeSignature.unit_id == unit.id))).scalar_one_or_none()
         if existing is not None:
-            return pledge, member.unit, Signed(existing, False)  # nothing written; the empty transaction commits
-        signature = PledgeSignature(pledge_id=pledge.id, unit_id=member.unit.id, person_id=person.id,
+            return pledge, unit, Signed(existing, False)  # nothing written; the empty transaction commits
+        signature = PledgeSignature(pledge_id=pledge.id, unit_id=unit.id, person_id=person.id,
                                     signed_at=clock.now())
         session.add(signature)
         session.add(AuditEvent(bloc_id=pledge.bloc_id, at=clock.now(), actor_person_id=person.id,
-                               action="pledge.sign", detail={"pledge_id": pledge.id, "unit_id": member.unit.id}))
-    return pledge, member.unit, Signed(signature, True)
+                               action="pledge.sign", detail={"pledge_id": pledge.id, "unit_id": unit.id}))
+    return pledge, unit, Signed(signature, True)
 
 
 @dataclass

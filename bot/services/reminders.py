@@ -61,13 +61,13 @@ from sqlalchemy import func, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.clock import Clock
 from bot.i18n import N_, _, normalize_locale, use_locale
 from bot.services import settings as settings_service
 from bot.services.errors import UserError
-from storage.db import is_sqlite, write
+from storage.db import is_sqlite, rowcount, write
 from storage.models import Bloc, OutboxMessage, Person, ReminderMute, Representative, Unit
 
 URGENT = timedelta(hours=3)
@@ -264,25 +264,25 @@ async def insert_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     if not rows:
         return 0
     insert = sqlite_insert if is_sqlite(session) else pg_insert
-    defaults = {"bloc_id": None, "item_kind": "", "item_id": None, "item_version": 0, "chat_id": None,
+    defaults: dict[str, Any] = {"bloc_id": None, "item_kind": "", "item_id": None, "item_version": 0, "chat_id": None,
                 "person_id": None, "unit_id": None, "text": None, "actions": [], "payload": {}, "urgent": False,
                 "status": "pending", "attempts": 0, "last_error": None, "sent_at": None}
     values = [{**defaults, **row} for row in rows]
     stmt = insert(OutboxMessage.__table__).values(values).on_conflict_do_nothing(index_elements=["dedup_key"])
     result = await session.execute(stmt)
-    return result.rowcount or 0
+    return rowcount(result)
 
 
 async def cancel_item(session: AsyncSession, kind: str, item_id: int, keep: set[str] | None = None) -> int:
     """Withdraw the item's reminders not yet sent (call in the transaction that closes the item)."""
     stmt = (update(OutboxMessage)
-            .where(OutboxMessage.item_kind == kind, OutboxMessage.item_id == item_id,
-                   OutboxMessage.status == "pending", OutboxMessage.kind.in_(("group", "fanout", "private")))
+            .where(col(OutboxMessage.item_kind) == kind, col(OutboxMessage.item_id) == item_id,
+                   col(OutboxMessage.status) == "pending", col(OutboxMessage.kind).in_(("group", "fanout", "private")))
             .values(status="cancelled", last_error="item changed"))
     if keep:
-        stmt = stmt.where(OutboxMessage.dedup_key.not_in(keep))
+        stmt = stmt.where(col(OutboxMessage.dedup_key).not_in(keep))
     result = await session.execute(stmt)
-    return result.rowcount or 0
+    return rowcount(result)
 
 
 async def plan_item(session: AsyncSession, clock: Clock, kind: str, item_id: int) -> list[Planned]:
@@ -294,7 +294,7 @@ async def plan_item(session: AsyncSession, clock: Clock, kind: str, item_id: int
         return []
     now = clock.now()
     plan = bloc_plan(item.bloc, item.due_at, now)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for p in plan:
         base = {"bloc_id": item.bloc.id, "item_kind": kind, "item_id": item_id, "item_version": item.version,
                 "due_at": p.at, "urgent": p.urgent, "created_at": now, "payload": {"offset": p.code}}
@@ -353,13 +353,13 @@ def person_locale(person: Person, bloc: Bloc) -> str:
 
 async def representatives(session: AsyncSession, bloc_id: int, unit_ids: list[int] | None = None
                           ) -> list[tuple[Person, Unit]]:
-    stmt = (select(Person, Unit).join(Representative, Representative.person_id == Person.id)
-            .join(Unit, Unit.id == Representative.unit_id)
+    stmt = (select(Person, Unit).join(Representative, col(Representative.person_id) == col(Person.id))
+            .join(Unit, col(Unit.id) == col(Representative.unit_id))
             .where(Representative.bloc_id == bloc_id, Representative.revoked_at == None,  # noqa: E711
                    Unit.is_active == True)  # noqa: E712  (every channel: the outbox sends by Person.channel)
-            .order_by(Unit.position, Unit.id, Person.id))
+            .order_by(col(Unit.position), col(Unit.id), col(Person.id)))
     if unit_ids is not None:
-        stmt = stmt.where(Unit.id.in_(unit_ids))
+        stmt = stmt.where(col(Unit.id).in_(unit_ids))
     return [(p, u) for p, u in (await session.execute(stmt)).all()]
 
 
@@ -379,7 +379,9 @@ async def prepare(session: AsyncSession, clock: Clock, row: OutboxMessage) -> Pr
     if row.kind not in ("group", "fanout"):
         return Prepared(False, "nothing to send")
     src = source(row.item_kind)
-    item = await src.load(session, row.item_id)
+    item_id = row.item_id
+    assert item_id is not None  # group and fanout rows are planned for an item (plan_item)
+    item = await src.load(session, item_id)
     if item is None or item.version != row.item_version:
         return Prepared(False, "item closed or changed")
     now = clock.now()
@@ -399,7 +401,7 @@ async def prepare(session: AsyncSession, clock: Clock, row: OutboxMessage) -> Pr
         extra = {}
         if person.blocked:  # Telegram said 403 before: recorded (the head sees it), not sent again
             extra = {"status": "failed", "last_error": "403 blocked earlier; not sent", "sent_at": now}
-        rows.append({"dedup_key": key(row.item_kind, row.item_id, row.item_version, offset, f"p{person.id}"),
+        rows.append({"dedup_key": key(row.item_kind, item_id, row.item_version, offset, f"p{person.id}"),
                      "bloc_id": item.bloc.id, "item_kind": row.item_kind, "item_id": row.item_id,
                      "item_version": row.item_version, "kind": "private", "chat_id": person.external_id,
                      "person_id": person.id, "unit_id": unit.id, "due_at": now, "urgent": row.urgent,
@@ -418,9 +420,9 @@ async def mute(session: AsyncSession, clock: Clock, person: Person, kind: str, i
         if exists is None:
             session.add(ReminderMute(person_id=person.id, item_kind=kind, item_id=item_id, created_at=clock.now()))
             await session.execute(update(OutboxMessage).where(
-                OutboxMessage.person_id == person.id, OutboxMessage.item_kind == kind,
-                OutboxMessage.item_id == item_id, OutboxMessage.kind == "private",
-                OutboxMessage.status == "pending").values(status="cancelled", last_error="muted"))
+                col(OutboxMessage.person_id) == person.id, col(OutboxMessage.item_kind) == kind,
+                col(OutboxMessage.item_id) == item_id, col(OutboxMessage.kind) == "private",
+                col(OutboxMessage.status) == "pending").values(status="cancelled", last_error="muted"))
     return exists is None
 
 
@@ -436,8 +438,8 @@ async def failed_deliveries(session: AsyncSession, bloc_id: int, since: datetime
     rows = (await session.execute(
         select(OutboxMessage.person_id, OutboxMessage.unit_id, OutboxMessage.last_error, func.count())
         .where(OutboxMessage.bloc_id == bloc_id, OutboxMessage.status == "failed",
-               or_(OutboxMessage.sent_at == None, OutboxMessage.sent_at >= since))  # noqa: E711
-        .group_by(OutboxMessage.person_id, OutboxMessage.unit_id, OutboxMessage.last_error))).all()
+               or_(col(OutboxMessage.sent_at) == None, col(OutboxMessage.sent_at) >= since))  # noqa: E711
+        .group_by(col(OutboxMessage.person_id), col(OutboxMessage.unit_id), col(OutboxMessage.last_error)))).all()
     out = []
     for person_id, unit_id, reason, count in rows:
         person = await session.get(Person, person_id) if person_id else None

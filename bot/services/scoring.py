@@ -4,6 +4,7 @@ score input (half points, comma or dot) and totals. Pure functions: no database,
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -69,7 +70,8 @@ def template_rows() -> list[CriterionRow]:
         ("4.2", g4, "Ký kết giao ước và thực hiện đúng quy chế hoạt động của khối", 5),
     ]
     table = [CriterionRow(code, group, text, float(points)) for code, group, text, points in rows]
-    table.append(CriterionRow("T", "Điểm thưởng", "Thành tích nổi bật, được khen thưởng cấp tỉnh trở lên", 10.0, "bonus"))
+    table.append(CriterionRow("T", "Điểm thưởng", "Thành tích nổi bật, được khen thưởng cấp tỉnh trở lên", 10.0,
+                              "bonus"))
     table.append(CriterionRow("TR", "Điểm trừ", "Vi phạm kỷ luật, chậm nộp báo cáo, không thực hiện giao ước", 10.0,
                               "penalty"))
     return table
@@ -170,7 +172,7 @@ def totals(criteria: list, scores: dict[str, float]) -> Totals:
 
 # -- file parsing -----------------------------------------------------------------------------
 
-def _read_rows(filename: str, data: bytes) -> list[list[object]]:
+def _read_rows(filename: str, data: bytes) -> Sequence[Sequence[object]]:
     if filename.lower().endswith(".xlsx"):
         return _read_xlsx(data)
     return tables.read_rows(filename, data, _("Send the scoring table as a .xlsx or .csv file."))
@@ -202,7 +204,7 @@ def _read_xlsx(data: bytes) -> list[list[object]]:
     return rows
 
 
-def _cell(row: list[object], index: int | None) -> str:
+def _cell(row: Sequence[object], index: int | None) -> str:
     if index is None or index >= len(row) or row[index] is None:
         return ""
     value = row[index]
@@ -266,6 +268,7 @@ def parse_table(filename: str, data: bytes) -> list[CriterionRow]:
         if code and code.casefold() not in seen:
             seen[code.casefold()] = number
         if len(problems) == bad:
+            assert max_value is not None and kind is not None  # no problem on this row: both parsed
             parsed.append(CriterionRow(code, group or (_("Bonus") if kind == "bonus" else _("Penalty")
                                                        if kind == "penalty" else ""),
                                        text, float(max_value), kind))

@@ -58,7 +58,8 @@ def _parse_tz(raw: str) -> str:
     try:
         ZoneInfo(raw.strip())
     except (ZoneInfoNotFoundError, ValueError):
-        raise UserError(_("Unknown time zone “{value}”. Example: Asia/Ho_Chi_Minh").format(value=raw.strip()[:40])) from None
+        raise UserError(_("Unknown time zone “{value}”. Example: Asia/Ho_Chi_Minh").format(
+            value=raw.strip()[:40])) from None
     return raw.strip()
 
 
@@ -89,6 +90,7 @@ async def set_value(session: AsyncSession, clock: Clock, bloc: Bloc, key: str, r
     parsed = spec.parse(raw)
     await begin_write(session)
     fresh = await session.get(Bloc, bloc.id, populate_existing=True)
+    assert fresh is not None  # the caller's bloc, reloaded
     if key in COLUMN_KEYS:
         setattr(fresh, COLUMN_KEYS[key], parsed)
     else:

@@ -32,7 +32,7 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 BASES = ("eligible", "returned", "valid")
 BLANK_MODES = ("valid", "invalid", "refused")
@@ -114,16 +114,19 @@ class Rule:
         return cls(**known)
 
 
+C = TypeVar("C", bound=Hashable)  # a candidate: an option index for a poll
+
+
 @dataclass(frozen=True)
-class Count:
-    candidate: Hashable
+class Count(Generic[C]):
+    candidate: C
     votes: int
     share: Decimal  # percent of the base, 2 decimals
     reached: bool
 
 
 @dataclass
-class TallyResult:
+class TallyResult(Generic[C]):
     issued: int
     returned: int
     valid: int
@@ -131,11 +134,11 @@ class TallyResult:
     invalid: int
     base: str
     base_count: int
-    counts: list[Count]  # most votes first; equal votes keep the candidates' order
+    counts: list[Count[C]]  # most votes first; equal votes keep the candidates' order
     quorum_met: bool
-    reached: list[Hashable] = field(default_factory=list)
-    winners: list[Hashable] = field(default_factory=list)
-    tied: list[Hashable] = field(default_factory=list)
+    reached: list[C] = field(default_factory=list)
+    winners: list[C] = field(default_factory=list)
+    tied: list[C] = field(default_factory=list)
     seats_left: int = 0  # seats the tied candidates compete for in a runoff
     cap: int | None = None  # the seats applied (None: no cap)
     min_votes: int | None = None  # fewest votes that reach the threshold (None: none can)
@@ -145,11 +148,11 @@ class TallyResult:
         return self.quorum_met
 
     @property
-    def outside_cap(self) -> list[Hashable]:
+    def outside_cap(self) -> list[C]:
         """Reached the threshold but left out by the cap (not tied): "Đạt tỷ lệ, ngoài số lượng đề nghị"."""
         return [c for c in self.reached if c not in self.winners and c not in self.tied]
 
-    def votes_of(self, candidate: Hashable) -> int:
+    def votes_of(self, candidate: C) -> int:
         return next(c.votes for c in self.counts if c.candidate == candidate)
 
 
@@ -199,8 +202,8 @@ def is_valid(choices: Sequence[Hashable], candidates: set, rule: Rule) -> bool:
     return all(c in candidates for c in choices)
 
 
-def tally(candidates: Sequence[Hashable], eligible: int, ballots: Iterable[Sequence[Hashable]],
-          rule: Rule) -> TallyResult:
+def tally(candidates: Sequence[C], eligible: int, ballots: Iterable[Sequence[C]],
+          rule: Rule) -> TallyResult[C]:
     known = set(candidates)
     votes = {c: 0 for c in candidates}
     returned = valid = blank = invalid = 0
@@ -240,6 +243,7 @@ def tally(candidates: Sequence[Hashable], eligible: int, ballots: Iterable[Seque
     # The cap falls inside a group with equal votes: those above win, the group is tied.
     if cap == 0:
         return result
+    assert cut_votes is not None  # cap > 0 here
     result.winners = [c for c in reached if votes[c] > cut_votes]
     result.tied = [c for c in reached if votes[c] == cut_votes]
     result.seats_left = cap - len(result.winners)

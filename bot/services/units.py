@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from bot.clock import Clock
 from bot.i18n import _
@@ -51,7 +51,7 @@ async def list_units(session: AsyncSession, bloc_id: int, active_only: bool = Tr
     query = select(Unit).where(Unit.bloc_id == bloc_id)
     if active_only:
         query = query.where(Unit.is_active == True)  # noqa: E712
-    result = await session.execute(query.order_by(Unit.position, Unit.id))
+    result = await session.execute(query.order_by(col(Unit.position), col(Unit.id)))
     return list(result.scalars())
 
 
@@ -155,7 +155,7 @@ async def _refuse_if_voting(session: AsyncSession, bloc: Bloc, *units: Unit) -> 
     """A unit entitled to a ballot in a vote not yet counted keeps its place until the count: merging
     or removing it then would give one person two ballots or lock a unit out."""
     polls = (await session.execute(select(Poll).where(Poll.bloc_id == bloc.id,
-                                                      Poll.status.in_(("open", "locked"))))).scalars().all()
+                                                      col(Poll.status).in_(("open", "locked"))))).scalars().all()
     for poll in polls:
         for unit in units:
             candidates = {o.get("unit_id") for o in poll.options or []}

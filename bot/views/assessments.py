@@ -212,8 +212,10 @@ def results_post(bloc: Bloc, rnd: AssessmentRound, rows: list[svc.UnitStatus]) -
     done = sorted((r for r in rows if r.state == "submitted"), key=lambda r: ranks[r.unit.id])
     lines = [_("🏁 <b>Self-assessment results {year}</b>").format(year=rnd.year)]
     for row in done:
-        late = " " + _("(late)") if row.version.late else ""
-        lines.append(f"{ranks[row.unit.id]}. {esc(row.unit.name)} — <b>{fmt(row.version.total)}</b>{late}")
+        version = row.version
+        assert version is not None  # a submitted row has its version
+        late = " " + _("(late)") if version.late else ""
+        lines.append(f"{ranks[row.unit.id]}. {esc(row.unit.name)} — <b>{fmt(version.total)}</b>{late}")
     missing = [r.unit for r in rows if r.state != "submitted"]
     if missing:
         lines.append(_("Not submitted: {names}").format(names=", ".join(esc(u.name) for u in missing)))
@@ -332,7 +334,8 @@ def jump_list(form: svc.Form, b: FormButtons) -> Reply:
 
 def note_prompt(form: svc.Form, index: int, b: FormButtons) -> Reply:
     c = form.criterion(index)
-    reply = Reply(_("Type the note for <b>{code}</b> (at most {limit} characters). Send a single dash “-” to remove it.")
+    reply = Reply(_("Type the note for <b>{code}</b> (at most {limit} characters). "
+                    "Send a single dash “-” to remove it.")
                   .format(code=esc(c.code), limit=svc.MAX_NOTE))
     return reply.add_row(Action(_("◀ Back"), b.goto(index)))
 
@@ -414,7 +417,8 @@ def history(bloc: Bloc, unit_name: str, versions: list[SubmissionVersion], names
         return Reply(_("{unit} has not submitted yet.").format(unit=esc(unit_name)))
     lines = [_("<b>Versions of {unit}</b>").format(unit=esc(unit_name))]
     for v in versions:
-        who = esc(names.get(v.submitted_by_person_id, "—"))
+        by = v.submitted_by_person_id
+        who = esc(names.get(by, "—") if by is not None else "—")
         line = _("v{version}: {when} by {who}, {total} points").format(
             version=v.version, when=svc.local_text(bloc, v.submitted_at), who=who, total=fmt(v.total))
         if v.late:

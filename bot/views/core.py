@@ -35,9 +35,11 @@ def private_only(bot_username: str) -> Reply:
 
 
 def setup_done(bloc: Bloc) -> Reply:
-    return Reply(_("✅ This group is now the bloc <b>{title}</b>. You are its head until the units and posts are set.\n\n"
+    return Reply(_("✅ This group is now the bloc <b>{title}</b>. "
+                   "You are its head until the units and posts are set.\n\n"
                    "Next steps:\n"
-                   "1. Add the units: <code>/addunit</code> followed by one name per line (or send a CSV/XLSX file to me in private).\n"
+                   "1. Add the units: <code>/addunit</code> followed by one name per line "
+                   "(or send a CSV/XLSX file to me in private).\n"
                    "2. <code>/invite</code>: I send you one join link per unit, to forward to each unit.\n"
                    "3. <code>/sethead</code> and <code>/setdeputy</code> with a unit number.\n"
                    "Send /help at any time.").format(title=esc(bloc.title)))
@@ -81,7 +83,8 @@ def invites_sent_to_private() -> Reply:
 
 
 def invites_need_private() -> Reply:
-    reply = Reply(_("I cannot write to you first. Open a private chat with me, press Start, then send /invite here again."))
+    reply = Reply(_("I cannot write to you first. Open a private chat with me, press Start, "
+                    "then send /invite here again."))
     return reply.add_row(Action(_("Open private chat"), "hi", kind="start"))
 
 
@@ -227,7 +230,8 @@ def settings_list(bloc: Bloc) -> Reply:
     for key, spec in settings_service.REGISTRY.items():
         shown = spec.show(settings_service.current(bloc, key))
         lines.append(f"• <code>{key}</code> — {_(spec.label)}: <b>{esc(shown)}</b>")
-    lines.append(_("\nChange one: <code>/settings key value</code>, for example <code>/settings timezone Asia/Ho_Chi_Minh</code>."))
+    lines.append(_("\nChange one: <code>/settings key value</code>, "
+                    "for example <code>/settings timezone Asia/Ho_Chi_Minh</code>."))
     return Reply("\n".join(lines))
 
 

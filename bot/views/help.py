@@ -43,7 +43,10 @@ COMMANDS: list[CommandSpec] = [
     CommandSpec("assessment", N_("self-assessment round with every unit's scores"), "private", "manager"),
     CommandSpec("export", N_("the current self-assessment round as XLSX, sent in private"), "both", "manager"),
     CommandSpec("return", N_("return a submission to its unit: /return 3 reason"), "both", "manager"),
-    CommandSpec("pledge", N_("the emulation pledge: post it (/pledge text), set the signing deadline (/pledge deadline dd/mm/yyyy), remind the units that have not signed (/pledge remind), or see who signed"), "group", "member"),
+    CommandSpec("pledge", N_("the emulation pledge: post it (/pledge text), "
+                             "set the signing deadline (/pledge deadline dd/mm/yyyy), "
+                             "remind the units that have not signed (/pledge remind), or see who signed"),
+                "group", "member"),
     CommandSpec("assess", N_("fill your unit's self-assessment"), "private", "representative"),
     CommandSpec("sign", N_("sign the emulation pledge for your unit"), "private", "representative"),
     CommandSpec("meeting", N_("schedule a meeting: /meeting dd/mm/yyyy HH:MM | place | title"), "group", "manager"),

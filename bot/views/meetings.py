@@ -256,7 +256,8 @@ def bad_when(problem: str) -> str:
 
 def one_line_usage() -> str:
     return _("Schedule in one line: <code>/meeting dd/mm/yyyy HH:MM | place | title | agenda (optional)</code>\n"
-             "For example: <code>/meeting 11/12/2026 08:00 | Hội trường TTYT Tiên Yên | Hội nghị tổng kết năm 2026</code>")
+             "For example: <code>/meeting 11/12/2026 08:00 | Hội trường TTYT Tiên Yên | "
+             "Hội nghị tổng kết năm 2026</code>")
 
 
 def bad_number(count: int) -> str:

@@ -14,7 +14,9 @@ from babel.numbers import format_decimal as _babel_decimal
 from bot.i18n import current_locale
 
 
-def format_decimal(value: int | float | Decimal | Fraction, locale: str | None = None, *, places: int | None = None) -> str:
+def format_decimal(
+    value: int | float | Decimal | Fraction, locale: str | None = None, *, places: int | None = None
+) -> str:
     """1234 -> "1.234" (vi) / "1,234" (en); 7.5 -> "7,5" / "7.5"; `places` fixes the decimals."""
     if isinstance(value, Fraction):
         value = Decimal(value.numerator) / Decimal(value.denominator)

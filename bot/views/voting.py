@@ -188,7 +188,8 @@ def cast_done(receipt: svc.Receipt) -> Reply:
 
 
 def already_voted(bloc: Bloc, poll: Poll, unit: Unit) -> Reply:
-    return Reply(_("Your unit has already voted: {unit} cast its ballot in “{title}”. A ballot cannot be changed.").format(
+    return Reply(_("Your unit has already voted: {unit} cast its ballot in “{title}”. "
+                   "A ballot cannot be changed.").format(
         unit=esc(unit.name), title=title(poll)))
 
 
@@ -321,7 +322,8 @@ def results(out: svc.Outcome) -> Reply:
     lines.append("")
     reply = Reply("")
     if not r.quorum_met:
-        lines.append(_("⚠️ The vote is NOT VALID: only {returned} of {issued} units voted, below the quorum of {quorum}.")
+        lines.append(_("⚠️ The vote is NOT VALID: only {returned} of {issued} units voted, "
+                       "below the quorum of {quorum}.")
                      .format(returned=r.returned, issued=r.issued, quorum=percent(rule.quorum)))
     else:
         if r.winners:
@@ -348,6 +350,8 @@ def result_sheet(out: svc.Outcome):
     from bot.render.model import ResultRow, ResultSheet
 
     poll, bloc, r, rule = out.poll, out.bloc, out.result, out.rule
+    closed_at = poll.closed_at
+    assert closed_at is not None  # results exist only for a closed vote
     rows = [ResultRow(no=i, name=poll.options[c.candidate]["label"], votes=c.votes, share=c.share,
                       reached=c.candidate in r.winners) for i, c in enumerate(r.counts, 1)]
     notes = []
@@ -356,10 +360,10 @@ def result_sheet(out: svc.Outcome):
             seats=r.seats_left))
     return ResultSheet(
         bloc_title=bloc.title, question=poll.question if poll.kind == "custom" else kind_label(poll.kind),
-        kind_label=kind_label(poll.kind), opened_at=poll.opened_at, closed_at=poll.closed_at, tz=bloc.timezone,
+        kind_label=kind_label(poll.kind), opened_at=poll.opened_at, closed_at=closed_at, tz=bloc.timezone,
         issued=r.issued, returned=r.returned, valid=r.valid, invalid=r.invalid, blank=r.blank,
         base_label=base_label(r.base), base_count=r.base_count, threshold=threshold_text(rule), rows=rows,
-        adopted_at=poll.closed_at, method=_("secret ballot in the bot, one ballot per unit"),
+        adopted_at=closed_at, method=_("secret ballot in the bot, one ballot per unit"),
         quorum=_("at least {share} of the units vote").format(share=percent(rule.quorum)),
         threshold_votes=float(rule.threshold * r.base_count), quorum_met=r.quorum_met,
         valid_result=r.quorum_met, reached=[poll.options[i]["label"] for i in r.winners],

@@ -55,7 +55,7 @@ async def test_setup_units_invites_join_status(db, db_url, clock, caplog):
         links = [url for text in tg.bot_texts(head["id"]) for url in LINK.findall(text)]
         assert len(links) == 14
 
-        for rep, url in zip(reps, links[:3]):
+        for rep, url in zip(reps, links[:3], strict=False):
             await confirm_join(tg, rep, url)
         forged = links[3][:-4] + ("AAAA" if not links[3].endswith("AAAA") else "BBBB")
         await tg.open_link(outsider, forged)

@@ -43,7 +43,7 @@ async def seed(db, clock, tg):
                     founder_person_id=people[head["id"]].id, created_at=clock.now())
         s.add(bloc)
         await s.flush()
-        for i, (name, user) in enumerate(zip(UNITS, reps)):
+        for i, (name, user) in enumerate(zip(UNITS, reps, strict=False)):
             unit = Unit(bloc_id=bloc.id, name=name, name_key=name.casefold(), position=i, created_at=clock.now())
             s.add(unit)
             await s.flush()

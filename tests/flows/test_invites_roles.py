@@ -217,7 +217,6 @@ async def test_migration_to_supergroup_and_removal(flow, fetch, clock):
     await flow.send(head, "/setup Khối A", chat=old_group)
     await flow.raw(message=Message(message_id=1, date=clock.now(), chat=old_group, from_user=head,
                                    migrate_to_chat_id=-1004001))
-    bloc = (await fetch(select(Bloc)))[0]
     assert (await fetch(select(Bloc)))[0].chat_id == -1004001
     new_group = Chat(id=-1004001, type="supergroup", title="Khối")
     await flow.send(head, "/status", chat=new_group)

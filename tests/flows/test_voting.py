@@ -234,7 +234,6 @@ async def test_two_representatives_of_one_unit_one_ballot(flow, fetch):
     payload = start_payloads(flow, card_of(flow), "v_")[0]
     b1 = await open_ballot(flow, first, payload)
     b2 = await open_ballot(flow, second, payload)
-    pid = payload[2:]
     for user, ballot, pick in ((first, b1, 0), (second, b2, 1)):
         await press(flow, user, ballot, act.Tick, pick)
         await press(flow, user, ballot, act.Review)
@@ -325,7 +324,7 @@ async def test_tie_at_cut_off_offers_a_runoff(flow, fetch):
         poll = await s.get(Poll, int(pid))
         poll.rule = {**poll.rule, "strict": False, "base": settings_vote}
         await s.commit()
-    for rep, pick in zip(reps, (1, 1, 2, 2)):
+    for rep, pick in zip(reps, (1, 1, 2, 2), strict=False):
         await vote(flow, rep, payload, [pick])
     await close_and_count(flow, head, int(pid))
     result = [s for s in flow.sent if s.chat_id == flow.group.id and s.text and "Kết quả bỏ phiếu" in s.text][-1]
@@ -344,7 +343,7 @@ async def test_receipt_list_published_and_recounts(flow, fetch):
     await flow.send(head, "/vote merit 2 board", chat=flow.group)
     payload = start_payloads(flow, card_of(flow), "v_")[0]
     codes = []
-    for rep, picks in zip(reps, ([1, 2], [2], [], [2, 3])):
+    for rep, picks in zip(reps, ([1, 2], [2], [], [2, 3]), strict=False):
         text = await vote(flow, rep, payload, picks)
         codes.append(re.search(r"([A-Z2-7]{5}-[A-Z2-7]{5})", text).group(1))
     await close_and_count(flow, head, int(payload[2:]))

@@ -108,7 +108,7 @@ def _plain_traces(blob: bytes, receipts: list[str]) -> list[str]:
 async def test_storage_history_pairs_units_with_ciphertexts_never_with_choices(db, clock, tmp_path):
     bloc, founder, units, reps = await make_bloc(db, clock)
     poll = await open_poll(db, clock, bloc, founder, kind="merit", max_choices=1)
-    choice_of = dict(zip((u.id for u in units), random.Random(11).sample(range(N_UNITS), N_UNITS)))
+    choice_of = dict(zip((u.id for u in units), random.Random(11).sample(range(N_UNITS), N_UNITS), strict=False))
     order = random.Random(12).sample(units, N_UNITS)
     receipts, blobs, versions = [], [], []
     for k, unit in enumerate(order):
@@ -154,7 +154,7 @@ async def test_two_dumps_around_one_cast_reveal_no_choice(db, clock):
     hits = []
     for _ in range(TRIALS):
         poll = await open_poll(db, clock, bloc, founder, kind="merit", max_choices=1)
-        choice_of = dict(zip((u.id for u in units), rng.sample(range(N_UNITS), N_UNITS)))
+        choice_of = dict(zip((u.id for u in units), rng.sample(range(N_UNITS), N_UNITS), strict=False))
         before_dump, last = None, None
         for unit in rng.sample(units, N_UNITS):
             before_dump = await _dump_box(db, poll.id)
@@ -259,7 +259,7 @@ async def test_runoff_opens_once_under_concurrency(db, clock):
 
     bloc, founder, units, reps = await make_bloc(db, clock, n_units=4)
     poll = await open_poll(db, clock, bloc, founder)
-    for unit, pick in zip(units, (0, 0, 1, 1)):
+    for unit, pick in zip(units, (0, 0, 1, 1), strict=False):
         await cast(db, clock, poll.id, reps[unit.id][0], [pick])
     async with db.session() as s:
         p = await svc.get_poll(s, poll.id)

@@ -47,7 +47,8 @@ def test_header_number_opening_committee_witnesses_attendance_and_copies():
 
 def test_assembly_named_by_the_head_and_no_doubled_bloc_word():
     lines = doc_lines(render_minutes(full_sheet(assembly="Hội nghị tổng kết công tác thi đua năm 2025")))
-    assert any("Ban kiểm phiếu được Hội nghị tổng kết công tác thi đua năm 2025 giao nhiệm vụ" in line for line in lines)
+    expected = "Ban kiểm phiếu được Hội nghị tổng kết công tác thi đua năm 2025 giao nhiệm vụ"
+    assert any(expected in line for line in lines)
     plain = doc_lines(render_minutes(full_sheet(bloc_title="các Trung tâm Y tế tuyến huyện")))
     assert any("được Hội nghị khối các Trung tâm Y tế tuyến huyện giao nhiệm vụ" in line for line in plain)
     assert bloc_phrase("Khối thi đua các TTYT") == "Khối thi đua các TTYT"
@@ -78,7 +79,7 @@ def test_conclusion_heading_in_english():
 def test_reached_but_beyond_the_cap_is_not_reported_as_failed():
     votes = [9, 8, 8, 3]
     rows = [ResultRow(no=i + 1, name=n, votes=v, share=share_of(v, 14), reached=i == 0)
-            for i, (n, v) in enumerate(zip(["A", "B", "C", "D"], votes))]
+            for i, (n, v) in enumerate(zip(["A", "B", "C", "D"], votes, strict=False))]
     sheet = make_sheet(rows=rows, reached=["A"], outside_cap=["B", "C"], kind="flag")
     data = render_minutes(sheet)
     assert [row[4] for row in table_rows(data)[1:]] == [

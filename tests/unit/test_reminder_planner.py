@@ -157,7 +157,7 @@ def test_parse_when_examples(clock):
     bloc = Bloc(chat_id=-1, title="x", year=2026, created_at=clock.now())
     now = vn(2026, 11, 23, 9)
     assert svc.parse_when("11/12/2026 08:00", bloc, now) == vn(2026, 12, 11, 8)
-    for bad, words in (("31/02/2027 08:00", "không"), ("2026-12-11 08:00", "dd/mm/yyyy"),
+    for bad, _words in (("31/02/2027 08:00", "không"), ("2026-12-11 08:00", "dd/mm/yyyy"),
                        ("01/01/2026 08:00", "đã qua")):
         with pytest.raises(UserError) as err:
             svc.parse_when(bad, bloc, now)

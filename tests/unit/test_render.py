@@ -50,14 +50,16 @@ CLOSING_VI = (
 )
 
 
-def make_sheet(votes: list[int] | None = None, *, issued: int = 14, names: list[str] | None = None, **changes) -> ResultSheet:
+def make_sheet(
+    votes: list[int] | None = None, *, issued: int = 14, names: list[str] | None = None, **changes
+) -> ResultSheet:
     """14 units issued a ballot, 13 returned (12 valid, 1 invalid); threshold > 50% of 14 = 7 votes."""
     votes = votes if votes is not None else [8, 6, 5, 3, 2, 0, 0]
     names = names or [UNITS[i] if i < len(UNITS) else f"Trung tâm Y tế khu vực số {i + 1}" for i in range(len(votes))]
     threshold = threshold_votes_for(Decimal("0.5"), issued)
     rows = [
         ResultRow(no=i + 1, name=name, votes=v, share=share_of(v, issued), reached=v > threshold)
-        for i, (name, v) in enumerate(zip(names, votes))
+        for i, (name, v) in enumerate(zip(names, votes, strict=False))
     ]
     base = dict(
         bloc_title="Khối thi đua các Trung tâm Y tế tuyến huyện",
@@ -220,7 +222,8 @@ def test_minutes_in_english():
 def test_minutes_without_committee_leave_blank_lines_to_sign():
     data = render_minutes(make_sheet(committee=[], venue=None))
     lines = doc_lines(data)
-    assert any(line.startswith("Hôm nay, vào hồi 10 giờ 30 phút, ngày 20/12/2025, tại ……, Ban kiểm phiếu") for line in lines)
+    opening = "Hôm nay, vào hồi 10 giờ 30 phút, ngày 20/12/2025, tại ……, Ban kiểm phiếu"
+    assert any(line.startswith(opening) for line in lines)
     assert any(line.startswith("1. ....") and line.endswith("– Trưởng ban") for line in lines)
     assert any(line.startswith("2. ....") and line.endswith("– Thư ký") for line in lines)
     assert "TRƯỞNG BAN KIỂM PHIẾU" in lines and "THƯ KÝ" in lines
@@ -238,7 +241,8 @@ def test_minutes_state_a_tie_at_the_cut_off():
     ) in lines
     assert [row[4] for row in table_rows(render_minutes(sheet))[1:]] == ["Bằng phiếu", "Bằng phiếu", "Không đạt"]
     with use_locale("en"):
-        assert any(line.startswith("Tie at the cut-off between: TTYT thị xã Đông Triều;") for line in conclusion_lines(sheet))
+        tie = "Tie at the cut-off between: TTYT thị xã Đông Triều;"
+        assert any(line.startswith(tie) for line in conclusion_lines(sheet))
 
 
 def test_minutes_state_a_quorum_failure_plainly():
@@ -316,7 +320,8 @@ def test_missing_glyph_detection_works(recwarn, caplog):
 def test_chart_of_thirty_candidates_grows_in_height():
     small = png_size(render_chart(make_sheet()))
     votes = list(range(30, 0, -1))
-    long_names = [f"Trung tâm Y tế khu vực số {i} thuộc Sở Y tế tỉnh Quảng Ninh (sau sắp xếp đơn vị hành chính)" for i in range(30)]
+    long_names = [f"Trung tâm Y tế khu vực số {i} thuộc Sở Y tế tỉnh Quảng Ninh (sau sắp xếp đơn vị hành chính)"
+                  for i in range(30)]
     big = png_size(render_chart(make_sheet(votes, issued=30, names=long_names)))
     assert big[0] == 1200
     assert big[1] > small[1] * 3
@@ -349,8 +354,10 @@ def test_numbers_in_words_and_shares():
         "không", "một", "mười", "mười bốn", "mười lăm", "hai mươi mốt", "hai mươi tư", "hai mươi lăm",
         "một trăm linh một", "một trăm mười", "một nghìn không trăm linh năm",
     ]
-    assert [words_en(n) for n in (0, 13, 21, 100, 1005)] == ["zero", "thirteen", "twenty-one", "one hundred", "one thousand five"]
-    assert share_of(1, 3) == Decimal("33.33") and share_of(2, 3) == Decimal("66.67") and share_of(1, 0) == Decimal("0.00")
+    assert [words_en(n) for n in (0, 13, 21, 100, 1005)] == [
+        "zero", "thirteen", "twenty-one", "one hundred", "one thousand five"]
+    assert share_of(1, 3) == Decimal("33.33") and share_of(2, 3) == Decimal("66.67")
+    assert share_of(1, 0) == Decimal("0.00")
     assert format_share(Decimal("33.33")) == "33,33%"
     with use_locale("en"):
         assert format_share(Decimal("33.33")) == "33.33%"

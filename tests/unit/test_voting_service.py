@@ -97,7 +97,8 @@ async def test_fifty_concurrent_casts_for_one_unit_make_one_ballot(db, clock):
                                    return_exceptions=True)
     ok = [r for r in results if isinstance(r, svc.Receipt)]
     refused = [r for r in results if isinstance(r, svc.AlreadyVoted)]
-    assert len(ok) == 1 and len(refused) == 49, [type(r) for r in results if not isinstance(r, (svc.Receipt, svc.AlreadyVoted))]
+    assert len(ok) == 1 and len(refused) == 49, [
+        type(r) for r in results if not isinstance(r, (svc.Receipt, svc.AlreadyVoted))]
     box = await box_of(db, poll.id)
     assert len(box.ballots) == 1 and box.voters == [units[0].id] and box.version == 1
 
@@ -219,7 +220,7 @@ async def test_extend_and_runoff(db, clock):
             await svc.extend_vote(s, clock, poll.id, member, clock.now() + timedelta(minutes=30))
         extended = await svc.extend_vote(s, clock, poll.id, member, clock.now() + timedelta(hours=3))
     assert extended.closing_at == clock.now() + timedelta(hours=3)
-    for unit, pick in zip(units, (0, 0, 1, 1)):
+    for unit, pick in zip(units, (0, 0, 1, 1), strict=False):
         await cast(db, clock, poll.id, reps[unit.id][0], [pick])
     async with db.session() as s:
         s_poll = await svc.get_poll(s, poll.id)

@@ -16,6 +16,7 @@ import logging
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from bot.channels.base import Rejected, RetryLater, SentRef, Transient, Unreachable
 from bot.channels.textfront import TextFront
@@ -76,7 +77,7 @@ class ZaloFront:
         if zalo_id in self._numbers:
             return self._numbers[zalo_id]
         async with self.db.session() as session:
-            found = (await session.execute(select(ZaloUser.id).where(ZaloUser.zalo_id == zalo_id))).scalar()
+            found = (await session.execute(select(col(ZaloUser.id)).where(col(ZaloUser.zalo_id) == zalo_id))).scalar()
             if found is None:
                 await begin_write(session)  # SQLite: take the write lock before writing (no busy upgrade)
                 session.add(ZaloUser(zalo_id=zalo_id))
@@ -84,7 +85,8 @@ class ZaloFront:
                     await session.commit()
                 except IntegrityError:  # another update of the same new person got there first
                     await abort(session)
-                found = (await session.execute(select(ZaloUser.id).where(ZaloUser.zalo_id == zalo_id))).scalar_one()
+                found = (await session.execute(
+                    select(col(ZaloUser.id)).where(col(ZaloUser.zalo_id) == zalo_id))).scalar_one()
         self._numbers[zalo_id], self._zalo_ids[found] = found, zalo_id
         return found
 
@@ -92,7 +94,7 @@ class ZaloFront:
         if number in self._zalo_ids:
             return self._zalo_ids[number]
         async with self.db.session() as session:
-            zalo_id = (await session.execute(select(ZaloUser.zalo_id).where(ZaloUser.id == number))).scalar()
+            zalo_id = (await session.execute(select(col(ZaloUser.zalo_id)).where(col(ZaloUser.id) == number))).scalar()
         if zalo_id is not None:
             self._zalo_ids[number] = zalo_id
         return zalo_id

@@ -50,7 +50,7 @@ def board_csv(options: Sequence[dict], rows: Sequence[tuple[str, list[int]]]) ->
     return out.getvalue().encode("utf-8-sig")
 
 
-def recount_board(data: bytes, option_count: int, eligible: int, rule: Rule) -> TallyResult:
+def recount_board(data: bytes, option_count: int, eligible: int, rule: Rule) -> TallyResult[int]:
     """Anybody's recount from the published board."""
     reader = csv.reader(io.StringIO(data.decode("utf-8-sig")))
     next(reader)

@@ -42,6 +42,11 @@ class Voter:
     bloc: Bloc
     member: Member
 
+    @property
+    def unit(self) -> Unit:
+        """The voter's unit (voter_for made sure the person represents one)."""
+        return require_representative(self.member)
+
 
 async def voter_for(session: AsyncSession, clock: Clock, poll_id: int, person: Person,
                     known: Member | None = None) -> Voter:
@@ -51,14 +56,16 @@ async def voter_for(session: AsyncSession, clock: Clock, poll_id: int, person: P
     if known is not None and known.bloc.id == poll.bloc_id and known.person.id == person.id:
         bloc, member = known.bloc, known
     else:
-        bloc = await session.get(Bloc, poll.bloc_id)
+        found = await session.get(Bloc, poll.bloc_id)
+        assert found is not None  # a foreign key
+        bloc = found
         member = await member_of(session, bloc, person)
-    require_representative(member)
+    unit = require_representative(member)
     if poll.status == "cancelled":
         raise UserError(_("This vote was cancelled."))
     if not is_open(poll, clock.now()):
         raise UserError(_("This vote is closed."))
-    if member.unit.id not in poll.eligible:
+    if unit.id not in poll.eligible:
         raise NotAllowed(_("Your unit is not on the list of units of this vote."))
     return Voter(poll, bloc, member)
 
@@ -121,7 +128,7 @@ async def cast(session: AsyncSession, clock: Clock, poll_id: int, person: Person
         await session.execute(select(Poll.id).where(Poll.id == poll_id).with_for_update(read=True))
     try:
         voter = await voter_for(session, clock, poll_id, person, known)
-        unit = voter.member.unit
+        unit = voter.unit
         box = await get_box(session, poll_id, lock=True)
         if unit.id in box.voters:
             raise already_voted()

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from bot.i18n import _
+from bot.services.blocs import bloc_of
 from bot.services.errors import UserError
 from bot.services.tally import Rule, TallyResult, tally
 from bot.services.voting.polls import get_box
@@ -20,7 +21,7 @@ from storage.models import Bloc, Poll
 class Outcome:
     poll: Poll
     bloc: Bloc
-    result: TallyResult
+    result: TallyResult[int]
     rule: Rule
     runoff_id: int | None = None
 
@@ -30,7 +31,7 @@ async def outcome(session: AsyncSession, poll: Poll) -> Outcome:
     if poll.status != "closed":
         raise UserError(_("Results are shown only after the vote is closed."))
     box = await get_box(session, poll.id)
-    bloc = await session.get(Bloc, poll.bloc_id)
+    bloc = await bloc_of(session, poll.bloc_id)
     rule = rule_of(poll)
     result = tally(list(range(len(poll.options))), len(poll.eligible), [b[1] for b in box.ballots], rule)
     runoff = (await session.execute(select(Poll.id).where(Poll.runoff_of_id == poll.id))).scalar()

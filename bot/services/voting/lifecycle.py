@@ -5,16 +5,17 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.clock import Clock
 from bot.i18n import _
 from bot.services import ballot_box
-from bot.services.blocs import Member, require_manager
+from bot.services.blocs import Member, bloc_of, require_manager
 from bot.services.errors import UserError
 from bot.services.tally import Rule
 from bot.services.units import list_units
@@ -32,7 +33,7 @@ from bot.services.voting.rules import (
     vote_defaults,
 )
 from bot.views import voting as views  # texts with commands; used at call time
-from storage.db import abort, begin_write, is_sqlite
+from storage.db import abort, begin_write, is_sqlite, rowcount
 from storage.models import AuditEvent, BallotBox, Bloc, Person, Poll, Representative, Unit
 
 # -- opening ----------------------------------------------------------------------------------
@@ -104,11 +105,11 @@ def esc_name(name: str) -> str:
 
 async def representatives(session: AsyncSession, bloc_id: int) -> list[tuple[Person, Unit]]:
     rows = await session.execute(
-        select(Person, Unit).join(Representative, Representative.person_id == Person.id)
-        .join(Unit, Unit.id == Representative.unit_id)
+        select(Person, Unit).join(Representative, col(Representative.person_id) == col(Person.id))
+        .join(Unit, col(Unit.id) == col(Representative.unit_id))
         .where(Representative.bloc_id == bloc_id, Representative.revoked_at == None,  # noqa: E711
                Unit.is_active == True)  # noqa: E712
-        .order_by(Unit.position, Unit.id, Person.id))
+        .order_by(col(Unit.position), col(Unit.id), col(Person.id)))
     return [(p, u) for p, u in rows.all()]
 
 
@@ -134,7 +135,7 @@ async def open_vote(session: AsyncSession, clock: Clock, member: Member, spec: V
         if len(labels) > MAX_OPTIONS or any(len(o) > MAX_OPTION for o in labels):
             raise UserError(_("At most {count} options of at most {limit} characters each.").format(
                 count=MAX_OPTIONS, limit=MAX_OPTION))
-        options = [{"label": o, "unit_id": None} for o in labels]
+        options: list[dict[str, Any]] = [{"label": o, "unit_id": None} for o in labels]
     else:
         for number in spec.exclude:
             if not 1 <= number <= len(units):
@@ -174,7 +175,8 @@ async def _create(session: AsyncSession, now: datetime, member: Member, poll: Po
     except IntegrityError:
         await abort(session)
         raise UserError(_("The runoff of this vote is already open.")) from None
-    seats = [Seat(index, person, unit, share) for (index, share), (person, unit) in zip(shares, committee)]
+    seats = [Seat(index, person, unit, share)
+             for (index, share), (person, unit) in zip(shares, committee, strict=False)]
     poll.committee = [{"seat": seat.seat, "person_id": seat.person.id, "unit_id": seat.unit.id if seat.unit else None,
                        "hash": ballot_box.share_hash(poll.id, seat.seat, seat.share)} for seat in seats]
     session.add(BallotBox(poll_id=poll.id, ballots=[], voters=[], version=0))
@@ -201,7 +203,7 @@ async def record_share_messages(session: AsyncSession, poll_id: int, sent: dict[
 
 async def set_group_message(session: AsyncSession, poll_id: int, message_id: int) -> None:
     await begin_write(session)
-    await session.execute(update(Poll).where(Poll.id == poll_id).values(group_message_id=message_id))
+    await session.execute(update(Poll).where(col(Poll.id) == poll_id).values(group_message_id=message_id))
     await session.commit()
 
 
@@ -291,7 +293,7 @@ async def extend_vote(session: AsyncSession, clock: Clock, poll_id: int, member:
 
 async def due_polls(session: AsyncSession, now: datetime) -> list[int]:
     result = await session.execute(select(Poll.id).where(Poll.status == "open", Poll.closing_at != None,  # noqa: E711
-                                                         Poll.closing_at <= now).order_by(Poll.closing_at))
+                                                         col(Poll.closing_at) <= now).order_by(col(Poll.closing_at)))
     return list(result.scalars())
 
 
@@ -311,23 +313,24 @@ async def claim_reminders(session: AsyncSession, clock: Clock) -> list[ReminderJ
     await session.commit()
     jobs = []
     for poll in candidates:
-        bloc = await session.get(Bloc, poll.bloc_id)
+        bloc = await bloc_of(session, poll.bloc_id)
         lead = timedelta(minutes=int(vote_defaults(bloc)["remind_before_minutes"] or 0))
-        if not lead or poll.closing_at - lead > now or poll.closing_at <= now:
+        closing_at = poll.closing_at
+        if not lead or closing_at is None or closing_at - lead > now or closing_at <= now:  # None: see the query
             continue
         await begin_write(session)
-        claimed = await session.execute(update(Poll).where(Poll.id == poll.id, Poll.reminded_at == None)  # noqa: E711
+        claimed = await session.execute(update(Poll).where(col(Poll.id) == poll.id, col(Poll.reminded_at) == None)  # noqa: E711
                                         .values(reminded_at=now))
         await session.commit()
-        if claimed.rowcount != 1:
+        if rowcount(claimed) != 1:
             continue
         voters = set((await get_box(session, poll.id)).voters)
         missing = [u for u in poll.eligible if u not in voters]
         rows = (await session.execute(
-            select(Person, Unit).join(Representative, Representative.person_id == Person.id)
-            .join(Unit, Unit.id == Representative.unit_id)
+            select(Person, Unit).join(Representative, col(Representative.person_id) == col(Person.id))
+            .join(Unit, col(Unit.id) == col(Representative.unit_id))
             .where(Representative.bloc_id == bloc.id, Representative.revoked_at == None,  # noqa: E711
-                   Representative.unit_id.in_(missing or [-1]), Person.started == True,  # noqa: E712
+                   col(Representative.unit_id).in_(missing or [-1]), col(Person.started) == True,  # noqa: E712
                    Person.blocked == False))).all()  # noqa: E712
         jobs.append(ReminderJob(poll, bloc, [(p, u) for p, u in rows]))
     await session.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.i18n import _
 from bot.services.errors import UserError
@@ -51,23 +51,24 @@ async def turnout(session: AsyncSession, poll: Poll) -> tuple[int, int]:
 
 async def open_polls(session: AsyncSession, bloc_id: int) -> list[Poll]:
     result = await session.execute(select(Poll).where(Poll.bloc_id == bloc_id, Poll.status == "open")
-                                   .order_by(Poll.id))
+                                   .order_by(col(Poll.id)))
     return list(result.scalars())
 
 
 async def locked_polls(session: AsyncSession, bloc_id: int) -> list[Poll]:
     result = await session.execute(select(Poll).where(Poll.bloc_id == bloc_id, Poll.status == "locked")
-                                   .order_by(Poll.id))
+                                   .order_by(col(Poll.id)))
     return list(result.scalars())
 
 
 async def all_locked_polls(session: AsyncSession) -> list[Poll]:
-    return list((await session.execute(select(Poll).where(Poll.status == "locked").order_by(Poll.id))).scalars())
+    return list((await session.execute(
+        select(Poll).where(col(Poll.status) == "locked").order_by(col(Poll.id)))).scalars())
 
 
 async def closed_polls(session: AsyncSession, bloc_id: int, limit: int = 10) -> list[Poll]:
     result = await session.execute(select(Poll).where(Poll.bloc_id == bloc_id, Poll.status == "closed")
-                                   .order_by(Poll.id.desc()).limit(limit))
+                                   .order_by(col(Poll.id).desc()).limit(limit))
     return list(result.scalars())
 
 
