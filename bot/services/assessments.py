@@ -21,6 +21,7 @@ from bot.services.blocs import Member, member_of, require_manager, require_repre
 from bot.services.errors import NotAllowed, UserError
 from bot.services.timefmt import local_text, zone  # noqa: F401  (svc.local_text: views, render)
 from bot.services.units import clean_name, list_units
+from bot.views import usage  # refusals that name a command (no cycle)
 from storage.db import abort, begin_write, is_sqlite
 from storage.models import (
     AssessmentDraft,
@@ -134,8 +135,7 @@ def parse_deadline(raw: str, bloc: Bloc, now: datetime, bad_format: str | None =
         if when <= now:
             raise UserError(_("The deadline {when} is already past.").format(when=local.strftime("%d/%m/%Y %H:%M")))
         return when
-    raise UserError(bad_format or _("Write the deadline as dd/mm/yyyy HH:MM, for example "
-                                     "<code>/assessment 30/11/2026 17:00</code>."))
+    raise UserError(bad_format or usage.assessment_deadline_format())
 
 
 async def open_round_of(session: AsyncSession, bloc_id: int) -> AssessmentRound | None:
@@ -195,7 +195,7 @@ async def _open_round_locked(session: AsyncSession, bloc_id: int) -> AssessmentR
     rnd = result.scalars().first()
     if rnd is None:
         await abort(session)
-        raise UserError(_("No self-assessment round is open. Open one: <code>/assessment 30/11/2026 17:00</code>"))
+        raise UserError(usage.no_round_open())
     return rnd
 
 
@@ -556,7 +556,7 @@ async def return_submission(session: AsyncSession, clock: Clock, member: Member,
     require_manager(member)
     reason = clean_name(reason)
     if not reason:
-        raise UserError(_("Write the reason: <code>/return 3 Thiếu minh chứng tiêu chí 1.2</code>"))
+        raise UserError(usage.return_usage())
     if len(reason) > MAX_REASON:
         raise UserError(_("The reason is too long (at most {limit} characters).").format(limit=MAX_REASON))
     await begin_write(session)

@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from bot.clock import Clock
 from bot.i18n import _
 from bot.services.errors import NotAllowed, UserError
+from bot.views import usage as views  # refusals that name a command (no cycle)
 from storage.db import abort, begin_write
 from storage.models import AuditEvent, Bloc, Person, Representative, Unit
 
@@ -62,7 +63,6 @@ async def bloc_by_id(session: AsyncSession, bloc_id: int) -> Bloc | None:
 async def setup_bloc(session: AsyncSession, clock: Clock, chat_id: int, title: str, founder: Person,
                      locale: str, timezone: str, is_admin: bool) -> Bloc:
     from bot.services.units import clean_name
-    from bot.views import core as views  # texts naming commands live in the views (which import this module)
 
     title = clean_name(title)
     if not is_admin:

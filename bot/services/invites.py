@@ -19,6 +19,7 @@ from bot.clock import Clock
 from bot.i18n import _
 from bot.services.blocs import active_representation
 from bot.services.errors import UserError
+from bot.views import usage as views  # refusals that name a command (no cycle)
 from storage.db import abort, begin_write, is_sqlite
 from storage.models import AuditEvent, Bloc, Invite, Person, Representative, Unit
 
@@ -152,7 +153,6 @@ async def list_representatives(session: AsyncSession, bloc_id: int) -> list[RepR
 
 async def revoke_representative(session: AsyncSession, clock: Clock, bloc: Bloc, number: str,
                                 actor_id: int | None) -> RepRow:
-    from bot.views import core as views  # texts naming commands live in the views (which import this module)
 
     await begin_write(session)
     rows = await list_representatives(session, bloc.id)

@@ -15,6 +15,7 @@ from bot.services.assessments import parse_deadline as _parse_deadline
 from bot.services.blocs import Member, member_of, require_manager, require_representative
 from bot.services.errors import UserError
 from bot.services.units import list_units
+from bot.views import usage  # refusals that name a command (no cycle)
 from storage.db import write
 from storage.models import AuditEvent, Bloc, Person, Pledge, PledgeSignature, Unit
 
@@ -35,8 +36,7 @@ async def post_pledge(session: AsyncSession, clock: Clock, member: Member, text:
     require_manager(member)
     text = (text or "").strip()
     if not text and not file_id:
-        raise UserError(_("Write the pledge after the command (<code>/pledge text…</code>) or send the file "
-                          "with the caption /pledge."))
+        raise UserError(usage.pledge_usage())
     if len(text) > MAX_TEXT:
         raise UserError(_("The pledge text is too long (at most {limit} characters); send it as a file.").format(
             limit=MAX_TEXT))
@@ -64,8 +64,7 @@ async def set_group_message(session: AsyncSession, pledge_id: int, message_id: i
 
 def parse_deadline(raw: str, bloc: Bloc, now: datetime) -> datetime:
     """'31/01/2027 17:00' or '31/01/2027' (end of day) in the bloc's zone, in the future."""
-    return _parse_deadline(raw, bloc, now, _("Write the signing deadline as dd/mm/yyyy HH:MM, for example "
-                                              "<code>/pledge deadline 31/01/2027 17:00</code>."))
+    return _parse_deadline(raw, bloc, now, usage.pledge_deadline_format())
 
 
 async def set_deadline(session: AsyncSession, clock: Clock, member: Member, raw: str) -> Pledge:
@@ -74,7 +73,7 @@ async def set_deadline(session: AsyncSession, clock: Clock, member: Member, raw:
     require_manager(member)
     pledge = await current_pledge(session, member.bloc.id)
     if pledge is None:
-        raise UserError(_("Post the pledge first (<code>/pledge</code> followed by the text), then set its deadline."))
+        raise UserError(usage.pledge_first())
     when = parse_deadline(raw, member.bloc, clock.now())
     async with write(session):
         fresh = await session.get(Pledge, pledge.id, populate_existing=True)

@@ -64,9 +64,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from bot.clock import Clock
-from bot.i18n import N_, _, normalize_locale, use_locale
+from bot.i18n import N_, normalize_locale, use_locale
 from bot.services import settings as settings_service
 from bot.services.errors import UserError
+from bot.views import usage  # refusals that name a command (no cycle)
 from storage.db import is_sqlite, rowcount, write
 from storage.models import Bloc, OutboxMessage, Person, ReminderMute, Representative, Unit
 
@@ -89,11 +90,10 @@ def parse_offsets(raw: str) -> str:
     for part in parts:
         m = _OFFSET.match(part.replace("ngày", "d").replace("giờ", "h").replace("phút", "m"))
         if not m or int(m.group(1)) == 0:
-            raise UserError(_("Write the reminder times before the deadline, for example <code>3d,1d,2h</code> "
-                              "(d = days, h = hours, m = minutes), or <code>off</code>."))
+            raise UserError(usage.reminder_offsets_format())
         seconds.append(int(m.group(1)) * _UNIT_SECONDS[m.group(2)])
     if not seconds or len(seconds) > 6 or max(seconds) > 60 * 86400:
-        raise UserError(_("Between 1 and 6 reminder times, each at most 60 days, for example <code>3d,1d,2h</code>."))
+        raise UserError(usage.reminder_offsets_range())
     return ",".join(_offset_code(s) for s in sorted(set(seconds), reverse=True))
 
 
@@ -133,9 +133,9 @@ def parse_quiet(raw: str) -> str:
         start, end = text.split("-")
         a, b = _parse_hhmm(start), _parse_hhmm(end)
     except ValueError:
-        raise UserError(_("Write the quiet hours as <code>21:00-07:00</code>, or <code>off</code>.")) from None
+        raise UserError(usage.quiet_hours_format()) from None
     if a == b:
-        raise UserError(_("Write the quiet hours as <code>21:00-07:00</code>, or <code>off</code>."))
+        raise UserError(usage.quiet_hours_format())
     return f"{a:%H:%M}-{b:%H:%M}"
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.i18n import N_, _
 from bot.services.errors import UserError
+from bot.views import usage as views  # refusals that name a command (no cycle)
 from storage.db import begin_write
 from storage.models import AuditEvent, Bloc
 
@@ -84,7 +85,6 @@ def current(bloc: Bloc, key: str) -> Any:
 async def set_value(session: AsyncSession, clock: Clock, bloc: Bloc, key: str, raw: str, actor_id: int) -> Any:
     spec = REGISTRY.get(key)
     if spec is None:
-        from bot.views import core as views  # texts naming commands live in the views (which import this module)
 
         raise UserError(views.no_such_setting(key[:40]))
     parsed = spec.parse(raw)

@@ -13,6 +13,7 @@ from bot.clock import Clock
 from bot.i18n import _
 from bot.services import tables
 from bot.services.errors import UserError
+from bot.views import usage as views  # refusals that name a command (no cycle)
 from storage.db import abort, begin_write
 from storage.models import AuditEvent, Bloc, Poll, Representative, Unit
 
@@ -57,7 +58,6 @@ async def list_units(session: AsyncSession, bloc_id: int, active_only: bool = Tr
 
 async def unit_by_number(session: AsyncSession, bloc_id: int, number: str | int) -> Unit:
     """Units are addressed by their number in `/units` (1-based)."""
-    from bot.views import core as views  # texts naming commands live in the views (which import this module)
 
     units = await list_units(session, bloc_id)
     try:

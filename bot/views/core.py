@@ -300,25 +300,3 @@ def button_invalid() -> str:
     return _("This button is no longer valid.")
 
 
-def setup_usage() -> str:
-    return _("Write the bloc's name after the command, for example:\n/setup Khối thi đua các TTYT tuyến huyện")
-
-
-def already_a_bloc(title: str) -> str:
-    return _("This group is already the bloc “{title}”. Send /status to see it.").format(title=title)
-
-
-def not_a_unit_number(value: str) -> str:
-    return _("“{value}” is not a unit number. Send /units to see the numbers.").format(value=value)
-
-
-def no_such_unit(number: int) -> str:
-    return _("There is no unit number {number}. Send /units to see the numbers.").format(number=number)
-
-
-def no_such_rep(value: str) -> str:
-    return _("There is no representative number “{value}”. Send /reps to see the numbers.").format(value=value)
-
-
-def no_such_setting(key: str) -> str:
-    return _("There is no setting “{key}”. Send /settings to see them.").format(key=key)

@@ -12,6 +12,7 @@ from bot.i18n import N_, _
 from bot.services import ballot_box
 from bot.services import voting as svc
 from bot.services.tally import Rule
+from bot.views import usage
 from bot.views.base import Action, Reply, esc
 from storage.models import Bloc, Poll, Unit
 
@@ -122,7 +123,7 @@ def card(bloc: Bloc, poll: Poll, voted: int, eligible: int, now: datetime,
 # -- opening dialog -------------------------------------------------------------------------------
 
 def dialog_kind() -> Reply:
-    reply = Reply(_("<b>Open a secret ballot.</b> What is it for?\n\n") + vote_usage())
+    reply = Reply(_("<b>Open a secret ballot.</b> What is it for?\n\n") + usage.vote_usage())
     reply.add_row(Action(_("🚩 Emulation flag"), act.OpenDialog("flag").pack()),
                   Action(_("🎖 Certificate of merit"), act.OpenDialog("merit").pack()))
     reply.add_row(Action(_("👤 Bloc head"), act.OpenDialog("head").pack()),
@@ -424,48 +425,4 @@ def not_a_key() -> str:
 
 # -- refusals the voting services raise (texts with commands and <code>, so they live here) ------------
 
-def vote_usage() -> str:
-    return _("Examples:\n<code>/vote co 18:00 25/12/2026</code> — emulation flag, choose 1\n"
-             "<code>/vote bangkhen 3</code> — certificate of merit, choose up to 3, closed with /close\n"
-             "<code>/vote truong +2h</code> — bloc head, closes in 2 hours\n"
-             "<code>/vote co trừ 3,5</code> — units 3 and 5 are not candidates\n"
-             "<code>/vote co bkp 2,5,9</code> — the counting committee: representatives of units 2, 5 and 9\n"
-             "<code>/vote hoi Question? | Option A | Option B</code>\n"
-             "Add <code>congkhai</code> to publish the receipt list after closing.")
 
-
-def no_unit_number(number: int) -> str:
-    return _("There is no unit number {number}. Send /units to see the numbers.").format(number=number)
-
-
-def no_units_yet() -> str:
-    return _("The bloc has no units yet. Add them with /addunit, one name per line.")
-
-
-def question_usage() -> str:
-    return _("Write the question and at least two options: "
-             "<code>/vote hoi Question? | Option A | Option B</code>")
-
-
-def committee_too_small(n: int) -> str:
-    return _("A secret ballot needs a counting committee of at least {n} people who have opened the "
-             "private chat with the bot (the ballot box is opened with their keys). Ask the "
-             "representatives to press Start in the bot's private chat, or name the units with "
-             "<code>bkp 2,5,9</code>.").format(n=n)
-
-
-def numbers_after(word: str) -> str:
-    return _("After “{word}” write unit numbers, for example <code>{word} 3,5</code>.").format(word=word)
-
-
-def options_only_for_question() -> str:
-    return _("Options after “|” are only for a question (<code>/vote hoi …</code>).")
-
-
-def closing_time_format() -> str:
-    return _("Write the closing time as HH:MM dd/mm/yyyy, for example <code>18:00 25/12/2026</code>.")
-
-
-def several_open(number: int) -> str:
-    return _("Several votes are open: write the number, for example <code>/close {number}</code>.").format(
-        number=number)

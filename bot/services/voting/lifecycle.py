@@ -32,7 +32,7 @@ from bot.services.voting.rules import (
     local_text,
     vote_defaults,
 )
-from bot.views import voting as views  # texts with commands; used at call time
+from bot.views import usage as views  # refusals that name a command (no cycle: usage imports no service)
 from storage.db import abort, begin_write, is_sqlite, rowcount
 from storage.models import AuditEvent, BallotBox, Bloc, Person, Poll, Representative, Unit
 

@@ -10,7 +10,7 @@ from bot.i18n import _
 from bot.services.errors import UserError
 from bot.services.units import clean_name
 from bot.services.voting.rules import MAX_DAYS, local_text, zone
-from bot.views import voting as views  # texts with commands; used at call time
+from bot.views import usage as views  # refusals that name a command (no cycle: usage imports no service)
 from storage.models import Bloc
 
 # -- the one-line form ------------------------------------------------------------------------

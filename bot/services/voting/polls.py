@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from bot.i18n import _
 from bot.services.errors import UserError
 from bot.services.voting.rules import PAYLOAD_PREFIX
-from bot.views import voting as views  # texts with commands; used at call time
+from bot.views import usage as views  # refusals that name a command (no cycle: usage imports no service)
 from storage.db import is_sqlite
 from storage.models import BallotBox, Bloc, Poll
 
