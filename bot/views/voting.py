@@ -11,9 +11,10 @@ from bot.conversations import ballot as act
 from bot.i18n import N_, _
 from bot.services import ballot_box
 from bot.services import voting as svc
-from bot.services.tally import Rule
+from bot.services.tally import Rule, sheet_facts
 from bot.views import usage
 from bot.views.base import Action, Reply, esc
+from bot.views.numbers import format_decimal, format_percent
 from storage.models import Bloc, Poll, Unit
 
 KIND_LABELS = {
@@ -44,9 +45,9 @@ def title(poll: Poll) -> str:
 
 
 def percent(share: Fraction) -> str:
+    """A rule's share as people write it, in the current locale: "50%", "66,67%"."""
     value = float(share) * 100
-    text = f"{value:.2f}".rstrip("0").rstrip(".")
-    return f"{text}%"
+    return format_percent(value, places=0) if value == int(value) else format_percent(value)
 
 
 def base_label(base: str) -> str:
@@ -319,7 +320,7 @@ def results(out: svc.Outcome) -> Reply:
         mark = " ✅" if count.candidate in r.winners else (" ⚖️" if count.candidate in r.tied else "")
         lines.append(_("{no}. {name}: {votes} vote(s), {share}%").format(
             no=i, name=esc(poll.options[count.candidate]["label"]), votes=count.votes,
-            share=f"{count.share:.2f}") + mark)
+            share=format_decimal(count.share, places=2)) + mark)  # "60,00" in Vietnamese, "60.00" in English
     lines.append("")
     reply = Reply("")
     if not r.quorum_met:
@@ -366,9 +367,8 @@ def result_sheet(out: svc.Outcome):
         base_label=base_label(r.base), base_count=r.base_count, threshold=threshold_text(rule), rows=rows,
         adopted_at=closed_at, method=_("secret ballot in the bot, one ballot per unit"),
         quorum=_("at least {share} of the units vote").format(share=percent(rule.quorum)),
-        threshold_votes=float(rule.threshold * r.base_count), quorum_met=r.quorum_met,
-        valid_result=r.quorum_met, reached=[poll.options[i]["label"] for i in r.winners],
-        ties=[poll.options[i]["label"] for i in r.tied], notes=notes)
+        threshold_votes=float(rule.threshold * r.base_count), kind=poll.kind, notes=notes,
+        **sheet_facts(r, lambda i: poll.options[i]["label"]))
 
 
 def results_list(bloc: Bloc, polls: list[Poll]) -> Reply:

@@ -5,9 +5,11 @@ results with chart/minutes/receipt list, cancel, extend, runoff, reminders and t
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 
 from aiogram.types import User
+from docx import Document
 from sqlmodel import select
 
 from bot.conversations import ballot as act
@@ -153,7 +155,13 @@ async def test_one_line_open_card_cast_once_close_results(flow, fetch, clock):
     await open_box(flow, int(poll_id), members=2)
     results = [s for s in flow.sent if s.chat_id == flow.group.id and s.text and "Kết quả bỏ phiếu" in s.text][-1]
     assert "Số phiếu phát ra: 5" in results.text and "thu về: 4" in results.text
-    assert f"1. {UNITS[1]}: 3 phiếu, tỷ lệ 60.00%" in results.text
+    assert f"1. {UNITS[1]}: 3 phiếu, tỷ lệ 60,00%" in results.text  # numbers in the reader's locale
+    minutes = [s for s in flow.sent if (s.filename or "").endswith(".docx")][-1]
+    doc = Document(io.BytesIO(minutes.request.document.data))
+    text = "\n".join(p.text for p in doc.paragraphs) + "\n".join(
+        c.text for t in doc.tables for row in t.rows for c in row.cells)
+    assert "Đơn vị được suy tôn dẫn đầu khối, đề nghị tặng Cờ thi đua:" in text  # the flag's own heading
+    assert "Số phiếu tối thiểu để đạt: 3 phiếu" in text  # more than 1/2 of 5 units: 3, not 2.5
     assert f"{UNITS[1]}" in results.text.split("Đạt tỷ lệ phiếu")[1]
     files = [s.filename for s in flow.sent if s.method in ("sendPhoto", "sendDocument")]
     assert any(f.endswith(".png") for f in files) and any(f.endswith(".docx") for f in files)
