@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -18,6 +17,7 @@ from bot.i18n import _
 from bot.services import reminders
 from bot.services.blocs import Member, bloc_of, member_of, require_manager
 from bot.services.errors import NotAllowed, UserError
+from bot.services.timefmt import local_text, zone  # noqa: F401  (the meeting views use svc.local_text)
 from storage.db import abort, begin_write
 from storage.models import AuditEvent, Bloc, Meeting, MeetingRsvp, Person, Unit
 
@@ -27,14 +27,6 @@ MAX_TITLE, MAX_PLACE, MAX_AGENDA, MAX_NAME = 200, 200, 2000, 120
 FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %Hh%M", "%d-%m-%Y %H:%M", "%d/%m/%Y %H.%M")
 EXAMPLE = "11/12/2026 08:00"
 MAX_AHEAD = timedelta(days=730)
-
-
-def zone(bloc: Bloc) -> ZoneInfo:
-    return ZoneInfo(bloc.timezone)
-
-
-def local_text(bloc: Bloc, when: datetime) -> str:
-    return when.astimezone(zone(bloc)).strftime("%d/%m/%Y %H:%M")
 
 
 class BadWhen(UserError):

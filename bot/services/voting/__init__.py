@@ -5,6 +5,7 @@ board (the verifiable receipt list), lifecycle (open, close, cancel, extend, run
 
 from __future__ import annotations
 
+from bot.services.timefmt import local_text, zone
 from bot.services.voting.board import (
     _FORMULA,
     BOARD_HEADER,
@@ -105,11 +106,9 @@ from bot.services.voting.rules import (
     UNIT_KINDS,
     _fraction,
     default_rule,
-    local_text,
     resolve_cap,
     rule_of,
     vote_defaults,
-    zone,
 )
 
 __all__ = [

@@ -18,6 +18,7 @@ from bot.services import ballot_box
 from bot.services.blocs import Member, bloc_of, require_manager
 from bot.services.errors import UserError
 from bot.services.tally import Rule
+from bot.services.timefmt import local_text
 from bot.services.units import list_units
 from bot.services.voting.casting import has_voted
 from bot.services.voting.counting import outcome
@@ -29,7 +30,6 @@ from bot.services.voting.rules import (
     MAX_OPTIONS,
     MAX_QUESTION,
     default_rule,
-    local_text,
     vote_defaults,
 )
 from bot.views import usage as views  # refusals that name a command (no cycle: usage imports no service)

@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 
 from bot.i18n import _
 from bot.services.errors import UserError
+from bot.services.timefmt import local_text, zone
 from bot.services.units import clean_name
-from bot.services.voting.rules import MAX_DAYS, local_text, zone
+from bot.services.voting.rules import MAX_DAYS
 from bot.views import usage as views  # refusals that name a command (no cycle: usage imports no service)
 from storage.models import Bloc
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from fractions import Fraction
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.services.tally import Rule
 from storage.models import Bloc, Poll
@@ -75,11 +73,3 @@ def default_rule(bloc: Bloc, kind: str, max_choices: int, unit_count: int) -> Ru
 
 def rule_of(poll: Poll) -> Rule:
     return Rule.from_json(poll.rule)
-
-
-def zone(bloc: Bloc) -> ZoneInfo:
-    return ZoneInfo(bloc.timezone)
-
-
-def local_text(bloc: Bloc, when: datetime | None) -> str:
-    return when.astimezone(zone(bloc)).strftime("%d/%m/%Y %H:%M") if when else "—"
