@@ -6,11 +6,11 @@ from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Message
 
 from bot.conversations.actions import ActionData, BadAction
-from bot.conversations.guards import need_bloc, need_manager, need_member
+from bot.conversations.core import unpack_for
 from bot.i18n import _
 from bot.services.errors import UserError
 
-__all__ = ["IN_GROUP", "IN_PRIVATE", "Act", "ChatType", "NotCommand", "need_bloc", "need_manager", "need_member"]
+__all__ = ["IN_GROUP", "IN_PRIVATE", "Act", "ChatType", "NotCommand"]
 
 class ChatType(Filter):
     """The chat type of a message, checked inline. A magic filter (`F.chat.type == ...`) is a sync
@@ -44,11 +44,8 @@ class Act(Filter):
         self.kinds = kinds
 
     async def __call__(self, callback: CallbackQuery) -> bool | dict:
-        data = callback.data
-        for kind in self.kinds:
-            if data is not None and kind.matches(data):
-                try:
-                    return {"action": kind.unpack(data)}
-                except BadAction:
-                    raise UserError(_("This button is no longer valid.")) from None
-        return False
+        try:
+            found = unpack_for(self.kinds, callback.data)
+        except BadAction:
+            raise UserError(_("This button is no longer valid.")) from None
+        return False if found is None else {"action": found}
