@@ -4,6 +4,7 @@ managers in private. Also in private: /start, /whoami, and a unit list sent as a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -52,6 +53,17 @@ class CancelJoin(ActionData):
 async def start_join(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     _invite, bloc, unit = await invite_service.resolve(ctx.session, ctx.clock, event.args)
     return say(views.join_confirm(bloc, unit, ConfirmJoin(event.args).pack(), CancelJoin().pack()))
+
+
+@conv.text(invite_service.CODE_PATTERN, where=PRIVATE)
+async def typed_code(ctx: Ctx, actor: Actor, event: Event) -> Outcome | None:
+    """A join code typed alone ("7KQ2-MXP4"; Zalo bot links carry no payload): the join link's step."""
+    name, _data = await ctx.state.get()
+    code = invite_service.normalize_code(re.sub(r"(?i)^\s*dk\s+", "", event.text or ""))
+    if name is not None or code is None:
+        return None
+    payload = invite_service.PREFIX + code
+    return await start_join(ctx, actor, Event(command="start", args=payload))
 
 
 @conv.action(ConfirmJoin)

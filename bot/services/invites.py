@@ -1,7 +1,14 @@
 """Join links: one per unit, unguessable (128 random bits), expiring, revocable.
 
 The deep-link payload is `j_<token>`: 24 characters of [A-Za-z0-9_-], well under Telegram's 64.
-Only sha256(token) is stored, so reading the database or a backup does not let anyone join."""
+Only sha256(token) is stored, so reading the database or a backup does not let anyone join.
+
+The same invite row also carries a **join code** for channels whose bot links have no start
+payload (Zalo): 8 characters of an unambiguous alphabet (no 0/O, 1/I/L, U), shown as `7KQ2-MXP4`,
+typed as `dk 7KQ2-MXP4` or alone, case- and dash-insensitive (40 bits; single-use and expiring
+like the link, so it cannot be guessed in its lifetime). Only sha256 of the normalized code is
+stored; the payload of a code is `j_<code>` (`j_7KQ2MXP4`), resolved to the same row: one
+invite, one person, the same refusals and /revokelinks for both."""
 
 from __future__ import annotations
 
@@ -25,6 +32,26 @@ from storage.models import AuditEvent, Bloc, Invite, Person, Representative, Uni
 
 PREFIX = "j_"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{22}$")
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 8
+# A code typed alone: 8 characters of the alphabet, an optional dash (or space) in the middle.
+CODE_PATTERN = r"(?i)^\s*(?:dk\s+)?[2-9a-hjkmnp-tv-z]{4}[\s-]?[2-9a-hjkmnp-tv-z]{4}\s*$"
+
+
+def normalize_code(text: str) -> str | None:
+    """"7kq2-mxp4", "7KQ2 MXP4", "7KQ2MXP4" -> "7KQ2MXP4"; None when it cannot be a code."""
+    code = re.sub(r"[\s-]", "", text).upper()
+    if len(code) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in code):
+        return None
+    return code
+
+
+def show_code(code: str) -> str:
+    return f"{code[:4]}-{code[4:]}"
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
 def _hash(token: str) -> str:
@@ -35,6 +62,11 @@ def _hash(token: str) -> str:
 class IssuedLink:
     unit: Unit
     payload: str
+    code: str = ""  # the join code of the same invite, normalized ("7KQ2MXP4")
+
+    @property
+    def shown_code(self) -> str:
+        return show_code(self.code) if self.code else ""
 
 
 async def issue_links(session: AsyncSession, clock: Clock, bloc: Bloc, units: list[Unit], ttl_days: int,
@@ -43,10 +75,10 @@ async def issue_links(session: AsyncSession, clock: Clock, bloc: Bloc, units: li
     now = clock.now()
     links = []
     for unit in units:
-        token = secrets.token_urlsafe(16)
-        session.add(Invite(bloc_id=bloc.id, unit_id=unit.id, token_hash=_hash(token), created_by_person_id=actor_id,
-                           created_at=now, expires_at=now + timedelta(days=ttl_days)))
-        links.append(IssuedLink(unit=unit, payload=PREFIX + token))
+        token, code = secrets.token_urlsafe(16), _new_code()
+        session.add(Invite(bloc_id=bloc.id, unit_id=unit.id, token_hash=_hash(token), code_hash=_hash(code),
+                           created_by_person_id=actor_id, created_at=now, expires_at=now + timedelta(days=ttl_days)))
+        links.append(IssuedLink(unit=unit, payload=PREFIX + token, code=code))
     session.add(AuditEvent(bloc_id=bloc.id, at=now, actor_person_id=actor_id, action="invites.issue",
                            detail={"unit_ids": [u.id for u in units]}))
     await session.commit()
@@ -79,11 +111,16 @@ def _bad_link() -> UserError:
 
 
 async def resolve(session: AsyncSession, clock: Clock, payload: str, lock: bool = False) -> tuple[Invite, Bloc, Unit]:
-    """Check a join payload; raise a clear UserError for forged, expired or revoked links."""
+    """Check a join payload (`j_<token>` or `j_<code>`); raise a clear UserError for forged,
+    expired or revoked links and codes."""
     token = payload[len(PREFIX):] if payload.startswith(PREFIX) else ""
-    if not _TOKEN.match(token):
+    code = normalize_code(token)
+    if code is not None:
+        query = select(Invite).where(Invite.code_hash == _hash(code))
+    elif _TOKEN.match(token):
+        query = select(Invite).where(Invite.token_hash == _hash(token))
+    else:
         raise _bad_link()
-    query = select(Invite).where(Invite.token_hash == _hash(token))
     if lock and not is_sqlite(session):
         query = query.with_for_update()  # two people opening one link at once: one of them joins
     invite = (await session.execute(query)).scalar_one_or_none()

@@ -93,9 +93,17 @@ def invite_links(bloc: Bloc, links: list[IssuedLink], bot_username: str, ttl_day
     header = _("<b>Join links for {title}</b>\nForward each link to its unit. Whoever opens it confirms and becomes "
                "that unit's representative. Links expire in {days} days; /revokelinks withdraws them all.").format(
         title=esc(bloc.title), days=ttl_days)
+    if any(link.code for link in links):
+        header += "\n" + _("On Zalo, the representative writes to the bot: <code>dk</code> and the unit's code "
+                           "(or just the code). A link and its code work once, for one person.")
     replies, chunk = [], [header]
     for i, link in enumerate(links, 1):
-        chunk.append(f"{i}. {esc(link.unit.name)}\n{deep_link(bot_username, link.payload)}")
+        lines = [f"{i}. {esc(link.unit.name)}"]
+        if bot_username:  # a Zalo-only bot has no Telegram link to give
+            lines.append(deep_link(bot_username, link.payload))
+        if link.code:
+            lines.append(_("Zalo code: <code>{code}</code>").format(code=link.shown_code))
+        chunk.append("\n".join(lines))
         if len(chunk) == 21:
             replies.append(Reply("\n\n".join(chunk)))
             chunk = []

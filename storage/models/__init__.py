@@ -23,4 +23,4 @@ from storage.models.files import SharedFile  # noqa: F401
 from storage.models.meetings import Meeting, MeetingRsvp  # noqa: F401
 from storage.models.outbox import OutboxMessage, ReminderMute  # noqa: F401
 from storage.models.voting import BallotBox, Poll  # noqa: F401
-from storage.models.zalo import ZaloSeen, ZaloUser  # noqa: F401
+from storage.models.zalo import ZaloSeen, ZaloUsage, ZaloUser  # noqa: F401

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, true
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -45,6 +45,9 @@ class Bloc(SQLModel, table=True):
     deputy_unit_id: int | None = None
     settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # False: a bloc run from private chats (created on Zalo, which has no groups for bots); its
+    # chat_id is a placeholder no messenger uses, and its group posts reach each member in private.
+    has_group: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
 
 
 class Unit(SQLModel, table=True):
@@ -81,6 +84,7 @@ class Invite(SQLModel, table=True):
     bloc_id: int = Field(foreign_key="bloc.id", index=True)
     unit_id: int = Field(foreign_key="unit.id", index=True)
     token_hash: str = Field(max_length=64, unique=True)
+    code_hash: str | None = Field(default=None, max_length=64, unique=True)  # the join code (Zalo), same rules
     created_by_person_id: int | None = Field(default=None, foreign_key="person.id")
     created_at: datetime = Field(sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)

@@ -31,3 +31,19 @@ class ZaloUser(SQLModel, table=True):
 
     id: int = Field(default=None, primary_key=True)
     zalo_id: str = Field(max_length=128, unique=True)
+
+
+class ZaloUsage(SQLModel, table=True):
+    """Messages one Zalo bot sent in one calendar month (the Basic plan allows 3,000): counted by
+    the outbox's Zalo sender, shown in the status summary; `warned` once the heads were told at 80%."""
+
+    __tablename__ = "zalo_usage"
+    __table_args__ = (UniqueConstraint("bot_id", "month", name="uq_zalo_usage_bot_month"),)
+
+    id: int = Field(default=None, primary_key=True)  # see storage/models/__init__.py on ids
+    bot_id: str = Field(max_length=64)
+    month: str = Field(max_length=7)  # "2026-12", in the bot's time zone
+    sent: int = 0
+    quota: int = 3000  # the plan's monthly allowance when last counted
+    warned: bool = False
+    updated_at: datetime = Field(sa_type=UTCDateTime)
