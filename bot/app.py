@@ -32,6 +32,7 @@ from bot.channels.zalo.service import ZaloService
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.conversations.core import CardKey, Ctx, Job, MemoryState, Outcome, Table
+from bot.conversations.groupcopy import copy_outcome
 from bot.conversations.table import build_table
 from bot.outbox import OutboxService, OutboxWorker
 from bot.services.ballot_box import KeyVault
@@ -99,6 +100,7 @@ class App:
         """Send an Outcome built inside `ctx` (a periodic job's session) outside any update."""
         if self.bot is None:
             raise RuntimeError("App.deliver_outcome before start-up: the bot is not known yet")
+        outcome = await copy_outcome(ctx, outcome)  # group posts also reach members off the group
         await TelegramDelivery(self.bot, self.table, ctx, None, None).send_all(outcome)
 
     async def deliver(self, outcome: Outcome) -> None:
@@ -113,6 +115,7 @@ class App:
                       state=MemoryState({}, ()), states=FsmStates(self.dp.storage, self.bot.id), kick=self.kick,
                       table=self.table,
                       extras={"bot_username": self.dp.get("bot_username", ""), "app": self})
+            outcome = await copy_outcome(ctx, outcome)
             await TelegramDelivery(self.bot, self.table, ctx, None, None).send_all(outcome)
 
 

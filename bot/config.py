@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     zalo_bot_token: SecretStr | None = None
     zalo_api_base: str = "https://bot-api.zaloplatforms.com"
     zalo_webhook_secret: SecretStr | None = None
+    zalo_monthly_quota: int = 3000  # outbound messages a month on the bot's plan (Basic: 3,000); 80% warns the heads
     # Public https base of the bot's web app (signed download links, upload pages, webhooks).
     public_base_url: str | None = None
 

@@ -24,13 +24,16 @@ from bot.channels.textual import START_PREFIX, START_WORDS, PendingChoices, fold
 from bot.clock import Clock
 from bot.config import Settings
 from bot.conversations.actions import BadAction, unpack_any
+from bot.conversations.bloc import PICK_STATE, PickBloc
 from bot.conversations.context import actor_locale, resolve_actor
 from bot.conversations.core import (
+    GROUP,
     Actor,
     CardKey,
     Chat,
     Ctx,
     Delivered,
+    Entry,
     Event,
     FileIn,
     MemoryStates,
@@ -44,12 +47,13 @@ from bot.conversations.core import (
     ToPerson,
     matches,
 )
+from bot.conversations.groupcopy import as_links, groupless_blocs
 from bot.i18n import _, use_locale
-from bot.services import files
+from bot.services import blocs as bloc_service
 from bot.services.ballot_box import KeyVault
 from bot.services.errors import UserError
 from bot.views import core as core_views
-from bot.views.base import Reply, esc
+from bot.views.base import Reply
 from storage.db import Database, abort
 
 log = logging.getLogger(__name__)
@@ -112,11 +116,15 @@ class TextFront:
                       download=self.download or _no_files, channel=self.channel, table=self.table)
             with use_locale(locale):
                 event = self._event(user_id, text, file)
-                state_name, _data = await ctx.state.get()
-                entry = await self.table.route(actor, event, state_name)
                 try:
+                    if isinstance(event.action, PickBloc):  # the answer to "which bloc?": the command runs now
+                        actor, event = await self._picked(session, ctx, chat, user_id, name, event.action)
+                    state_name, _data = await ctx.state.get()
+                    entry = await self.table.route(actor, event, state_name)
                     if entry is None:
                         outcome = self._unknown(event, actor)
+                    elif (ask := await self._which_bloc(ctx, actor, event, entry)) is not None:
+                        outcome = ask
                     else:
                         outcome = await entry.step(ctx, actor, event)
                 except UserError as err:
@@ -148,6 +156,29 @@ class TextFront:
             if word in _WORD_PREFIX and rest.strip():
                 return Event(command="start", args=_WORD_PREFIX[word] + rest.strip())
         return Event(text=raw if raw or file is None else text, file=file)
+
+    async def _which_bloc(self, ctx: Ctx, actor: Actor, event: Event, entry: Entry) -> Outcome | None:
+        """A group command typed in private by someone in two blocs without a group: ask which
+        bloc it is for (numbered), keep the command until the answer."""
+        if not (actor.group_here and entry.where == GROUP and event.command and actor.person is not None):
+            return None
+        blocs = await groupless_blocs(ctx.session, actor.person)
+        if len(blocs) < 2:
+            return None
+        await ctx.state.set(PICK_STATE, {"command": event.command, "args": event.args})
+        return Outcome().say(core_views.pick_bloc(event.command, [(b, PickBloc(b.id).pack()) for b in blocs]))
+
+    async def _picked(self, session, ctx: Ctx, chat: Chat, user_id: int, name: str,
+                      picked: PickBloc) -> tuple[Actor, Event]:
+        state_name, data = await ctx.state.get()
+        person = (await resolve_actor(session, self.clock, chat, user_id, name)).person
+        if state_name != PICK_STATE or person is None:
+            raise UserError(core_views.button_invalid())
+        await ctx.state.clear()
+        await bloc_service.choose_bloc(session, person, picked.bloc,
+                                       [b.id for b in await groupless_blocs(session, person)])
+        actor = await resolve_actor(session, self.clock, chat, user_id, name)
+        return actor, Event(command=data.get("command"), args=data.get("args", ""), text=data.get("command"))
 
     def _unknown(self, event: Event, actor: Actor) -> Outcome | None:
         """A command nobody declared, or (in private) text that is no choice and no dialog step:
@@ -182,24 +213,8 @@ class TextDelivery:
             await after(self)
 
     async def _with_links(self, reply: Reply) -> Reply:
-        """A text channel cannot send files: each file becomes a signed, expiring link served by the
-        bot's web app (bot/web/files.py), or a plain word that it could not be sent."""
-        if not reply.attachments:
-            return reply
-        base = self.front.settings.public_base_url
-        lines = []
-        for att in reply.attachments:
-            if att.ref is not None and not att.content:
-                lines.append(_("📎 {name}: this file is in the bloc's Telegram group.").format(name=esc(att.filename)))
-            elif not base:
-                lines.append(_("📎 {name} could not be sent: the bot has no public web address "
-                               "(PUBLIC_BASE_URL). Please tell the administrator.").format(name=esc(att.filename)))
-            else:
-                token = await files.share(self.ctx.session, self.front.clock, att.filename, att.content)
-                lines.append(_("📎 {name} (link valid for 7 days): {url}").format(
-                    name=esc(att.filename), url=files.link(base, token, att.filename)))
-        text = "\n".join(x for x in [reply.text, *lines] if x)
-        return Reply(text, reply.actions, [], reply.private)
+        """A text channel cannot send files: each becomes a signed, expiring link (groupcopy.as_links)."""
+        return await as_links(self.ctx.session, self.front.clock, self.front.settings, reply)
 
     def _chat_of(self, out: Out) -> int | str | None:
         if isinstance(out.to, ToChat):

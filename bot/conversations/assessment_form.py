@@ -150,7 +150,7 @@ async def _at(ctx: Ctx, state: str, round_id: int, index: int | None = None) -> 
 
 
 # -- opening the form -----------------------------------------------------------------------------------
-@conv.command("assess", where=GROUP)
+@conv.command("assess", where=GROUP, elsewhere=True)
 async def assess_in_group(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     return say(views.form_in_group())
 

@@ -4,6 +4,10 @@ links (/invite, /revokelinks), representatives (/reps, /revoke), posts (/sethead
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bot.conversations.actions import ActionData, action
 from bot.conversations.core import (
     GROUP,
     PRIVATE,
@@ -22,11 +26,27 @@ from bot.services import blocs as bloc_service
 from bot.services import invites as invite_service
 from bot.services import settings as settings_service
 from bot.services import units as unit_service
+from bot.services import zalo_usage
 from bot.services.blocs import Role
 from bot.services.errors import UserError
 from bot.views import core as views
+from storage.models import Bloc
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.clock import Clock
 
 conv = Conversations("bloc")
+PICK_STATE = "bloc:pick"  # a group command typed in private waits for "which bloc?" (bot/channels/textfront.py)
+
+
+@action("bk")
+@dataclass(frozen=True)
+class PickBloc(ActionData):
+    """The answer to "which bloc is this for?" in a private chat standing for two blocs' groups."""
+
+    bloc: int
 
 GROUP_ONLY = ("setup", "units", "addunit", "rename", "removeunit", "merge", "invite", "revokelinks", "reps", "revoke",
               "sethead", "setdeputy", "status", "settings")
@@ -42,9 +62,24 @@ def _is_admin(actor: Actor) -> bool:
 async def cmd_setup(ctx: Ctx, actor: Actor, event: Event) -> Outcome | None:
     if actor.person is None:  # a post by the group itself (an anonymous admin): nobody to make head
         return None
+    if actor.private:  # a private chat standing for a bloc's group: another bloc, also without a group
+        return await setup_in_private(ctx, actor, event)
     bloc = await bloc_service.setup_bloc(ctx.session, ctx.clock, int(actor.chat.id), event.args, actor.person,
                                          ctx.settings.default_locale, ctx.settings.timezone, _is_admin(actor))
     return say(views.setup_done(bloc))
+
+
+@conv.command("setup", where=PRIVATE)
+async def setup_in_private(ctx: Ctx, actor: Actor, event: Event) -> Outcome | None:
+    """On a messenger where a bot has no groups (Zalo) the head creates the bloc in private; it is
+    run from private chats (`Bloc.has_group` false). Telegram blocs live in their group."""
+    if actor.person is None:
+        return None
+    if actor.chat.channel == "telegram":
+        return say(views.group_only())
+    bloc = await bloc_service.setup_groupless_bloc(ctx.session, ctx.clock, event.args, actor.person,
+                                                   ctx.settings.default_locale, ctx.settings.timezone)
+    return say(views.setup_done_private(bloc))
 
 
 @conv.command("units", where=GROUP)
@@ -111,7 +146,9 @@ async def cmd_invite(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
         raise UserError(views.no_units_to_invite())
     links = await invite_service.issue_links(ctx.session, ctx.clock, member.bloc, units, ctx.settings.invite_ttl_days,
                                              member.person.id)
-    replies = views.invite_links(member.bloc, links, ctx.extras.get("bot_username", ""), ctx.settings.invite_ttl_days)
+    username = ctx.extras.get("bot_username", "")
+    replies = views.invite_links(member.bloc, links, username, ctx.settings.invite_ttl_days,
+                                 with_links=bool(username) or ctx.channel != "zalo")
     head = member.person
 
     async def send_links(delivery: Delivery) -> None:
@@ -119,7 +156,8 @@ async def cmd_invite(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
             if not (await delivery.deliver(Out(reply, ToPerson(head)))).ok:
                 await delivery.deliver(Out(views.invites_need_private()))
                 return
-        await delivery.deliver(Out(views.invites_sent_to_private()))
+        if not actor.private:
+            await delivery.deliver(Out(views.invites_sent_to_private()))
 
     return Outcome(after=[send_links])
 
@@ -189,6 +227,17 @@ async def cmd_settings(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     return say(views.setting_changed(parts[0], spec.show(parsed)))
 
 
-@conv.command(*GROUP_ONLY, where=PRIVATE)
+@conv.status
+async def zalo_usage_status(session: AsyncSession, clock: Clock, bloc: Bloc) -> list[str]:
+    """The month's Zalo sends against the plan, for blocs with members on Zalo."""
+    if not await zalo_usage.bloc_on_zalo(session, bloc):
+        return []
+    usage = await zalo_usage.this_month(session, clock, bloc.timezone)
+    if usage is None:
+        return []
+    return [views.zalo_usage_line(usage.sent, usage.quota)]
+
+
+@conv.command(*GROUP_ONLY, where=PRIVATE, elsewhere=True)
 async def group_command_in_private(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     return say(views.group_only())

@@ -26,7 +26,8 @@ async def resolve_actor(session: AsyncSession, clock: Clock, chat: Chat, user_id
         bloc = await bloc_service.private_bloc(session, person)
         if bloc is not None:
             member = await bloc_service.member_of(session, bloc, person)
-    return Actor(person=person, bloc=bloc, member=member, chat=chat)
+    group_here = chat.private and bloc is not None and not bloc.has_group
+    return Actor(person=person, bloc=bloc, member=member, chat=chat, group_here=group_here)
 
 
 def actor_locale(actor: Actor, default: str) -> str:

@@ -25,6 +25,7 @@ the front answers it (an alert under a button, a message otherwise) and nothing 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -65,6 +66,9 @@ class Actor:
     member: Member | None
     chat: Chat
     is_admin: bool = False  # a group administrator on the messenger (for /setup)
+    # A private chat that stands for the bloc's group: the bloc has no group (created on Zalo), so
+    # its group commands are typed here (bot/conversations/context.resolve_actor sets it).
+    group_here: bool = False
 
     @property
     def private(self) -> bool:
@@ -265,6 +269,9 @@ class Entry:
     suffixes: tuple[str, ...] = ()  # file name endings, lower case
     with_caption: bool | None = None  # file entries: None = either
     needs_admin: bool = False  # command entries in groups: the front sets `Actor.is_admin` first
+    # The step only says the command works in the other kind of chat ("send this in the group"):
+    # skipped where a private chat stands for the group (`Actor.group_here`).
+    elsewhere: bool = False
 
 
 @dataclass
@@ -324,15 +331,16 @@ class Conversations:
 
     def _add(self, entry: Entry) -> Callable[[Step], Step]:
         def register(step: Step) -> Step:
-            self.entries.append(Entry(**{**entry.__dict__, "step": step}))
+            self.entries.append(Entry(**{**entry.__dict__, "step": _with_copies(step)}))
             return step
 
         return register
 
-    def command(self, *names: str, where: Where = ANYWHERE, needs_admin: bool = False):
-        """`needs_admin`: the step reads `actor.is_admin` (the front asks the messenger, in groups only)."""
+    def command(self, *names: str, where: Where = ANYWHERE, needs_admin: bool = False, elsewhere: bool = False):
+        """`needs_admin`: the step reads `actor.is_admin` (the front asks the messenger, in groups only).
+        `elsewhere`: the step only redirects to the other kind of chat (see `Entry.elsewhere`)."""
         return self._add(Entry("command", _unset, where, names=tuple(n.lower() for n in names),
-                               needs_admin=needs_admin))
+                               needs_admin=needs_admin, elsewhere=elsewhere))
 
     def start(self, *prefixes: str):
         """A deep link `/start <payload>` (a typed word on Zalo) whose payload starts with a prefix;
@@ -357,6 +365,22 @@ class Conversations:
 
 async def _unset(ctx: Ctx, actor: Actor, event: Event) -> Outcome | None:  # placeholder before registration
     raise RuntimeError("entry without a step")
+
+
+def _with_copies(step: Step) -> Step:
+    """Every step, on every front: its group messages also reach, in private through the outbox,
+    the members the group does not reach (bot/conversations/groupcopy.py)."""
+
+    @functools.wraps(step)
+    async def run(ctx: Ctx, actor: Actor, event: Event) -> Outcome | None:
+        outcome = await step(ctx, actor, event)
+        if outcome is None:
+            return None
+        from bot.conversations.groupcopy import copy_outcome
+
+        return await copy_outcome(ctx, outcome)
+
+    return run
 
 
 class Table:
@@ -393,12 +417,14 @@ class Table:
         return None
 
 
-def _where_ok(where: Where, actor: Actor) -> bool:
-    return where == ANYWHERE or (where == PRIVATE) == actor.private
+def _where_ok(entry: Entry, actor: Actor) -> bool:
+    if actor.group_here:  # a private chat standing for the group: group entries too, no redirects
+        return not entry.elsewhere
+    return entry.where == ANYWHERE or (entry.where == PRIVATE) == actor.private
 
 
 def matches(entry: Entry, actor: Actor, event: Event, state_name: str | None) -> bool:
-    if not _where_ok(entry.where, actor):
+    if not _where_ok(entry, actor):
         return False
     if entry.kind == "command":
         return event.command is not None and event.command != "start" and event.command in entry.names

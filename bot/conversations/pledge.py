@@ -113,7 +113,7 @@ async def remind_unsigned(ctx: Ctx, member: Member) -> Reply:
     return views.reminders_queued(queued, [u for u in status.unsigned if u.id not in reachable], False)
 
 
-@conv.command("sign", where=GROUP)
+@conv.command("sign", where=GROUP, elsewhere=True)
 async def sign_in_group(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     raise UserError(views.sign_in_private())
 

@@ -243,7 +243,7 @@ async def cmd_results(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     return say(await results_reply(ctx.session, poll))
 
 
-@conv.command("ballots", where=GROUP)
+@conv.command("ballots", where=GROUP, elsewhere=True)
 async def ballots_in_group(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     return say(views.vote_in_private())
 
@@ -368,7 +368,7 @@ async def cmd_ballots(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     return say(views.my_ballots(member.bloc, unit, rows))
 
 
-@conv.command("vote", "close", "results", where=PRIVATE)
+@conv.command("vote", "close", "results", where=PRIVATE, elsewhere=True)
 async def group_command_in_private(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     return say(core_views.group_only())
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from enum import Enum
 
@@ -16,6 +17,13 @@ from storage.db import abort, begin_write
 from storage.models import AuditEvent, Bloc, Person, Representative, Unit
 
 MAX_TITLE = 200
+NO_GROUPS = frozenset({"zalo"})  # messengers on which a bot has no group (Zalo's are beta: @mentions only)
+
+
+def off_group(bloc: Bloc, person: Person) -> bool:
+    """This person does not read the bloc's group (the bloc has none, or they are on a messenger
+    without groups): group posts reach them in private (bot/conversations/groupcopy.py)."""
+    return not bloc.has_group or person.channel in NO_GROUPS
 
 
 class Role(str, Enum):  # noqa: UP042 -- StrEnum would change str(role) and format()
@@ -60,8 +68,28 @@ async def bloc_by_id(session: AsyncSession, bloc_id: int) -> Bloc | None:
     return await session.get(Bloc, bloc_id)
 
 
+def placeholder_chat_id() -> int:
+    """A bloc without a group still needs a unique `chat_id`: a number far below any Telegram chat."""
+    return -(1 << 62) - secrets.randbits(48)
+
+
+async def setup_groupless_bloc(session: AsyncSession, clock: Clock, title: str, founder: Person, locale: str,
+                               timezone: str) -> Bloc:
+    """A bloc run from private chats (created on Zalo, where a bot has no groups): its group posts
+    reach each member in private; the founder's private chat is now about it."""
+    bloc = await setup_bloc(session, clock, placeholder_chat_id(), title, founder, locale, timezone, True,
+                            has_group=False)
+    await begin_write(session)
+    fresh = await session.get(Person, founder.id, populate_existing=True)
+    if fresh is not None:
+        fresh.current_bloc_id = bloc.id
+        founder.current_bloc_id = bloc.id
+    await session.commit()
+    return bloc
+
+
 async def setup_bloc(session: AsyncSession, clock: Clock, chat_id: int, title: str, founder: Person,
-                     locale: str, timezone: str, is_admin: bool) -> Bloc:
+                     locale: str, timezone: str, is_admin: bool, has_group: bool = True) -> Bloc:
     from bot.services.units import clean_name
 
     title = clean_name(title)
@@ -83,7 +111,7 @@ async def setup_bloc(session: AsyncSession, clock: Clock, chat_id: int, title: s
     else:
         local_year = now.astimezone(_zone(timezone)).year
         bloc = Bloc(chat_id=chat_id, title=title, locale=locale, timezone=timezone, year=local_year,
-                    founder_person_id=founder.id, created_at=now)
+                    founder_person_id=founder.id, created_at=now, has_group=has_group)
         session.add(bloc)
         await session.flush()
     session.add(AuditEvent(bloc_id=bloc.id, at=now, actor_person_id=founder.id, action="bloc.setup",
@@ -188,6 +216,17 @@ async def private_bloc(session: AsyncSession, person: Person) -> Bloc | None:
     if memberships:
         return memberships[0][0]
     return founded.scalars().first()
+
+
+async def choose_bloc(session: AsyncSession, person: Person, bloc_id: int, allowed: list[int]) -> None:
+    """The bloc a private chat is about from now on (one of `allowed`, the person's own)."""
+    if bloc_id not in allowed:
+        raise UserError(_("You are not a member of that bloc."))
+    await begin_write(session)
+    fresh = await session.get(Person, person.id, populate_existing=True)
+    assert fresh is not None  # the acting person
+    fresh.current_bloc_id = bloc_id
+    await session.commit()
 
 
 async def set_post(session: AsyncSession, clock: Clock, bloc: Bloc, post: Role, unit: Unit, actor_id: int) -> None:

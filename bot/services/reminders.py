@@ -387,6 +387,26 @@ async def prepare(session: AsyncSession, clock: Clock, row: OutboxMessage) -> Pr
     now = clock.now()
     pending = await src.pending_units(session, item)
     if row.kind == "group":
+        # Members the group does not reach (on Zalo; everyone when the bloc has no group) get the
+        # group's reminder in private, unless their unit still has to act: they get the private
+        # reminder of the fanout row at the same time instead (one message per person per reminder).
+        from bot.services.blocs import off_group
+
+        waiting = {u.id for u in pending}
+        copies = []
+        for person, unit in await representatives(session, item.bloc.id):
+            if not off_group(item.bloc, person) or unit.id in waiting or person.blocked:
+                continue
+            with use_locale(person_locale(person, item.bloc)):
+                reply = src.group_text(item, pending, now)
+            copies.append({"dedup_key": f"{row.dedup_key}:p{person.id}"[:200], "bloc_id": item.bloc.id,
+                           "item_kind": row.item_kind, "item_id": row.item_id, "item_version": row.item_version,
+                           "kind": "private", "chat_id": person.external_id, "person_id": person.id,
+                           "unit_id": unit.id, "due_at": now, "urgent": row.urgent, "created_at": now,
+                           "payload": dict(row.payload), **reply_fields(reply)})
+        copied = await insert_rows(session, copies)
+        if not item.bloc.has_group:
+            return Prepared(False, f"no group; copied to {copied}")
         with use_locale(item.bloc.locale):
             return Prepared(True, fields=reply_fields(src.group_text(item, pending, now)))
     muted = set((await session.execute(select(ReminderMute.person_id).where(

@@ -7,6 +7,7 @@ from bot.services.blocs import Member, Role
 from bot.services.invites import IssuedLink, RepRow
 from bot.services.units import AddReport
 from bot.views.base import Action, Reply, deep_link, esc
+from bot.views.numbers import format_decimal
 from storage.models import Bloc, Unit
 
 
@@ -43,6 +44,25 @@ def setup_done(bloc: Bloc) -> Reply:
                    "2. <code>/invite</code>: I send you one join link per unit, to forward to each unit.\n"
                    "3. <code>/sethead</code> and <code>/setdeputy</code> with a unit number.\n"
                    "Send /help at any time.").format(title=esc(bloc.title)))
+
+
+def setup_done_private(bloc: Bloc) -> Reply:
+    return Reply(_("✅ The bloc <b>{title}</b> is set up. It is run from this chat: what a group would see, "
+                   "each member receives here in private. You are its head until the units and posts are set.\n\n"
+                   "Next steps:\n"
+                   "1. <code>addunit</code> followed by one unit name per line.\n"
+                   "2. <code>invite</code>: one join code per unit, to forward to each unit.\n"
+                   "3. <code>sethead</code> and <code>setdeputy</code> with a unit number.\n"
+                   "Send help at any time.").format(title=esc(bloc.title)))
+
+
+def pick_bloc(command: str, blocs: list[tuple[Bloc, str]]) -> Reply:
+    """`blocs`: each bloc with the packed action that picks it."""
+    reply = Reply(_("You are in {count} blocs. Which one is <code>{command}</code> for?").format(
+        count=len(blocs), command=esc(command)))
+    for bloc, data in blocs:
+        reply.add_row(Action(bloc.title[:60], data))
+    return reply
 
 
 def units_added(report: AddReport, total: int) -> Reply:
@@ -88,7 +108,8 @@ def invites_need_private() -> Reply:
     return reply.add_row(Action(_("Open private chat"), "hi", kind="start"))
 
 
-def invite_links(bloc: Bloc, links: list[IssuedLink], bot_username: str, ttl_days: int) -> list[Reply]:
+def invite_links(bloc: Bloc, links: list[IssuedLink], bot_username: str, ttl_days: int,
+                 with_links: bool = True) -> list[Reply]:
     """One message per ~20 units so no message nears Telegram's 4096-character limit."""
     header = _("<b>Join links for {title}</b>\nForward each link to its unit. Whoever opens it confirms and becomes "
                "that unit's representative. Links expire in {days} days; /revokelinks withdraws them all.").format(
@@ -99,7 +120,7 @@ def invite_links(bloc: Bloc, links: list[IssuedLink], bot_username: str, ttl_day
     replies, chunk = [], [header]
     for i, link in enumerate(links, 1):
         lines = [f"{i}. {esc(link.unit.name)}"]
-        if bot_username:  # a Zalo-only bot has no Telegram link to give
+        if with_links:  # a head on Zalo without the Telegram bot's name gets the codes only
             lines.append(deep_link(bot_username, link.payload))
         if link.code:
             lines.append(_("Zalo code: <code>{code}</code>").format(code=link.shown_code))
@@ -308,3 +329,16 @@ def button_invalid() -> str:
     return _("This button is no longer valid.")
 
 
+
+
+def zalo_usage_line(sent: int, quota: int) -> str:
+    """The status summary's line: "Zalo: 1.234/3.000 tin nhắn tháng này" (numbers in the reader's locale)."""
+    return _("Zalo: {sent}/{quota} messages this month").format(sent=format_decimal(sent, places=0),
+                                                               quota=format_decimal(quota, places=0))
+
+
+def zalo_quota_warning(sent: int, quota: int) -> Reply:
+    return Reply(_("⚠️ The Zalo bot has sent {sent} of the {quota} messages its plan allows this month. "
+                   "Past the limit, Zalo holds messages until next month (they are sent then, none is lost). "
+                   "Ask the administrator about a larger plan if needed.").format(
+        sent=format_decimal(sent, places=0), quota=format_decimal(quota, places=0)))

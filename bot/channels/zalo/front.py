@@ -13,6 +13,8 @@ No aiogram here.
 from __future__ import annotations
 
 import logging
+import secrets
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -28,10 +30,12 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.conversations.core import Table
 from bot.i18n import _, use_locale
+from bot.services import reminders, zalo_usage
 from bot.services.ballot_box import KeyVault
+from bot.views import core as core_views
 from bot.views.base import Reply
-from storage.db import Database, abort, begin_write
-from storage.models import ZaloUser
+from storage.db import Database, abort, begin_write, write
+from storage.models import Person, ZaloUser
 
 log = logging.getLogger(__name__)
 CHANNEL = "zalo"
@@ -62,16 +66,53 @@ class ZaloFront:
         zalo_id = await self.zalo_id_of(int(number))
         if zalo_id is None:
             return False
+        sent = 0
         try:
             for part in parts:
                 await self.client.send_message(zalo_id, part[:TEXT_LIMIT])
+                sent += 1
         except (Forbidden, BadRequest) as err:
             log.info("zalo message not delivered: %s", type(err).__name__)
             return False
-        except ZaloError as err:  # quota, network: the person's next message gets a fresh answer
+        except ZaloRetryLater as err:  # quota or flood: the rest waits in the outbox, sent once later
+            await self.queue_later(int(number), parts[sent:], err.retry_after)
+            return True
+        except ZaloError as err:  # network: the person's next message gets a fresh answer
             log.warning("zalo send failed: %s", type(err).__name__)
             return False
+        finally:
+            await self.count(sent)
         return True
+
+    async def count(self, sent: int) -> None:
+        """Count messages Zalo accepted against the month's plan; at 80% the heads are warned once."""
+        if not sent:
+            return
+        quota, zone = self.settings.zalo_monthly_quota, self.settings.timezone
+        clock = self.text.clock
+        if await zalo_usage.count_sent(self.db, clock, self.client.bot_id, quota, zone, sent):
+            queued = await zalo_usage.warn_heads(self.db, clock, self.client.bot_id, quota, zone,
+                                                 core_views.zalo_quota_warning)
+            log.warning("zalo: 80%% of the monthly quota used; %d head(s) told", queued)
+            if queued:
+                self.text.kick()
+
+    async def queue_later(self, number: int, parts: list[str], retry_after: float) -> None:
+        """A reply Zalo would not take now (429) becomes an outbox row, due after `retry_after`."""
+        if not parts:
+            return
+        clock = self.text.clock
+        now = clock.now()
+        async with self.db.session() as session:
+            person = (await session.execute(select(Person).where(
+                col(Person.channel) == CHANNEL, col(Person.external_id) == number))).scalars().first()
+            rows = [{"dedup_key": f"zalo-later:{number}:{secrets.token_hex(8)}", "kind": "notice",
+                     "chat_id": number, "person_id": person.id if person else None,
+                     "due_at": now + timedelta(seconds=retry_after), "urgent": True, "created_at": now,
+                     "text": "\n".join(parts), "actions": []}]
+            async with write(session):
+                await reminders.insert_rows(session, rows)
+        log.info("zalo reply held for %ss (429)", retry_after)
 
     async def number_of(self, zalo_id: str) -> int:
         if zalo_id in self._numbers:
@@ -108,6 +149,7 @@ class ZaloSender:
 
     def __init__(self, front: ZaloFront) -> None:
         self.front = front
+        self._done: dict[tuple[int | str, str], int] = {}  # a long reply cut by a 429: parts already sent
 
     async def send(self, chat_id: int | str, reply: Reply, *, plain: bool = False) -> SentRef:
         zalo_id = await self.front.zalo_id_of(int(chat_id))
@@ -117,11 +159,15 @@ class ZaloSender:
         parts = (pending.remember_reply(CHANNEL, str(chat_id), reply) if pending is not None
                  else render_textual(reply)[0])
         message_id: int | str = 0
+        count = 0
         try:
-            for part in parts:
+            for part in parts[self._done.pop((chat_id, parts[0] if parts else ""), 0):]:
                 sent = await self.front.client.send_message(zalo_id, part[:TEXT_LIMIT])
+                count += 1
                 message_id = (sent or {}).get("message_id", message_id) if isinstance(sent, dict) else message_id
         except ZaloRetryLater as err:
+            if count:  # the parts already sent are not sent again when the row comes back
+                self._done[(chat_id, parts[0])] = count
             raise RetryLater(err.retry_after, type(err).__name__) from None
         except Forbidden:
             raise Unreachable("Zalo refused: the person never wrote to the bot or blocked it") from None
@@ -129,4 +175,6 @@ class ZaloSender:
             raise Rejected(type(err).__name__) from None
         except ZaloError as err:
             raise Transient(type(err).__name__) from None
+        finally:
+            await self.front.count(count)
         return SentRef(chat_id, message_id)
