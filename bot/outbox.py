@@ -290,7 +290,8 @@ class OutboxWorker:
             message = await self._send(sender, row, chat_id)
         except RetryLater as err:
             self.stats.retried_429 += 1
-            self.limiter.penalize(chat_id, err.retry_after)
+            if err.per_chat:
+                self.limiter.penalize(chat_id, err.retry_after)
             await self._requeue(row, self.clock.now() + timedelta(seconds=err.retry_after),
                                 f"429 retry after {err.retry_after}s", count_attempt=False)
             return

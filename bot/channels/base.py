@@ -34,9 +34,13 @@ class SendError(Exception):
 
 
 class RetryLater(SendError):
-    def __init__(self, retry_after: float, message: str = "") -> None:
+    """`per_chat`: the limit is this chat's (Telegram flood control: the limiter holds the chat);
+    False: the sender's own (Zalo's monthly quota): only the row waits, the chat is not held."""
+
+    def __init__(self, retry_after: float, message: str = "", per_chat: bool = True) -> None:
         super().__init__(message or f"retry after {retry_after}s")
         self.retry_after = retry_after
+        self.per_chat = per_chat
 
 
 class Unreachable(SendError):

@@ -23,7 +23,7 @@ from sqlmodel import col
 from bot.channels.base import Rejected, RetryLater, SentRef, Transient, Unreachable
 from bot.channels.textfront import TextFront
 from bot.channels.textual import TEXT_LIMIT, render_textual
-from bot.channels.zalo.client import BadRequest, Forbidden, NotFound, ZaloClient, ZaloError
+from bot.channels.zalo.client import BadRequest, Forbidden, NotFound, QuotaExceeded, ZaloClient, ZaloError
 from bot.channels.zalo.client import RetryLater as ZaloRetryLater
 from bot.channels.zalo.updates import ZaloUpdate
 from bot.clock import Clock
@@ -168,7 +168,8 @@ class ZaloSender:
         except ZaloRetryLater as err:
             if count:  # the parts already sent are not sent again when the row comes back
                 self._done[(chat_id, parts[0])] = count
-            raise RetryLater(err.retry_after, type(err).__name__) from None
+            quota = isinstance(err, QuotaExceeded)  # the bot's month, not this chat: hold only the row
+            raise RetryLater(err.retry_after, type(err).__name__, per_chat=not quota) from None
         except Forbidden:
             raise Unreachable("Zalo refused: the person never wrote to the bot or blocked it") from None
         except (BadRequest, NotFound) as err:
