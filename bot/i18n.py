@@ -63,11 +63,27 @@ def set_locale(locale: str) -> contextvars.Token:
 
 @contextmanager
 def use_locale(locale: str) -> Iterator[None]:
-    token = _current.set(normalize_locale(locale))
+    token = _current.set(_pinned.get() or normalize_locale(locale))
     try:
         yield
     finally:
         _current.reset(token)
+
+
+_pinned: contextvars.ContextVar[str | None] = contextvars.ContextVar("pinned_locale", default=None)
+
+
+@contextmanager
+def for_reader(locale: str) -> Iterator[None]:
+    """Render for one reader: inside, `use_locale` keeps this locale (a group card renders itself
+    in the bloc's language; its private copy to a member is rendered in the member's)."""
+    locale = normalize_locale(locale)
+    pin, token = _pinned.set(locale), _current.set(locale)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+        _pinned.reset(pin)
 
 
 def gettext(message: str) -> str:

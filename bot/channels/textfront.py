@@ -17,6 +17,7 @@ deep links typed words, edits new messages (bot/channels/textual.py renders them
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -50,11 +51,13 @@ from bot.conversations.core import (
 from bot.conversations.groupcopy import as_links, groupless_blocs
 from bot.i18n import _, use_locale
 from bot.services import blocs as bloc_service
+from bot.services import reminders
 from bot.services.ballot_box import KeyVault
 from bot.services.errors import UserError
 from bot.views import core as core_views
 from bot.views.base import Reply
-from storage.db import Database, abort
+from storage.db import Database, abort, begin_write
+from storage.models import Person
 
 log = logging.getLogger(__name__)
 _WORD_PREFIX = {word: prefix for prefix, word in START_WORDS.items()}
@@ -117,13 +120,14 @@ class TextFront:
             with use_locale(locale):
                 event = self._event(user_id, text, file)
                 try:
+                    picked = isinstance(event.action, PickBloc)
                     if isinstance(event.action, PickBloc):  # the answer to "which bloc?": the command runs now
                         actor, event = await self._picked(session, ctx, chat, user_id, name, event.action)
                     state_name, _data = await ctx.state.get()
                     entry = await self.table.route(actor, event, state_name)
                     if entry is None:
                         outcome = self._unknown(event, actor)
-                    elif (ask := await self._which_bloc(ctx, actor, event, entry)) is not None:
+                    elif not picked and (ask := await self._which_bloc(ctx, actor, event, entry)) is not None:
                         outcome = ask
                     else:
                         outcome = await entry.step(ctx, actor, event)
@@ -216,6 +220,22 @@ class TextDelivery:
         """A text channel cannot send files: each becomes a signed, expiring link (groupcopy.as_links)."""
         return await as_links(self.ctx.session, self.front.clock, self.front.settings, reply)
 
+    async def _elsewhere(self, person: Person, out: Out) -> Delivered:
+        """A private message to someone on another messenger (the Telegram head of a bloc a Zalo
+        representative just joined): queued in the outbox, which sends it on the person's channel."""
+        if person.blocked:
+            return Delivered(False)
+        session, now = self.ctx.session, self.front.clock.now()
+        reply = await self._with_links(out.reply)
+        row = {"dedup_key": f"elsewhere:{secrets.token_hex(12)}", "kind": "notice", "chat_id": person.external_id,
+               "person_id": person.id, "due_at": now, "urgent": True, "created_at": now,
+               **reminders.reply_fields(reply)}
+        await begin_write(session)
+        await reminders.insert_rows(session, [row])
+        await session.commit()
+        self.ctx.kick()
+        return Delivered(True)
+
     def _chat_of(self, out: Out) -> int | str | None:
         if isinstance(out.to, ToChat):
             return self.actor.chat.id
@@ -227,6 +247,8 @@ class TextDelivery:
         return None
 
     async def deliver(self, out: Out) -> Delivered:
+        if isinstance(out.to, ToPerson) and out.to.person.channel != self.front.channel:
+            return await self._elsewhere(out.to.person, out)
         chat_id = self._chat_of(out)
         if chat_id is None:
             return Delivered(False)

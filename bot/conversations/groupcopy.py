@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from bot.i18n import _, use_locale
+from bot.i18n import _, for_reader
 from bot.services import files
 from bot.services import reminders as reminder_service
 from bot.services.blocs import active_representation, off_group
@@ -93,7 +93,7 @@ async def queue_copies(ctx: Ctx, out: Out) -> int:
     rows = []
     for person, unit in members:
         reply = out.reply
-        with use_locale(reminder_service.person_locale(person, bloc)):
+        with for_reader(reminder_service.person_locale(person, bloc)):
             if out.card is not None and ctx.table is not None and out.card.kind in ctx.table.cards:
                 view = await ctx.table.cards[out.card.kind].render(ctx, out.card.id)
                 if view is not None:

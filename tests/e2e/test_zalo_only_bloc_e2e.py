@@ -268,3 +268,19 @@ async def test_a_replayed_update_is_handled_once(zalo, db, clock, settings):
         assert bench.handled == done + 1  # the replay was dropped before the front
     async with db.session() as session:
         assert len((await session.execute(select(Bloc))).scalars().all()) == 1
+
+
+async def test_a_member_zalo_refuses_is_listed_to_the_head(zalo, db, clock, settings):
+    settings.zalo_bot_token = SecretStr(TOKEN)
+    settings.zalo_api_base = zalo.base_url
+    async with Bench(zalo, db, clock, settings) as bench:
+        head, reps = await _bloc_with_three_reps(bench)
+        zalo.wrote.discard(reps[2]["id"])  # Zalo will not let the bot write to him any more (403)
+        await bench.say(head, "pledge Các đơn vị cam kết hoàn thành chỉ tiêu năm 2026")
+        await bench.flush()
+        assert not [t for t in zalo.texts_to(reps[2]["id"]) if "Giao ước thi đua" in t]
+        said = await bench.say(head, "status")
+        assert "không gửi được" in said[-1] and f"Anh Hùng ({UNITS[2]})" in said[-1], said[-1]
+        async with db.session() as session:
+            failed = (await session.execute(select(OutboxMessage).where(OutboxMessage.status == "failed"))).all()
+        assert len(failed) == 1  # failed once, never retried into a duplicate
