@@ -28,7 +28,7 @@ from bot.services import reminders as reminder_service
 from bot.services.blocs import active_representation, off_group
 from bot.views.base import Reply, esc
 from storage.db import begin_write
-from storage.models import Bloc, Person
+from storage.models import Bloc, Person, Unit
 
 if TYPE_CHECKING:
     from bot.clock import Clock
@@ -38,10 +38,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def off_group_members(session: AsyncSession, bloc: Bloc) -> list[tuple[Person, Any]]:
+async def off_group_members(session: AsyncSession, bloc: Bloc) -> list[tuple[Person, Unit | None]]:
     """(person, unit or None) for each active representative the group does not reach, and the
     founder while they represent no unit (the head of a bloc being set up on Zalo)."""
-    people = [(p, u) for p, u in await reminder_service.representatives(session, bloc.id) if off_group(bloc, p)]
+    people: list[tuple[Person, Unit | None]] = [
+        (p, u) for p, u in await reminder_service.representatives(session, bloc.id) if off_group(bloc, p)]
     if bloc.founder_person_id and all(p.id != bloc.founder_person_id for p, _u in people):
         founder = await session.get(Person, bloc.founder_person_id)
         if founder is not None and off_group(bloc, founder):
