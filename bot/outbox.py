@@ -308,7 +308,8 @@ class OutboxWorker:
         except (TimeoutError, OSError) as err:  # a sender that let a timeout through
             await self._retry_later(row, f"{type(err).__name__}: {err}")
             return
-        if await self._finish(row, status="sent", message_id=message.message_id, sent_at=self.clock.now(),
+        message_id = message.message_id if isinstance(message.message_id, int) else None  # Zalo's are hex strings
+        if await self._finish(row, status="sent", message_id=message_id, sent_at=self.clock.now(),
                               lease_until=None, last_error=None):
             self.stats.sent += 1
 
