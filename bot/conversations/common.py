@@ -19,7 +19,7 @@ conv = Conversations("common")
 async def cmd_help(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     chat: Literal["group", "private"] = "private" if actor.private else "group"
     no_bloc = actor.bloc is None or not actor.bloc.is_active
-    return say(help_reply(chat, actor.member, is_admin=no_bloc and chat == "group"))
+    return say(help_reply(chat, actor.member, is_admin=no_bloc and chat == "group", group_here=actor.group_here))
 
 
 @conv.command("lang")

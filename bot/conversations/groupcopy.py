@@ -25,10 +25,9 @@ from sqlmodel import col, select
 from bot.i18n import _, for_reader
 from bot.services import files
 from bot.services import reminders as reminder_service
-from bot.services.blocs import active_representation, off_group
 from bot.views.base import Reply, esc
 from storage.db import begin_write
-from storage.models import Bloc, Person, Unit
+from storage.models import Bloc, Person
 
 if TYPE_CHECKING:
     from bot.clock import Clock
@@ -36,19 +35,6 @@ if TYPE_CHECKING:
     from bot.conversations.core import Ctx, Delivered, Delivery, Out, Outcome
 
 log = logging.getLogger(__name__)
-
-
-async def off_group_members(session: AsyncSession, bloc: Bloc) -> list[tuple[Person, Unit | None]]:
-    """(person, unit or None) for each active representative the group does not reach, and the
-    founder while they represent no unit (the head of a bloc being set up on Zalo)."""
-    people: list[tuple[Person, Unit | None]] = [
-        (p, u) for p, u in await reminder_service.representatives(session, bloc.id) if off_group(bloc, p)]
-    if bloc.founder_person_id and all(p.id != bloc.founder_person_id for p, _u in people):
-        founder = await session.get(Person, bloc.founder_person_id)
-        if founder is not None and off_group(bloc, founder):
-            if await active_representation(session, bloc.id, founder.id) is None:
-                people.append((founder, None))
-    return people
 
 
 async def as_links(session: AsyncSession, clock: Clock, settings: Settings, reply: Reply) -> Reply:
@@ -86,7 +72,7 @@ async def queue_copies(ctx: Ctx, out: Out) -> int:
     assert isinstance(out.to, ToGroup)
     bloc = out.to.bloc
     session = ctx.session
-    members = await off_group_members(session, bloc)
+    members = await reminder_service.off_group_members(session, bloc)
     if not members:
         return 0
     event = _event_key(ctx, bloc, out)
@@ -152,7 +138,7 @@ class CopyingDelivery:
         if bloc is not None:
             queued = await queue_copies(self.ctx, out)
             if not bloc.has_group:
-                return Delivered(queued > 0 or bool(await off_group_members(self.ctx.session, bloc)))
+                return Delivered(queued > 0 or bool(await reminder_service.off_group_members(self.ctx.session, bloc)))
         return await self.inner.deliver(out)
 
     def __getattr__(self, name: str) -> Any:  # e.g. `refresh` on fronts that can edit

@@ -363,6 +363,22 @@ async def representatives(session: AsyncSession, bloc_id: int, unit_ids: list[in
     return [(p, u) for p, u in (await session.execute(stmt)).all()]
 
 
+async def off_group_members(session: AsyncSession, bloc: Bloc) -> list[tuple[Person, Unit | None]]:
+    """(person, unit or None) for each active representative the bloc's group does not reach (on
+    Zalo; everyone when the bloc has no group), and the founder while they represent no unit (the
+    head of a bloc being set up on Zalo): they get the group's posts in private."""
+    from bot.services.blocs import active_representation, off_group
+
+    people: list[tuple[Person, Unit | None]] = [
+        (p, u) for p, u in await representatives(session, bloc.id) if off_group(bloc, p)]
+    if bloc.founder_person_id and all(p.id != bloc.founder_person_id for p, _u in people):
+        founder = await session.get(Person, bloc.founder_person_id)
+        if founder is not None and off_group(bloc, founder) \
+                and await active_representation(session, bloc.id, founder.id) is None:
+            people.append((founder, None))
+    return people
+
+
 # -- what the worker asks when a row falls due -------------------------------------------------------
 @dataclass
 class Prepared:
@@ -390,20 +406,18 @@ async def prepare(session: AsyncSession, clock: Clock, row: OutboxMessage) -> Pr
         # Members the group does not reach (on Zalo; everyone when the bloc has no group) get the
         # group's reminder in private, unless their unit still has to act: they get the private
         # reminder of the fanout row at the same time instead (one message per person per reminder).
-        from bot.services.blocs import off_group
-
         waiting = {u.id for u in pending}
         copies = []
-        for person, unit in await representatives(session, item.bloc.id):
-            if not off_group(item.bloc, person) or unit.id in waiting or person.blocked:
+        for person, unit in await off_group_members(session, item.bloc):
+            if unit is not None and unit.id in waiting or person.blocked:
                 continue
             with use_locale(person_locale(person, item.bloc)):
                 reply = src.group_text(item, pending, now)
             copies.append({"dedup_key": f"{row.dedup_key}:p{person.id}"[:200], "bloc_id": item.bloc.id,
                            "item_kind": row.item_kind, "item_id": row.item_id, "item_version": row.item_version,
                            "kind": "private", "chat_id": person.external_id, "person_id": person.id,
-                           "unit_id": unit.id, "due_at": now, "urgent": row.urgent, "created_at": now,
-                           "payload": dict(row.payload), **reply_fields(reply)})
+                           "unit_id": unit.id if unit else None, "due_at": now, "urgent": row.urgent,
+                           "created_at": now, "payload": dict(row.payload), **reply_fields(reply)})
         copied = await insert_rows(session, copies)
         if not item.bloc.has_group:
             return Prepared(False, f"no group; copied to {copied}")

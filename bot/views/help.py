@@ -80,10 +80,13 @@ def allowed(spec: CommandSpec, member: Member | None, is_admin: bool) -> bool:
     return member.can_manage or member.unit is not None  # "member"
 
 
-def help_reply(chat: Literal["group", "private"], member: Member | None, is_admin: bool = False) -> Reply:
+def help_reply(chat: Literal["group", "private"], member: Member | None, is_admin: bool = False,
+               group_here: bool = False) -> Reply:
+    """`group_here`: a private chat standing for the group of a bloc without one (its group commands too)."""
     lines = [_("<b>What you can do here</b>:")]
     for spec in COMMANDS:
-        if spec.where in (chat, "both") and allowed(spec, member, is_admin):
+        here = spec.where in (chat, "both") or (group_here and spec.where == "group")
+        if here and allowed(spec, member, is_admin):
             lines.append(f"/{spec.command} — {_(spec.description)}")
     if chat == "group" and (member is None or not (member.can_manage or member.unit)):
         lines.append(_("\nYou are not registered in this bloc: you can read announcements here. "

@@ -235,12 +235,16 @@ def delivery_status(failed: list[FailedDelivery]) -> list[str]:
     for f in failed[:10]:
         who = esc(f.person.full_name) if f.person else _("the group")
         unit = f" ({esc(f.unit.name)})" if f.unit else ""
-        if f.reason.startswith("403"):
+        if f.reason.startswith("403") and f.person is not None and f.person.channel == "zalo":
+            why = _("has not written to the bot on Zalo, or blocked it")  # Zalo bots cannot write first
+        elif f.reason.startswith("403"):
             why = _("has not started a private chat with the bot, or blocked it")
         else:
             why = _("Telegram refused the message")
         lines.append(f"• {who}{unit}: {why}")
     lines.append(_("Ask them to open a private chat with the bot and press Start."))
+    if any(f.person is not None and f.person.channel == "zalo" for f in failed):
+        lines.append(_("On Zalo: ask them to send any message to the bot."))
     return lines
 
 

@@ -96,6 +96,18 @@ class Bench:
     def counts(self, users: dict[str, dict]) -> dict[str, int]:
         return {name: len(self.zalo.texts_to(u["id"])) for name, u in users.items()}
 
+    async def pushed(self, users: dict[str, dict], after_id: int) -> dict[str, int]:
+        """Messages the outbox sent each member (not answers to what they typed) since row `after_id`."""
+        numbers = {name: await self.front.number_of(u["id"]) for name, u in users.items()}
+        async with self.db.session() as session:
+            rows = (await session.execute(select(OutboxMessage).where(
+                OutboxMessage.id > after_id, OutboxMessage.status == "sent"))).scalars().all()
+        return {name: sum(1 for r in rows if r.chat_id == n) for name, n in numbers.items()}
+
+    async def last_row(self) -> int:
+        async with self.db.session() as session:
+            return max([r.id for r in (await session.execute(select(OutboxMessage))).scalars()], default=0)
+
 
 @pytest.fixture
 async def zalo():
@@ -162,7 +174,7 @@ async def test_a_zalo_only_bloc_from_creation_to_results(zalo, db, clock, settin
             assert len((await session.execute(select(PledgeSignature))).scalars().all()) == 3
 
         # A sealed vote, cast by typing numbers; the committee types its keys back.
-        start = bench.counts(members)
+        start, first_row = bench.counts(members), await bench.last_row()
         said = await bench.say(head, "vote co 2h")
         await bench.flush()
         for rep in reps:
@@ -192,9 +204,10 @@ async def test_a_zalo_only_bloc_from_creation_to_results(zalo, db, clock, settin
             assert len(results) == 1, (name, zalo.texts_to(user["id"])[-3:])
             assert UNITS[0] in results[0]
         vote_counts = {k: v - start[k] for k, v in bench.counts(members).items()}
+        vote_pushed = await bench.pushed(members, first_row)
 
         # A meeting: scheduled by dialog in private, RSVP by number from the card, one reminder.
-        start = bench.counts(members)
+        start, first_row = bench.counts(members), await bench.last_row()
         zone = ZoneInfo(settings.timezone)
         day = (clock.now() + timedelta(days=2)).astimezone(zone).date()
         meeting_at = datetime.combine(day, time(14, 0), tzinfo=zone)
@@ -220,10 +233,13 @@ async def test_a_zalo_only_bloc_from_creation_to_results(zalo, db, clock, settin
         assert "Nhắc" in zalo.texts_to(reps[2]["id"])[-1] or "nhắc" in zalo.texts_to(reps[2]["id"])[-1]
         assert after["rep1"] == before["rep1"] + 1 and after["rep2"] == before["rep2"] + 1  # the group's reminder
         meeting_counts = {k: v - start[k] for k, v in bench.counts(members).items()}
+        meeting_pushed = await bench.pushed(members, first_row)
 
     with capsys.disabled():
-        print(f"\nZalo messages per member, one sealed vote (3 units): {vote_counts}")
-        print(f"Zalo messages per member, one meeting with RSVP and one reminder: {meeting_counts}")
+        print(f"\nZalo messages per member, one sealed vote (3 units): {vote_counts}, of which pushed "
+              f"by the outbox: {vote_pushed}")
+        print(f"Zalo messages per member, one meeting with RSVP and one reminder: {meeting_counts}, of which "
+              f"pushed by the outbox: {meeting_pushed}")
     async with db.session() as session:
         usage = (await session.execute(select(ZaloUsage))).scalar_one()
         assert usage.sent == zalo.sent_this_month  # every accepted send counted, nothing else
@@ -280,7 +296,7 @@ async def test_a_member_zalo_refuses_is_listed_to_the_head(zalo, db, clock, sett
         await bench.flush()
         assert not [t for t in zalo.texts_to(reps[2]["id"]) if "Giao ước thi đua" in t]
         said = await bench.say(head, "status")
-        assert "không gửi được" in said[-1] and f"Anh Hùng ({UNITS[2]})" in said[-1], said[-1]
+        assert f"Anh Hùng ({UNITS[2]}): chưa nhắn tin cho bot trên Zalo" in said[-1], said[-1]
         async with db.session() as session:
             failed = (await session.execute(select(OutboxMessage).where(OutboxMessage.status == "failed"))).all()
         assert len(failed) == 1  # failed once, never retried into a duplicate

@@ -71,6 +71,8 @@ async def test_a_bloc_without_a_group_is_run_from_private_and_asks_which_bloc(db
     assert "Đã thêm 2 đơn vị" in said[-1]
     said = await front.say(head, "Lan", "units")  # a group command, in private: no "works in the group"
     assert "TTYT A" in said[-1]
+    said = await front.say(head, "Lan", "help")  # the group's commands are listed here too
+    assert "/addunit" in said[-1] and "/vote" in said[-1] and "/whoami" in said[-1]
     said = await front.say(head, "Lan", "setup Khối thi đua Giáo dục")
     assert "Giáo dục" in said[-1]
     said = await front.say(head, "Lan", "status")
