@@ -27,7 +27,9 @@ from bot.conversations.table import build_table
 from bot.fakeapi.zalo import FakeZalo
 from bot.outbox import OutboxWorker
 from bot.ratelimit import RateLimiter
-from storage.models import Bloc, MeetingRsvp, OutboxMessage, PledgeSignature, ZaloUsage
+from bot.services import assessments, scoring
+from bot.services.blocs import member_of
+from storage.models import Bloc, MeetingRsvp, OutboxMessage, Person, PledgeSignature, ZaloUsage
 
 TOKEN = "6060606060:zalo-only-secret"
 CODE = re.compile(r"\b([2-9A-Z]{4}-[2-9A-Z]{4})\b")
@@ -234,6 +236,19 @@ async def test_a_zalo_only_bloc_from_creation_to_results(zalo, db, clock, settin
         assert after["rep1"] == before["rep1"] + 1 and after["rep2"] == before["rep2"] + 1  # the group's reminder
         meeting_counts = {k: v - start[k] for k, v in bench.counts(members).items()}
         meeting_pushed = await bench.pushed(members, first_row)
+
+        # A self-assessment round opened in private reaches every member (the table loaded beforehand).
+        async with db.session() as session:
+            bloc = (await session.execute(select(Bloc))).scalar_one()
+            founder = await session.get(Person, bloc.founder_person_id)
+            member = await member_of(session, bloc, founder)
+            await assessments.load_table(session, clock, member, [
+                scoring.CriterionRow("1.1", "A. Chuyên môn", "Hoàn thành kế hoạch", 10.0)], "bang.csv")
+        deadline = (clock.now() + timedelta(days=5)).astimezone(zone).strftime("%d/%m/%Y") + " 17:00"
+        await bench.say(head, f"assessment {deadline}")
+        await bench.flush()
+        for rep in reps:
+            assert "Tự chấm điểm thi đua năm 2026" in zalo.texts_to(rep["id"])[-1]
 
     with capsys.disabled():
         print(f"\nZalo messages per member, one sealed vote (3 units): {vote_counts}, of which pushed "
