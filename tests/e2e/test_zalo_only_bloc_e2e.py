@@ -274,12 +274,16 @@ async def test_quota_refusals_are_sent_later_once(zalo, db, clock, settings):
         async with db.session() as session:
             held = (await session.execute(select(OutboxMessage).where(OutboxMessage.status == "pending"))).all()
         assert held, "refused messages wait in the outbox"
+        # An answer to what someone types while the quota is spent waits in the outbox too.
+        said = await bench.say(reps[0], "whoami")
+        assert said == []
         zalo.new_month()
         zalo.set_quota(None)
         clock.advance(days=2)
         await bench.flush()
         for rep in reps:
             assert len([t for t in zalo.texts_to(rep["id"]) if "Giao ước thi đua" in t]) == 1  # late, once
+        assert len([t for t in zalo.texts_to(reps[0]["id"]) if "Vai trò: đại diện đơn vị" in t]) == 1
         # The heads were told once when 80% of the plan (20) was used.
         warnings = [t for t in zalo.texts_to(head["id"]) if "tin nhắn" in t and "⚠️" in t]
         assert len(warnings) == 1, zalo.texts_to(head["id"])[-5:]
