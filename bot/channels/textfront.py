@@ -20,7 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bot.channels.textual import START_PREFIX, START_WORDS, PendingChoices, fold
+from bot.channels.textual import START_PREFIX, START_WORDS, PendingChoices, fold, render_textual
 from bot.clock import Clock
 from bot.config import Settings
 from bot.conversations.actions import BadAction, unpack_any
@@ -51,6 +51,7 @@ from bot.services.errors import UserError
 from bot.views import core as core_views
 from bot.views.base import Reply, esc
 from storage.db import Database, abort
+from storage.models import Person
 
 log = logging.getLogger(__name__)
 _WORD_PREFIX = {word: prefix for prefix, word in START_WORDS.items()}
@@ -111,21 +112,37 @@ class TextFront:
                       state=self.states.of(chat, user_id), states=self.states, kick=self.kick,
                       download=self.download or _no_files, channel=self.channel, table=self.table)
             with use_locale(locale):
-                event = self._event(user_id, text, file)
-                state_name, _data = await ctx.state.get()
-                entry = await self.table.route(actor, event, state_name)
+                refused = False
                 try:
+                    event = self._event(user_id, text, file)  # a typed pick may be refused here
+                    state_name, _data = await ctx.state.get()
+                    entry = await self.table.route(actor, event, state_name)
                     if entry is None:
                         outcome = self._unknown(event, actor)
                     else:
                         outcome = await entry.step(ctx, actor, event)
                 except UserError as err:
                     outcome = Outcome().say(Reply(err.message))
+                    refused = True
                     await abort(session)
                 if outcome is not None:
                     await session.commit()
-                    await TextDelivery(self, ctx, actor).send_all(outcome)
+                    # A refusal keeps the choices of the reply before it: the person types again.
+                    await TextDelivery(self, ctx, actor, keep_choices=refused).send_all(outcome)
         return [s.text for s in self.said[before:] if s.chat_id == chat.id]
+
+    async def push(self, person: Person, reply: Reply) -> bool:
+        """Send a reply to a person of this channel outside any message of theirs (the upload page's
+        confirmation): its choices are remembered as for any reply, so the dialog goes on."""
+        if person.channel != self.channel:
+            return False
+        chat_id: int | str = person.external_id
+        parts = self.pending.remember_reply(self.channel, str(chat_id), reply) if self.pending is not None \
+            else render_textual(reply)[0]
+        if self.send is not None:
+            return await self.send(chat_id, parts)
+        self.said.extend(Said(chat_id, p) for p in parts)
+        return True
 
     def _event(self, user_id: int, text: str, file: FileIn | None) -> Event:
         raw = (text or "").strip()
@@ -166,8 +183,9 @@ async def _no_files(file: FileIn) -> bytes:
 
 
 class TextDelivery:
-    def __init__(self, front: TextFront, ctx: Ctx, actor: Actor) -> None:
+    def __init__(self, front: TextFront, ctx: Ctx, actor: Actor, keep_choices: bool = False) -> None:
         self.front, self.ctx, self.actor = front, ctx, actor
+        self.keep_choices = keep_choices
 
     async def send_all(self, outcome: Outcome) -> None:
         for out in outcome.out:
@@ -199,7 +217,7 @@ class TextDelivery:
                 lines.append(_("📎 {name} (link valid for 7 days): {url}").format(
                     name=esc(att.filename), url=files.link(base, token, att.filename)))
         text = "\n".join(x for x in [reply.text, *lines] if x)
-        return Reply(text, reply.actions, [], reply.private)
+        return Reply(text, reply.actions, [], reply.private, reply.typed)
 
     def _chat_of(self, out: Out) -> int | str | None:
         if isinstance(out.to, ToChat):
@@ -217,7 +235,10 @@ class TextDelivery:
             return Delivered(False)
         reply = await self._with_links(out.reply)
         pending = self.front.pending
-        parts = pending.remember_reply(self.front.channel, str(chat_id), reply) if pending is not None else []
+        if pending is None or self.keep_choices:
+            parts = render_textual(reply)[0]
+        else:
+            parts = pending.remember_reply(self.front.channel, str(chat_id), reply)
         if self.front.send is not None:
             if not await self.front.send(chat_id, parts):
                 if out.required:
