@@ -20,7 +20,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bot.channels.textual import START_PREFIX, START_WORDS, PendingChoices, fold, render_textual
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.channels.textual import START_PREFIX, START_WORDS, PendingChoices, fold, plain, render_textual
 from bot.clock import Clock
 from bot.config import Settings
 from bot.conversations.actions import BadAction, unpack_any
@@ -64,6 +66,7 @@ class Said:
 
 
 Sender = Callable[[int | str, list[str]], Awaitable[bool]]
+PhotoSender = Callable[[int | str, str, str | None], Awaitable[bool]]
 
 
 @dataclass
@@ -77,6 +80,8 @@ class TextFront:
     states: States = field(default_factory=MemoryStates)
     pending: PendingChoices | None = None
     send: Sender | None = None  # None: keep what would be sent in `said` (tests)
+    # A channel that sends photos by public URL (Zalo's sendPhoto): the result chart goes that way.
+    send_photo: PhotoSender | None = None
     download: Callable[[FileIn], Awaitable[bytes]] | None = None
     kick: Callable[[], None] = lambda: None
     # Cards live in the bloc's group, on the messenger that has it (Telegram): a step run here that
@@ -182,6 +187,38 @@ async def _no_files(file: FileIn) -> bytes:
     raise UserError(_("Files cannot be received here."))
 
 
+@dataclass(frozen=True)
+class Photo:
+    url: str
+    caption: str | None = None
+
+
+async def files_as_links(session: AsyncSession, clock: Clock, base: str | None, reply: Reply,
+                         photos_by_url: bool = False) -> tuple[Reply, list[Photo]]:
+    """A text channel cannot send files: each file becomes a signed, expiring link served by the
+    bot's web app (bot/web/files.py), or a plain word that it could not be sent (no public
+    address: never a dead link). With `photos_by_url` (Zalo's sendPhoto, which fetches a public
+    URL) a photo (the result chart) is returned as a Photo to send by that link instead."""
+    if not reply.attachments:
+        return reply, []
+    lines, photos = [], []
+    for att in reply.attachments:
+        if att.ref is not None and not att.content:
+            lines.append(_("📎 {name}: this file is in the bloc's Telegram group.").format(name=esc(att.filename)))
+        elif not base:
+            lines.append(_("📎 {name} could not be sent: the bot has no public web address "
+                           "(PUBLIC_BASE_URL). Please tell the administrator.").format(name=esc(att.filename)))
+        else:
+            token = await files.share(session, clock, att.filename, att.content)
+            url = files.link(base, token, att.filename)
+            if att.kind == "photo" and photos_by_url:
+                photos.append(Photo(url, plain(att.caption) if att.caption else None))
+            else:
+                lines.append(_("📎 {name} (link valid for 7 days): {url}").format(name=esc(att.filename), url=url))
+    text = "\n".join(x for x in [reply.text, *lines] if x)
+    return Reply(text, reply.actions, [], reply.private, reply.typed), photos
+
+
 class TextDelivery:
     def __init__(self, front: TextFront, ctx: Ctx, actor: Actor, keep_choices: bool = False) -> None:
         self.front, self.ctx, self.actor = front, ctx, actor
@@ -199,25 +236,9 @@ class TextDelivery:
         for after in outcome.after:
             await after(self)
 
-    async def _with_links(self, reply: Reply) -> Reply:
-        """A text channel cannot send files: each file becomes a signed, expiring link served by the
-        bot's web app (bot/web/files.py), or a plain word that it could not be sent."""
-        if not reply.attachments:
-            return reply
-        base = self.front.settings.public_base_url
-        lines = []
-        for att in reply.attachments:
-            if att.ref is not None and not att.content:
-                lines.append(_("📎 {name}: this file is in the bloc's Telegram group.").format(name=esc(att.filename)))
-            elif not base:
-                lines.append(_("📎 {name} could not be sent: the bot has no public web address "
-                               "(PUBLIC_BASE_URL). Please tell the administrator.").format(name=esc(att.filename)))
-            else:
-                token = await files.share(self.ctx.session, self.front.clock, att.filename, att.content)
-                lines.append(_("📎 {name} (link valid for 7 days): {url}").format(
-                    name=esc(att.filename), url=files.link(base, token, att.filename)))
-        text = "\n".join(x for x in [reply.text, *lines] if x)
-        return Reply(text, reply.actions, [], reply.private, reply.typed)
+    async def _with_links(self, reply: Reply) -> tuple[Reply, list[Photo]]:
+        return await files_as_links(self.ctx.session, self.front.clock, self.front.settings.public_base_url, reply,
+                                    photos_by_url=self.front.send_photo is not None)
 
     def _chat_of(self, out: Out) -> int | str | None:
         if isinstance(out.to, ToChat):
@@ -233,7 +254,7 @@ class TextDelivery:
         chat_id = self._chat_of(out)
         if chat_id is None:
             return Delivered(False)
-        reply = await self._with_links(out.reply)
+        reply, photos = await self._with_links(out.reply)
         pending = self.front.pending
         if pending is None or self.keep_choices:
             parts = render_textual(reply)[0]
@@ -246,6 +267,9 @@ class TextDelivery:
                 return Delivered(False)
         else:
             self.front.said.extend(Said(chat_id, p) for p in parts)
+        for photo in photos:  # after the text it illustrates; a photo lost is not a message lost
+            if self.front.send_photo is not None:
+                await self.front.send_photo(chat_id, photo.url, photo.caption)
         ref = MessageRef(chat_id, self.front.new_message_id())
         if out.card is not None:
             await self.front.table.cards[out.card.kind].remember(self.ctx, out.card.id, int(ref.message_id))
@@ -253,4 +277,4 @@ class TextDelivery:
         return Delivered(True, ref)
 
 
-__all__ = ["Said", "TextDelivery", "TextFront", "matches"]
+__all__ = ["Photo", "Said", "TextDelivery", "TextFront", "files_as_links", "matches"]

@@ -41,7 +41,8 @@ class ZaloFront:
     def __init__(self, client: ZaloClient, table: Table, db: Database, clock: Clock, settings: Settings,
                  vault: KeyVault | None = None) -> None:
         self.client, self.db, self.settings = client, db, settings
-        self.text = TextFront(table, db, clock, settings, vault or KeyVault(), channel=CHANNEL, send=self.send)
+        self.text = TextFront(table, db, clock, settings, vault or KeyVault(), channel=CHANNEL, send=self.send,
+                              send_photo=self.send_photo)
         self._numbers: dict[str, int] = {}
         self._zalo_ids: dict[int, str] = {}
 
@@ -70,6 +71,18 @@ class ZaloFront:
             return False
         except ZaloError as err:  # quota, network: the person's next message gets a fresh answer
             log.warning("zalo send failed: %s", type(err).__name__)
+            return False
+        return True
+
+    async def send_photo(self, number: int | str, url: str, caption: str | None = None) -> bool:
+        """sendPhoto by a public URL (Zalo fetches it: the result chart's signed link)."""
+        zalo_id = await self.zalo_id_of(int(number))
+        if zalo_id is None:
+            return False
+        try:
+            await self.client.send_photo(zalo_id, url, caption)
+        except ZaloError as err:
+            log.info("zalo photo not delivered: %s", type(err).__name__)
             return False
         return True
 
