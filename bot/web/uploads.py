@@ -55,8 +55,18 @@ def _form(max_mb: int, error: str | None = None, status: int = 200) -> web.Respo
     return _page(_("Upload an evidence file"), body, status=status)
 
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
 def add_routes(app: web.Application, db: Database, clock: Clock, settings: Settings, channel: str,
                deliver: Deliver) -> None:
+    show, receive = handlers(db, clock, settings, channel, deliver)
+    app.router.add_get("/u/{token}", show)
+    app.router.add_post("/u/{token}", receive)
+
+
+def handlers(db: Database, clock: Clock, settings: Settings, channel: str, deliver: Deliver) -> tuple[Handler, Handler]:
+    """(GET, POST) handlers of the page, for a web app whose routes are fixed before the bot exists."""
     max_mb = settings.max_upload_mb
 
     async def locale_of(token: str) -> str | None:
@@ -100,8 +110,7 @@ def add_routes(app: web.Application, db: Database, clock: Clock, settings: Setti
                 log.exception("upload accepted but the chat could not be told")
             return _page(_("File received"), f"<p>{views.evidence_uploaded(name)}</p>")
 
-    app.router.add_get("/u/{token}", show)
-    app.router.add_post("/u/{token}", receive)
+    return show, receive
 
 
 async def _read_file(request: web.Request, limit: int) -> tuple[str, bytes]:
