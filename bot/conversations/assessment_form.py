@@ -360,6 +360,9 @@ async def typed_note(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
 async def evidence_text(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     if event.file is not None:
         return await _evidence_file(ctx, actor, event)
+    if ctx.channel != "telegram":  # no files in this chat: the upload page's link is in the list above
+        raise UserError(_("This chat cannot carry files: upload the evidence with the link in the list above, "
+                          "or choose a line of the list."))
     raise UserError(_("Send the evidence as a file (PDF, DOCX, XLSX, JPG or PNG), or press a button above."))
 
 
