@@ -104,3 +104,17 @@ async def test_several_scores_in_one_message(db, clock, settings):
     # Nothing was written by the refused message: only the accepted scores count.
     part = "\n".join(await front.say(REP, "Mai", "1:6"))
     assert "Tổng điểm: 12" in part
+
+
+def test_short_labels_survive_the_outbox():
+    """A private meeting reminder goes through the outbox: its RSVP row still reads "1 Dự · 2 Vắng…"."""
+    from bot.outbox import OutboxWorker
+    from bot.services.reminders import reply_fields
+    from storage.models import OutboxMessage
+
+    rsvp = [Action("✅ Tham dự", "ma:1:a", short="Dự"), Action("❌ Vắng mặt", "ma:1:x", short="Vắng")]
+    reply = Reply("Nhắc họp", [rsvp, [Action("🔕 Không nhắc việc này nữa", "mu:1")]])
+    row = OutboxMessage(**reply_fields(reply))
+    back = OutboxWorker._reply(OutboxWorker.__new__(OutboxWorker), row)
+    assert back.actions == reply.actions
+    assert "1 Dự · 2 Vắng" in render_textual(back)[0][0]
