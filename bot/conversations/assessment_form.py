@@ -17,7 +17,7 @@ from bot.conversations.assessment_rounds import CARD
 from bot.conversations.core import GROUP, PRIVATE, Actor, CardKey, Conversations, Ctx, Event, Outcome, edit, say
 from bot.i18n import _
 from bot.services import assessments as svc
-from bot.services import uploads
+from bot.services import files, uploads
 from bot.services.errors import NotAllowed, UserError
 from bot.views import assessments as views
 from bot.views.base import Reply
@@ -273,6 +273,14 @@ async def remove_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     form = await svc.remove_evidence(ctx.session, ctx.clock, act.rnd, person, act.evidence)
     upload = await upload_link(ctx.session, ctx.clock, ctx.settings, ctx.channel, form, person)
     return edit(views.evidence_screen(form, ctx.settings.max_upload_mb, _b(form), upload))
+
+
+@conv.every(3600)
+async def prune_links(app) -> None:
+    """Hourly: expired download links (bot/services/files.py) and upload tickets leave the database."""
+    async with app.db.session() as session:
+        await files.prune(session, app.clock)
+        await uploads.prune(session, app.clock)
 
 
 async def after_upload(session: AsyncSession, clock: Clock, settings: Settings, channel: str,

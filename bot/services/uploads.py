@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -101,6 +101,14 @@ async def accept(session: AsyncSession, clock: Clock, token: str, filename: str,
     form, item = await assessments.add_evidence(session, clock, found.round_id, person, STORED_PREFIX + sha, sha,
                                                 filename, len(content), max_mb, before_commit=spend_and_store)
     return Accepted(form, item, person)
+
+
+async def prune(session: AsyncSession, clock: Clock) -> int:
+    """Drop the tickets that can no longer be used (expired; a used one is kept with its time until
+    it expires, then dropped too). The files themselves stay with their evidence rows."""
+    result = await session.execute(delete(UploadTicket).where(col(UploadTicket.expires_at) <= clock.now()))
+    await session.commit()
+    return rowcount(result)
 
 
 async def stored(session: AsyncSession, file_id: str) -> StoredFile | None:

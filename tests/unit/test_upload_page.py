@@ -135,6 +135,26 @@ async def test_no_public_address_says_so_plainly(db, clock, settings):
         assert (await session.execute(select(UploadTicket))).scalars().all() == []
 
 
-def test_tickets_last_thirty_minutes():
-    from bot.services.uploads import UPLOAD_TTL
-    assert UPLOAD_TTL == timedelta(minutes=30)
+async def test_expired_tickets_are_pruned_by_the_hourly_job(db, clock, settings):
+    from bot.conversations.assessment_form import prune_links
+    from bot.services import uploads
+
+    await _open_form(db, clock, settings)
+    async with db.session() as session:
+        rnd = await svc.open_round_of(session, (await blocs.bloc_by_chat(session, GROUP_ID)).id)
+        old = await uploads.issue(session, clock, rnd.id, 1)
+        clock.advance(minutes=20)
+        fresh = await uploads.issue(session, clock, rnd.id, 1)
+        clock.advance(minutes=15)  # the first is 35 minutes old: expired; the second still works
+
+    class App:
+        pass
+
+    app = App()
+    app.db, app.clock = db, clock
+    await prune_links(app)
+    async with db.session() as session:
+        assert len((await session.execute(select(UploadTicket))).scalars().all()) == 1
+        assert await uploads.ticket(session, clock, old) is None
+        assert await uploads.ticket(session, clock, fresh) is not None
+    assert uploads.UPLOAD_TTL == timedelta(minutes=30)
