@@ -241,7 +241,9 @@ class OutboxWorker:
 
     # -- sending ----------------------------------------------------------------------------------
     def _reply(self, row: OutboxMessage) -> Reply:
-        actions = [[Action(label, data, kind) for label, data, kind in r] for r in (row.actions or [])]
+        # [label, data, kind] or, with a short label for channels without buttons, [label, data, kind, short]
+        actions = [[Action(label, data, kind, short=rest[0] if rest else None) for label, data, kind, *rest in r]
+                   for r in (row.actions or [])]
         return Reply(row.text or "", actions=actions)
 
     async def _send(self, sender: ChannelSender, row: OutboxMessage, chat_id: int) -> SentRef:

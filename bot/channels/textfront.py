@@ -21,7 +21,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bot.channels.textual import START_PREFIX, START_WORDS, PendingChoices, fold
+from bot.channels.textual import START_PREFIX, START_WORDS, PendingChoices, fold, plain, render_textual
 from bot.clock import Clock
 from bot.config import Settings
 from bot.conversations.actions import BadAction, unpack_any
@@ -48,7 +48,7 @@ from bot.conversations.core import (
     ToPerson,
     matches,
 )
-from bot.conversations.groupcopy import as_links, groupless_blocs
+from bot.conversations.groupcopy import Photo, files_as_links, groupless_blocs
 from bot.i18n import _, use_locale
 from bot.services import blocs as bloc_service
 from bot.services import reminders
@@ -70,6 +70,7 @@ class Said:
 
 
 Sender = Callable[[int | str, list[str]], Awaitable[bool]]
+PhotoSender = Callable[[int | str, str, str | None], Awaitable[bool]]
 
 
 @dataclass
@@ -83,6 +84,8 @@ class TextFront:
     states: States = field(default_factory=MemoryStates)
     pending: PendingChoices | None = None
     send: Sender | None = None  # None: keep what would be sent in `said` (tests)
+    # A channel that sends photos by public URL (Zalo's sendPhoto): the result chart goes that way.
+    send_photo: PhotoSender | None = None
     download: Callable[[FileIn], Awaitable[bytes]] | None = None
     kick: Callable[[], None] = lambda: None
     # Cards live in the bloc's group, on the messenger that has it (Telegram): a step run here that
@@ -118,8 +121,9 @@ class TextFront:
                       state=self.states.of(chat, user_id), states=self.states, kick=self.kick,
                       download=self.download or _no_files, channel=self.channel, table=self.table)
             with use_locale(locale):
-                event = self._event(user_id, text, file)
+                refused = False
                 try:
+                    event = self._event(user_id, text, file)  # a typed pick may be refused here
                     picked = isinstance(event.action, PickBloc)
                     if isinstance(event.action, PickBloc):  # the answer to "which bloc?": the command runs now
                         actor, event = await self._picked(session, ctx, chat, user_id, name, event.action)
@@ -133,11 +137,26 @@ class TextFront:
                         outcome = await entry.step(ctx, actor, event)
                 except UserError as err:
                     outcome = Outcome().say(Reply(err.message))
+                    refused = True
                     await abort(session)
                 if outcome is not None:
                     await session.commit()
-                    await TextDelivery(self, ctx, actor).send_all(outcome)
+                    # A refusal keeps the choices of the reply before it: the person types again.
+                    await TextDelivery(self, ctx, actor, keep_choices=refused).send_all(outcome)
         return [s.text for s in self.said[before:] if s.chat_id == chat.id]
+
+    async def push(self, person: Person, reply: Reply) -> bool:
+        """Send a reply to a person of this channel outside any message of theirs (the upload page's
+        confirmation): its choices are remembered as for any reply, so the dialog goes on."""
+        if person.channel != self.channel:
+            return False
+        chat_id: int | str = person.external_id
+        parts = self.pending.remember_reply(self.channel, str(chat_id), reply) if self.pending is not None \
+            else render_textual(reply)[0]
+        if self.send is not None:
+            return await self.send(chat_id, parts)
+        self.said.extend(Said(chat_id, p) for p in parts)
+        return True
 
     def _event(self, user_id: int, text: str, file: FileIn | None) -> Event:
         raw = (text or "").strip()
@@ -201,8 +220,9 @@ async def _no_files(file: FileIn) -> bytes:
 
 
 class TextDelivery:
-    def __init__(self, front: TextFront, ctx: Ctx, actor: Actor) -> None:
+    def __init__(self, front: TextFront, ctx: Ctx, actor: Actor, keep_choices: bool = False) -> None:
         self.front, self.ctx, self.actor = front, ctx, actor
+        self.keep_choices = keep_choices
 
     async def send_all(self, outcome: Outcome) -> None:
         for out in outcome.out:
@@ -216,9 +236,9 @@ class TextDelivery:
         for after in outcome.after:
             await after(self)
 
-    async def _with_links(self, reply: Reply) -> Reply:
-        """A text channel cannot send files: each becomes a signed, expiring link (groupcopy.as_links)."""
-        return await as_links(self.ctx.session, self.front.clock, self.front.settings, reply)
+    async def _with_links(self, reply: Reply) -> tuple[Reply, list[Photo]]:
+        return await files_as_links(self.ctx.session, self.front.clock, self.front.settings.public_base_url, reply,
+                                    photos_by_url=self.front.send_photo is not None)
 
     async def _elsewhere(self, person: Person, out: Out) -> Delivered:
         """A private message to someone on another messenger (the Telegram head of a bloc a Zalo
@@ -226,7 +246,7 @@ class TextDelivery:
         if person.blocked:
             return Delivered(False)
         session, now = self.ctx.session, self.front.clock.now()
-        reply = await self._with_links(out.reply)
+        reply, _photos = await self._with_links(out.reply)  # the outbox carries no photos: links only
         row = {"dedup_key": f"elsewhere:{secrets.token_hex(12)}", "kind": "notice", "chat_id": person.external_id,
                "person_id": person.id, "due_at": now, "urgent": True, "created_at": now,
                **reminders.reply_fields(reply)}
@@ -252,9 +272,12 @@ class TextDelivery:
         chat_id = self._chat_of(out)
         if chat_id is None:
             return Delivered(False)
-        reply = await self._with_links(out.reply)
+        reply, photos = await self._with_links(out.reply)
         pending = self.front.pending
-        parts = pending.remember_reply(self.front.channel, str(chat_id), reply) if pending is not None else []
+        if pending is None or self.keep_choices:
+            parts = render_textual(reply)[0]
+        else:
+            parts = pending.remember_reply(self.front.channel, str(chat_id), reply)
         if self.front.send is not None:
             if not await self.front.send(chat_id, parts):
                 if out.required:
@@ -262,6 +285,9 @@ class TextDelivery:
                 return Delivered(False)
         else:
             self.front.said.extend(Said(chat_id, p) for p in parts)
+        for photo in photos:  # after the text it illustrates; a photo lost is not a message lost
+            if self.front.send_photo is not None:
+                await self.front.send_photo(chat_id, photo.url, plain(photo.caption) if photo.caption else None)
         ref = MessageRef(chat_id, self.front.new_message_id())
         if out.card is not None:
             await self.front.table.cards[out.card.kind].remember(self.ctx, out.card.id, int(ref.message_id))
@@ -269,4 +295,4 @@ class TextDelivery:
         return Delivered(True, ref)
 
 
-__all__ = ["Said", "TextDelivery", "TextFront", "matches"]
+__all__ = ["Photo", "Said", "TextDelivery", "TextFront", "files_as_links", "matches"]

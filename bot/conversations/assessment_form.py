@@ -5,19 +5,29 @@ the criterion shown, "assess:note", "assess:evidence")."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.config import Settings
 from bot.conversations.actions import ActionData, action
 from bot.conversations.assessment_rounds import CARD
 from bot.conversations.core import GROUP, PRIVATE, Actor, CardKey, Conversations, Ctx, Event, Outcome, edit, say
 from bot.i18n import _
 from bot.services import assessments as svc
+from bot.services import files, uploads
 from bot.services.errors import NotAllowed, UserError
 from bot.views import assessments as views
+from bot.views.base import Reply
 from storage.models import Person
 
 conv = Conversations("assessment_form")
 SCORE, NOTE, EVIDENCE = "assess:score", "assess:note", "assess:evidence"
+# Several scores in one message: "1:8 2:9,5 3:10" (criterion number : score, comma or point).
+PAIR = re.compile(r"(\d{1,4})\s*[:=]\s*(\d+(?:[.,]\d+)?)")
+SEVERAL = re.compile(r"\s*\d{1,4}\s*[:=]\s*\d+(?:[.,]\d+)?(?:[\s;]+\d{1,4}\s*[:=]\s*\d+(?:[.,]\d+)?)*\s*")
 
 
 # -- typed actions (all carry the round) -----------------------------------------------------------------
@@ -233,20 +243,53 @@ async def note_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     return edit(views.note_prompt(form, act.index, _b(form)))
 
 
+async def upload_link(session: AsyncSession, clock: Clock, settings: Settings, channel: str, form: svc.Form,
+                      person: Person) -> str | None:
+    """Where files cannot be sent in the chat (every channel but Telegram: Zalo), a fresh one-time
+    upload page for this form ("" when the bot has no public address); None on Telegram."""
+    if channel == "telegram" or form.submitted:
+        return None
+    if not settings.public_base_url:
+        return ""
+    token = await uploads.issue(session, clock, form.round.id, person.id)
+    return uploads.link(settings.public_base_url, token)
+
+
 @conv.action(Evidence)
 async def evidence_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     assert isinstance(event.action, Evidence)
-    form = await svc.load_form(ctx.session, event.action.rnd, _private(actor))
+    person = _private(actor)
+    form = await svc.load_form(ctx.session, event.action.rnd, person)
     await _at(ctx, EVIDENCE, event.action.rnd)
-    return edit(views.evidence_screen(form, ctx.settings.max_upload_mb, _b(form)))
+    upload = await upload_link(ctx.session, ctx.clock, ctx.settings, ctx.channel, form, person)
+    return edit(views.evidence_screen(form, ctx.settings.max_upload_mb, _b(form), upload))
 
 
 @conv.action(RemoveEvidence)
 async def remove_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     act = event.action
     assert isinstance(act, RemoveEvidence)
-    form = await svc.remove_evidence(ctx.session, ctx.clock, act.rnd, _private(actor), act.evidence)
-    return edit(views.evidence_screen(form, ctx.settings.max_upload_mb, _b(form)))
+    person = _private(actor)
+    form = await svc.remove_evidence(ctx.session, ctx.clock, act.rnd, person, act.evidence)
+    upload = await upload_link(ctx.session, ctx.clock, ctx.settings, ctx.channel, form, person)
+    return edit(views.evidence_screen(form, ctx.settings.max_upload_mb, _b(form), upload))
+
+
+@conv.every(3600)
+async def prune_links(app) -> None:
+    """Hourly: expired download links (bot/services/files.py) and upload tickets leave the database."""
+    async with app.db.session() as session:
+        await files.prune(session, app.clock)
+        await uploads.prune(session, app.clock)
+
+
+async def after_upload(session: AsyncSession, clock: Clock, settings: Settings, channel: str,
+                       accepted: uploads.Accepted) -> Reply:
+    """What the chat says once a file came in through the upload page (bot/web/uploads.py): the
+    evidence list with the file, and a fresh link for the next one. The form goes on from there."""
+    form = accepted.form
+    upload = await upload_link(session, clock, settings, channel, form, accepted.person)
+    return views.evidence_added(form, accepted.item.name, settings.max_upload_mb, _b(form), upload)
 
 
 @conv.action(Summary)
@@ -281,11 +324,31 @@ async def typed_score(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
         raise UserError(_("Send the evidence as a file (PDF, DOCX, XLSX, JPG or PNG), or press a button above."))
     _name, data = await ctx.state.get()
     round_id, index = _round_of(data), data.get("index", 0)
+    if SEVERAL.fullmatch(event.text or ""):
+        return await _typed_scores(ctx, actor, round_id, event.text or "")
     form = await svc.set_score(ctx.session, ctx.clock, round_id, _person(actor), index, event.text or "")
     if index + 1 < len(form.criteria):
         await _at(ctx, SCORE, round_id, index + 1)
         return say(views.criterion_card(form, index + 1, _b(form)))
     return say(views.summary(form, _b(form)))
+
+
+async def _typed_scores(ctx: Ctx, actor: Actor, round_id: int, text: str) -> Outcome:
+    """"1:8 2:9,5 3:10": several criteria at once (numbered as in the form), then the first one
+    still without a score, or the summary when none is left."""
+    pairs = [(int(number) - 1, score) for number, score in PAIR.findall(text)]
+    form = await svc.set_scores(ctx.session, ctx.clock, round_id, _person(actor), pairs)
+    note = _("Saved {n} scores.").format(n=len(pairs))
+    left = [i for i, c in enumerate(form.criteria) if str(c.id) not in form.scores]
+    if left:
+        await _at(ctx, SCORE, round_id, left[0])
+        reply = views.criterion_card(form, left[0], _b(form))
+    else:
+        reply = views.summary(form, _b(form))
+    reply.text = note + "\n\n" + reply.text
+    if reply.typed is not None and reply.typed.text is not None:
+        reply.typed = replace(reply.typed, text=note + "\n\n" + reply.typed.text)
+    return say(reply)
 
 
 @conv.state(NOTE, where=PRIVATE)
@@ -305,6 +368,9 @@ async def typed_note(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
 async def evidence_text(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     if event.file is not None:
         return await _evidence_file(ctx, actor, event)
+    if ctx.channel != "telegram":  # no files in this chat: the upload page's link is in the list above
+        raise UserError(_("This chat cannot carry files: upload the evidence with the link in the list above, "
+                          "or choose a line of the list."))
     raise UserError(_("Send the evidence as a file (PDF, DOCX, XLSX, JPG or PNG), or press a button above."))
 
 

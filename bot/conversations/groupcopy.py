@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,19 +32,26 @@ from storage.models import Bloc, Person
 
 if TYPE_CHECKING:
     from bot.clock import Clock
-    from bot.config import Settings
     from bot.conversations.core import Ctx, Delivered, Delivery, Out, Outcome
 
 log = logging.getLogger(__name__)
 
 
-async def as_links(session: AsyncSession, clock: Clock, settings: Settings, reply: Reply) -> Reply:
+@dataclass(frozen=True)
+class Photo:
+    url: str
+    caption: str | None = None
+
+
+async def files_as_links(session: AsyncSession, clock: Clock, base: str | None, reply: Reply,
+                         photos_by_url: bool = False) -> tuple[Reply, list[Photo]]:
     """A text channel cannot send files: each file becomes a signed, expiring link served by the
-    bot's web app (bot/web/files.py), or a plain word that it could not be sent."""
+    bot's web app (bot/web/files.py), or a plain word that it could not be sent (no public
+    address: never a dead link). With `photos_by_url` (Zalo's sendPhoto, which fetches a public
+    URL) a photo (the result chart) is returned as a Photo to send by that link instead."""
     if not reply.attachments:
-        return reply
-    base = settings.public_base_url
-    lines = []
+        return reply, []
+    lines, photos = [], []
     for att in reply.attachments:
         if att.ref is not None and not att.content:
             lines.append(_("📎 {name}: this file is in the bloc's Telegram group.").format(name=esc(att.filename)))
@@ -52,10 +60,13 @@ async def as_links(session: AsyncSession, clock: Clock, settings: Settings, repl
                            "(PUBLIC_BASE_URL). Please tell the administrator.").format(name=esc(att.filename)))
         else:
             token = await files.share(session, clock, att.filename, att.content)
-            lines.append(_("📎 {name} (link valid for 7 days): {url}").format(
-                name=esc(att.filename), url=files.link(base, token, att.filename)))
+            url = files.link(base, token, att.filename)
+            if att.kind == "photo" and photos_by_url:
+                photos.append(Photo(url, att.caption or None))  # HTML: the front makes it plain
+            else:
+                lines.append(_("📎 {name} (link valid for 7 days): {url}").format(name=esc(att.filename), url=url))
     text = "\n".join(x for x in [reply.text, *lines] if x)
-    return Reply(text, reply.actions, [], reply.private)
+    return Reply(text, reply.actions, [], reply.private, reply.typed), photos
 
 
 def _event_key(ctx: Ctx, bloc: Bloc, out: Out) -> str:
@@ -85,7 +96,7 @@ async def queue_copies(ctx: Ctx, out: Out) -> int:
                 view = await ctx.table.cards[out.card.kind].render(ctx, out.card.id)
                 if view is not None:
                     reply = Reply(view.reply.text, view.reply.actions, out.reply.attachments)
-            reply = await as_links(session, ctx.clock, ctx.settings, reply)
+            reply, _photos = await files_as_links(session, ctx.clock, ctx.settings.public_base_url, reply)
         extra: dict[str, Any] = {}
         if person.blocked:  # refused before (403): recorded for the head's /status, not sent again
             extra = {"status": "failed", "last_error": "403 blocked earlier; not sent", "sent_at": now}

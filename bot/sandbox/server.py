@@ -2,6 +2,10 @@
 small aiohttp front (a static page + a JSON API + a server-sent event stream) that plays the human
 side: personas type, tap buttons, follow deep links and send files, as they would in Telegram.
 
+Two personas chat like Zalo (bot/fakeapi/zalo.py, the fake Zalo Bot API, and the bot's real Zalo
+front polling it): no buttons, numbered replies and typed words, links instead of files (the
+download links and the evidence upload page are served by this page's own web server).
+
 The page and the fake start first (a fraction of a second); the bot itself (aiogram's types take a
 few seconds to import) loads in the background and picks up whatever was typed meanwhile, exactly
 as a real bot picks up its pending updates."""
@@ -25,8 +29,9 @@ from aiohttp import BodyPartReader, web
 from bot.conversations.join import ConfirmJoin
 from bot.fakeapi import FakeTelegram
 from bot.fakeapi.settle import Settler
+from bot.fakeapi.zalo import FakeZalo
 from bot.i18n import N_, _, normalize_locale, use_locale
-from bot.sandbox.render import to_safe_html
+from bot.sandbox.render import linkify, to_safe_html
 
 if TYPE_CHECKING:  # aiogram and the app load in the background (see start_bot)
     from aiogram import Bot
@@ -36,6 +41,7 @@ if TYPE_CHECKING:  # aiogram and the app load in the background (see start_bot)
 log = logging.getLogger(__name__)
 
 TOKEN = "424242:SANDBOX-local-only-token"
+ZALO_TOKEN = "4343434343:SANDBOX-zalo-local-only"
 BOT_USERNAME = "thidua_sandbox_bot"
 STATIC = Path(__file__).resolve().parent / "static"
 UPLOAD_LIMIT_MB = 50  # what the page accepts; the bot itself refuses more than MAX_UPLOAD_MB (20)
@@ -56,6 +62,11 @@ class Persona:
     role: str  # msgid
     unit: int | None  # index into UNITS
     in_group: bool
+    channel: str = "telegram"  # "zalo": a chat without buttons, through the fake Zalo Bot API
+
+    @property
+    def zalo_id(self) -> str:
+        return format(self.user_id, "x")
 
 
 PERSONAS = (
@@ -65,7 +76,10 @@ PERSONAS = (
     Persona("tuan", 5_000_004, "Tuấn", N_("Representative"), 2, True),
     Persona("ha", 5_000_005, "Hà", N_("Representative, not joined yet"), 3, True),
     Persona("guest", 5_000_006, "Khách", N_("Outsider, not in the bloc"), None, False),
+    Persona("thao", 5_000_101, "Thảo", N_("Representative on Zalo"), 5, False, "zalo"),
+    Persona("binh", 5_000_102, "Bình", N_("Representative on Zalo, not joined yet"), 6, False, "zalo"),
 )
+ZALO_CHAT_TITLE = "Thi đua · Zalo"
 
 
 def _unit_index(key: str) -> int:
@@ -99,6 +113,12 @@ class Sandbox:
         # group. The per-group rate would make a demo wait a minute, so it is on only with --strict-limits.
         self.tg.enforce_limits(global_per_sec=30, per_chat_per_sec=5,
                                per_group_per_min=20 if strict_limits else 10_000)
+        self.zalo = FakeZalo(token=ZALO_TOKEN, bot_name="Thi đua", poll_timeout=5.0, monthly_quota=None)
+        self._zalo_pushed = 0  # messages Zalo personas sent; the bot's Zalo front counts what it handled
+        self._zalo_handled = 0
+        self._zalo_changed = asyncio.Condition()
+        self._zalo_seen: dict[str, int] = {}  # Zalo chat -> messages already streamed to the page
+        self._bot_web: dict[str, Any] = {}  # the bot's own web routes (file links, upload page), once it runs
         self.status = "starting"
         self.group_id: int | None = None
         self._restored = False  # chats and database came from an earlier run
@@ -125,6 +145,11 @@ class Sandbox:
         web_app.router.add_post("/api/click", self._click)
         web_app.router.add_post("/api/open", self._open)
         web_app.router.add_post("/api/upload", self._upload)
+        # The bot's own web routes (what PUBLIC_BASE_URL serves): the links sent to Zalo personas.
+        web_app.router.add_get("/f/{token}/{name}", self._bot_route("download"))
+        web_app.router.add_get("/f/{token}", self._bot_route("download"))
+        web_app.router.add_get("/u/{token}", self._bot_route("upload_page"))
+        web_app.router.add_post("/u/{token}", self._bot_route("upload"))
         self._runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=2)
         await self._runner.setup()
         try:
@@ -140,8 +165,13 @@ class Sandbox:
     async def start_chats(self) -> None:
         """The fake Bot API and the people's chats (restored from the last run, or new)."""
         await self.tg.start()
+        await self.zalo.start()
+        for p in PERSONAS:
+            if p.channel == "zalo":
+                self.zalo.add_user(p.name, user_id=p.zalo_id)
         await self._load_or_create_chats()
         self._tasks.append(asyncio.create_task(self._pump()))
+        self._tasks.append(asyncio.create_task(self._zalo_pump()))
         self._tasks.append(asyncio.create_task(self._saver()))
 
     async def start_bot(self) -> None:
@@ -154,16 +184,26 @@ class Sandbox:
 
             from bot.app import build_dispatcher, make_bot, prepare
             from bot.config import Mode, Settings
+            from bot.web.files import download_handler
+            from bot.web.uploads import handlers as upload_handlers
             from storage.db import Database
             from storage.migrate import upgrade
 
             url = f"sqlite+aiosqlite:///{self.db_path}"
             settings = Settings(  # type: ignore[call-arg]  # _env_file: pydantic-settings' init option, not a field
                 _env_file=None, bot_token=SecretStr(TOKEN), database_url=url, redis_url=None,
-                telegram_api_base=self.tg.base_url, mode=Mode.polling, default_locale=self.lang)
+                telegram_api_base=self.tg.base_url, mode=Mode.polling, default_locale=self.lang,
+                zalo_bot_token=SecretStr(ZALO_TOKEN), zalo_api_base=self.zalo.base_url,
+                public_base_url=self.url.rstrip("/"))
             await upgrade(url)
             self.db = Database(url)
             self.app = build_dispatcher(settings, self.db, clock=self.clock, storage=MemoryStorage())
+            zalo = self.app.zalo
+            assert zalo is not None  # the sandbox always has its Zalo personas
+            self._count_zalo(zalo.front)
+            self._bot_web["download"] = download_handler(self.db, self.app.clock)
+            self._bot_web["upload_page"], self._bot_web["upload"] = upload_handlers(
+                self.db, self.app.clock, settings, "zalo", zalo.front.text.push)
             self.bot = make_bot(settings)
             self._settler = Settler(self.app.dp, self.tg)
             await prepare(self.app, self.bot)
@@ -203,6 +243,7 @@ class Sandbox:
         if self.group_id is not None:
             self._save()
         await self.tg.stop()
+        await self.zalo.stop()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -218,7 +259,8 @@ class Sandbox:
             self.group_id = state["group_id"]
             self._restored = True
             return
-        people = {p.key: self.tg.add_user(p.name, language_code=self.lang, user_id=p.user_id) for p in PERSONAS}
+        people = {p.key: self.tg.add_user(p.name, language_code=self.lang, user_id=p.user_id) for p in PERSONAS
+                  if p.channel == "telegram"}
         members = [people[p.key] for p in PERSONAS if p.in_group and p.key != "head"]
         group = await self.tg.create_group(GROUP_TITLE, creator=people["head"], members=members)
         self.group_id = group["id"]
@@ -241,6 +283,8 @@ class Sandbox:
 
     def chats_of(self, persona: Persona) -> list[dict]:
         """The groups the persona is in (newest first), then the private chat with the bot."""
+        if persona.channel == "zalo":
+            return [{"id": persona.user_id, "type": "private", "title": ZALO_CHAT_TITLE}]
         groups = [chat for chat_id, chat in self.tg.chats.items()
                   if chat["type"] != "private" and self._in(persona, chat_id)]
         return [*reversed(groups), self.tg.chats[persona.user_id]]
@@ -250,6 +294,10 @@ class Sandbox:
             chat_id = int(chat_id)
         except (TypeError, ValueError):
             raise Refused(400, _("There is no such chat.")) from None
+        if persona.channel == "zalo":
+            if chat_id != persona.user_id:
+                raise Refused(403, _("{name} is not in this chat, so cannot write in it.").format(name=persona.name))
+            return self.chats_of(persona)[0]
         if chat_id not in self.tg.chats:
             raise Refused(400, _("There is no such chat."))
         if not self._in(persona, chat_id):
@@ -282,6 +330,54 @@ class Sandbox:
                          "size": document.get("file_size", 0)} if document else None,
             "photo": {"file_id": photo["file_id"]} if photo else None,
         }
+
+    def view_zalo(self, persona: Persona, index: int, message: dict) -> dict:
+        """A message of a Zalo chat as the page shows it: plain text (links clickable), a photo by
+        its URL, never a button."""
+        mine = not message.get("from_bot")
+        text = message.get("text") if "text" in message else message.get("caption")
+        photo = message.get("photo")
+        return {
+            "id": index + 1, "chat_id": persona.user_id, "date": int(message.get("date", 0)) // 1000,
+            "from": {"id": persona.user_id if mine else 0, "name": persona.name if mine else ZALO_CHAT_TITLE,
+                     "is_bot": not mine},
+            "html": linkify(text) if text else "", "buttons": [], "edited": False, "service": None,
+            "document": None, "photo": {"url": photo} if isinstance(photo, str) else None,
+        }
+
+    def zalo_messages(self, persona: Persona) -> list[dict]:
+        return [self.view_zalo(persona, i, m) for i, m in enumerate(self.zalo.history.get(persona.zalo_id, []))]
+
+    def _count_zalo(self, front) -> None:
+        """Count the updates the bot's Zalo front has handled (settle() waits for them)."""
+        original = front.handle
+
+        async def counted(update) -> None:
+            try:
+                await original(update)
+            finally:
+                self._zalo_handled += 1
+                async with self._zalo_changed:
+                    self._zalo_changed.notify_all()
+
+        front.handle = counted
+
+    async def _zalo_pump(self) -> None:
+        """The fake Zalo has no event stream: look at its chats and stream what is new to the page."""
+        while True:
+            await asyncio.sleep(0.2)
+            for p in PERSONAS:
+                if p.channel != "zalo":
+                    continue
+                history = self.zalo.history.get(p.zalo_id, [])
+                for i in range(self._zalo_seen.get(p.zalo_id, 0), len(history)):
+                    self._broadcast({"type": "message", "chat_id": p.user_id,
+                                     "message": self.view_zalo(p, i, history[i])})
+                self._zalo_seen[p.zalo_id] = len(history)
+
+    async def zalo_say(self, persona: Persona, text: str) -> None:
+        self._zalo_pushed += 1
+        await self.zalo.send_text(self.zalo.users[persona.zalo_id], text)
 
     def _broadcast(self, event: dict) -> None:
         for queue in self._streams:
@@ -325,8 +421,11 @@ class Sandbox:
 
     # -- waiting for the bot ----------------------------------------------------------------------
     async def settle(self, timeout: float = 10) -> None:
-        """Until the bot has handled every update people produced so far."""
+        """Until the bot has handled every update people produced so far (Telegram and Zalo)."""
         await self._settler.settle(timeout)
+        async with self._zalo_changed:
+            await asyncio.wait_for(self._zalo_changed.wait_for(
+                lambda: self._zalo_handled >= self._zalo_pushed), timeout)
 
     async def _act(self, coro) -> None:
         await coro
@@ -335,7 +434,7 @@ class Sandbox:
     async def seed_demo(self) -> None:
         """The demo bloc, made the way a bloc head makes it: /setup, /addunit, /invite, links followed."""
         tg = self.tg
-        people = {p.key: tg.users[p.user_id] for p in PERSONAS}
+        people = {p.key: tg.users[p.user_id] for p in PERSONAS if p.channel == "telegram"}
         group_id = self.current_group()
         if group_id is None:
             raise RuntimeError("the demo needs the group chat, and there is none yet")
@@ -362,6 +461,16 @@ class Sandbox:
                 await self._act(tg.click(people[key], card, confirm[0]))
             deputy_unit = _unit_index("deputy") + 1
             await self._act(tg.send_text(head, group, f"/setdeputy {deputy_unit}"))
+            # Thảo is on Zalo: she types the invite's word (no deep links there) and confirms by number.
+            thao = next(p for p in PERSONAS if p.key == "thao")
+            payload = links[_unit_index("thao")].split("?start=", 1)[1]
+            await self._act(self.zalo_say(thao, "xin chào"))
+            await self._act(self.zalo_say(thao, "dk " + payload.removeprefix("j_")))
+            joined = self.zalo.texts_to(thao.zalo_id)[-1]
+            number = re.search(r"^(\d+) · ", joined, re.M)
+            if number is None or UNITS[_unit_index("thao")] not in joined:
+                raise RuntimeError(f"no join confirmation on Zalo for {UNITS[_unit_index('thao')]}")
+            await self._act(self.zalo_say(thao, number.group(1)))
 
     # -- HTTP -------------------------------------------------------------------------------------
     def _lang(self, request: web.Request) -> str:
@@ -375,6 +484,17 @@ class Sandbox:
                 return await handler(request)
             except Refused as err:
                 return web.json_response({"ok": False, "error": err.message}, status=err.status)
+
+    def _bot_route(self, name: str):
+        """A route of the bot's own web app, fixed before the bot runs (aiohttp freezes the routes)."""
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            handler = self._bot_web.get(name)
+            if handler is None:
+                raise web.HTTPServiceUnavailable(text="The bot is starting.")
+            return await handler(request)
+
+        return handle
 
     async def _index(self, request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
@@ -395,6 +515,8 @@ class Sandbox:
     async def _messages(self, request: web.Request) -> web.Response:
         persona = self.persona(request.query.get("persona"))
         chat = self._chat_for(persona, request.query.get("chat"))
+        if persona.channel == "zalo":
+            return web.json_response({"ok": True, "messages": self.zalo_messages(persona)})
         return web.json_response({"ok": True, "messages": [self.view(m) for m in self.tg.messages(chat["id"])]})
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
@@ -449,6 +571,9 @@ class Sandbox:
             raise Refused(400, _("Type a message first."))
         if len(text) > 4096:
             raise Refused(400, _("A message can be at most 4096 characters long."))
+        if persona.channel == "zalo":
+            await self.zalo_say(persona, text)
+            return web.json_response({"ok": True})
         if chat["type"] == "private" and re.fullmatch(rf"https://t\.me/{BOT_USERNAME}(\?start=\S*)?", text):
             # Tapping a link to this bot (a forwarded invite, say) opens it: /start <payload>.
             await self.tg.open_link(self.tg.users[persona.user_id], text)
@@ -460,6 +585,8 @@ class Sandbox:
         data = await self._json(request)
         persona = self.persona(data.get("persona"))
         chat = self._chat_for(persona, data.get("chat"))
+        if persona.channel == "zalo":
+            raise Refused(400, _("Zalo has no buttons: reply with the number or the word."))
         message = next((m for m in self.tg.messages(chat["id"]) if m["message_id"] == _int(data.get("message_id"))),
                        None)
         if message is None:
@@ -473,6 +600,8 @@ class Sandbox:
     async def _open(self, request: web.Request) -> web.Response:
         data = await self._json(request)
         persona = self.persona(data.get("persona"))
+        if persona.channel == "zalo":
+            raise Refused(400, _("Zalo has no bot links: type the word the bot shows instead."))
         try:
             await self.tg.open_link(self.tg.users[persona.user_id], str(data.get("url") or ""))
         except ValueError:
@@ -501,6 +630,10 @@ class Sandbox:
         if "file" not in fields:
             raise Refused(400, _("Choose a file first."))
         name, body, mime = fields["file"]
+        if persona.channel == "zalo":  # Zalo hands the bot a document without its content
+            self._zalo_pushed += 1
+            await self.zalo.send_document(self.zalo.users[persona.zalo_id])
+            return web.json_response({"ok": True})
         await self.tg.send_document(self.tg.users[persona.user_id], chat, name, body,
                                     mime_type=mime or mimetypes.guess_type(name)[0],
                                     caption=(fields.get("caption") or None))
@@ -532,7 +665,8 @@ PAGE_STRINGS = {
     "send": N_("Send"),
     "attach": N_("Send a file"),
     "starting": N_("The bot is starting… what you type now is answered as soon as it is up."),
-    "seeding": N_("Preparing the demo bloc (14 health centres, the head and three representatives)…"),
+    "seeding": N_("Preparing the demo bloc (14 health centres, the head, three representatives on Telegram and one "
+                  "on Zalo)…"),
     "error": N_("The bot could not start; the terminal shows why."),
     "ready": N_("Bot is online"),
     "edited": N_("edited"),

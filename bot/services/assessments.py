@@ -7,6 +7,7 @@ a submission needs every normal criterion scored; every submission is a new froz
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -372,6 +373,33 @@ async def set_score(session: AsyncSession, clock: Clock, round_id: int, person: 
     return form
 
 
+async def set_scores(session: AsyncSession, clock: Clock, round_id: int, person: Person,
+                     scores: list[tuple[int, str]]) -> Form:
+    """Several scores at once, (criterion index, typed score): every one is validated first, and
+    nothing is written if one is wrong."""
+    form = await _editable(session, clock, round_id, person)
+    values: dict[str, float] = {}
+    try:
+        for index, raw in scores:
+            if not 0 <= index < len(form.criteria):
+                raise UserError(_("There is no criterion number {number}: the form has {count}.").format(
+                    number=index + 1, count=len(form.criteria)))
+            criterion = form.criterion(index)
+            try:
+                values[str(criterion.id)] = scoring.parse_score(raw, criterion.max_points)
+            except UserError as err:
+                reason = _("Criterion {number}: {reason}").format(number=index + 1, reason=err.message)
+                raise UserError(reason) from None
+    except UserError:
+        await abort(session)
+        raise
+    draft = _draft(form)
+    draft.scores = {**draft.scores, **values}
+    _touch(form, clock, person)
+    await session.commit()
+    return form
+
+
 async def clear_score(session: AsyncSession, clock: Clock, round_id: int, person: Person, index: int) -> Form:
     form = await _editable(session, clock, round_id, person)
     criterion = form.criterion(index)
@@ -473,7 +501,10 @@ def check_evidence(name: str, size: int, max_mb: int) -> str:
 
 
 async def add_evidence(session: AsyncSession, clock: Clock, round_id: int, person: Person, file_id: str,
-                       file_unique_id: str, name: str, size: int, max_mb: int) -> tuple[Form, EvidenceFile]:
+                       file_unique_id: str, name: str, size: int, max_mb: int,
+                       before_commit: Callable[[], Awaitable[None]] | None = None) -> tuple[Form, EvidenceFile]:
+    """`before_commit` runs in the same write transaction once every check has passed (the upload
+    page spends its one-time link and stores the bytes there); a UserError from it undoes all."""
     mime = check_evidence(name, size, max_mb)
     form = await _editable(session, clock, round_id, person)
     if len(form.evidence) >= MAX_EVIDENCE:
@@ -484,6 +515,12 @@ async def add_evidence(session: AsyncSession, clock: Clock, round_id: int, perso
                         size=size, mime=mime, uploaded_at=clock.now(), uploaded_by_person_id=person.id)
     session.add(item)
     _touch(form, clock, person)
+    if before_commit is not None:
+        try:
+            await before_commit()
+        except UserError:
+            await abort(session)
+            raise
     await session.commit()
     form.evidence.append(item)
     return form, item

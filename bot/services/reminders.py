@@ -256,7 +256,8 @@ def key(kind: str, item_id: int, version: int, what: str, target: str) -> str:
 def reply_fields(reply) -> dict[str, Any]:
     """A Reply (bot.views.base) as the outbox columns text + actions."""
     return {"text": reply.text,
-            "actions": [[[a.label, a.data, a.kind] for a in row] for row in reply.actions]}
+            "actions": [[[a.label, a.data, a.kind] + ([a.short] if a.short else []) for a in row]
+                        for row in reply.actions]}
 
 
 async def insert_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> int:

@@ -14,7 +14,7 @@ from bot.services import assessments as svc
 from bot.services import scoring
 from bot.services.reminders import DeadlineItem
 from bot.services.scoring import fmt
-from bot.views.base import Action, Reply, esc
+from bot.views.base import Action, Reply, Typed, esc
 from bot.views.meetings import lead_text, mute_button
 from storage.models import AssessmentRound, Bloc, Criterion, SubmissionVersion, Unit
 
@@ -314,6 +314,10 @@ def criterion_card(form: svc.Form, index: int, b: FormButtons) -> Reply:
     reply.add_row(*extra)
     reply.add_row(Action(_("📎 Evidence ({n})").format(n=len(form.evidence)), b.evidence()),
                   Action(_("📊 Summary"), b.summary()))
+    # Without buttons (Zalo) the choices are lettered: a number typed is always the score.
+    lines[-1] = _("\nType the score (0–{max}, half points allowed, e.g. 4,5).").format(max=fmt(c.max_points))
+    lines.append(_("Several at once: criterion number and score, e.g. 1:8 2:9,5 3:10"))
+    reply.typed = Typed(text="\n".join(lines), letters=True)
     return reply
 
 
@@ -340,10 +344,20 @@ def note_prompt(form: svc.Form, index: int, b: FormButtons) -> Reply:
     return reply.add_row(Action(_("◀ Back"), b.goto(index)))
 
 
-def evidence_screen(form: svc.Form, max_mb: int, b: FormButtons) -> Reply:
-    lines = [_header(form),
-             _("📎 <b>Evidence files</b>: send them here as files (PDF, DOCX, XLSX, JPG, PNG; at most {mb} MB each, "
-               "{limit} files).").format(mb=max_mb, limit=svc.MAX_EVIDENCE)]
+def evidence_screen(form: svc.Form, max_mb: int, b: FormButtons, upload: str | None = None) -> Reply:
+    """`upload`: None where files can be sent in the chat (Telegram); on a channel that cannot carry
+    files (Zalo) the one-time upload page's address, or "" when the bot has no public address."""
+    if upload is None:
+        intro = _("📎 <b>Evidence files</b>: send them here as files (PDF, DOCX, XLSX, JPG, PNG; at most {mb} MB "
+                  "each, {limit} files).").format(mb=max_mb, limit=svc.MAX_EVIDENCE)
+    elif upload:
+        intro = _("📎 <b>Evidence files</b>: this chat cannot carry files. Upload each file on the page below "
+                  "(PDF, DOCX, XLSX, JPG, PNG; at most {mb} MB each, {limit} files). The link works once, for "
+                  "30 minutes.").format(mb=max_mb, limit=svc.MAX_EVIDENCE)
+    else:
+        intro = _("📎 <b>Evidence files</b>: this chat cannot carry files, and the bot has no public web address "
+                  "(PUBLIC_BASE_URL) for an upload page. Please tell the administrator.")
+    lines = [_header(form), intro]
     for i, e in enumerate(form.evidence, 1):
         lines.append(f"{i}. {esc(e.name)} ({_size(e.size)})")
     if not form.evidence:
@@ -354,7 +368,14 @@ def evidence_screen(form: svc.Form, max_mb: int, b: FormButtons) -> Reply:
             reply.add_row(Action(_("🗑 Remove {i}. {name}").format(i=i, name=e.name)[:40], b.remove(e.id)))
     reply.add_row(Action(_("◀ Criteria"), b.goto(form.draft.position if form.draft else 0)),
                   Action(_("📊 Summary"), b.summary()))
+    if upload and not form.submitted:
+        reply.add_row(Action(_("📤 Upload a file"), upload, kind="url"))
     return reply
+
+
+def evidence_uploaded(name: str) -> str:
+    """The upload page's answer once the file is in."""
+    return _("✅ Received: {name}. You can close this page; the chat with the bot continues.").format(name=esc(name))
 
 
 def _size(size: int) -> str:
@@ -363,8 +384,8 @@ def _size(size: int) -> str:
     return f"{max(1, size // 1024)} KB"
 
 
-def evidence_added(form: svc.Form, name: str, max_mb: int, b: FormButtons) -> Reply:
-    reply = evidence_screen(form, max_mb, b)
+def evidence_added(form: svc.Form, name: str, max_mb: int, b: FormButtons, upload: str | None = None) -> Reply:
+    reply = evidence_screen(form, max_mb, b, upload)
     reply.text = _("✅ Received: {name}").format(name=esc(name)) + "\n\n" + reply.text
     return reply
 

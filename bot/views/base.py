@@ -24,6 +24,35 @@ class Action:
     label: str
     data: str
     kind: Literal["callback", "url", "start"] = "callback"
+    # A channel without buttons (Zalo) shows a row whose actions all have a short label on one line,
+    # "1 Dự · 2 Vắng · 3 Cử người thay"; the short label also works as a typed word.
+    short: str | None = None
+
+
+MASK_SLOT = "{mask}"
+
+
+@dataclass(frozen=True)
+class Typed:
+    """How a channel without buttons (Zalo) asks for this reply's answer and reads it; Telegram
+    ignores it (bot/channels/textual.py).
+
+    - `lines`: shown instead of the numbered list of the callback actions (candidates, a prompt);
+    - `text`: the reply's text there, when the text speaks of buttons ("press Next");
+    - `pick`: action data in which `MASK_SLOT` stands for the hex bit mask of the numbers typed at
+      once ("3", "1,4,7", "1 4 7"; number 1 is bit 0), valid from 1 to `count`, at most `limit`;
+    - `words`: typed words (any case, with or without diacritics) -> action data ("co" -> Cast);
+    - `letters`: the callback actions are lettered a, b, c… instead of numbered, so a number
+      typed goes to the dialog step (a score); actions labelled by a number alone are left out
+      (typing that number does the same)."""
+
+    lines: tuple[str, ...] = ()
+    text: str | None = None  # the reply's text there, when it speaks of buttons
+    pick: str | None = None
+    count: int = 0
+    limit: int = 0
+    words: tuple[tuple[str, str], ...] = ()
+    letters: bool = False
 
 
 @dataclass(frozen=True)
@@ -44,6 +73,7 @@ class Reply:
     attachments: list[Attachment] = field(default_factory=list)
     # Where the reply should go when it is not simply "back to the same chat".
     private: bool = False
+    typed: Typed | None = None  # the wording for channels without buttons (None: numbered buttons)
 
     def add_row(self, *actions: Action) -> "Reply":
         self.actions.append(list(actions))

@@ -54,8 +54,9 @@ def _details(bloc: Bloc, meeting: Meeting) -> list[str]:
 
 def rsvp_buttons(actions: dict[str, str]) -> list[Action]:
     """The three answer buttons; `actions` maps an answer code (a, x, s) to its packed data."""
-    return [Action(_("✅ Attend"), actions["a"]), Action(_("❌ Absent"), actions["x"]),
-            Action(_("👤 Substitute"), actions["s"])]
+    return [Action(_("✅ Attend"), actions["a"], short=_("Attend")),
+            Action(_("❌ Absent"), actions["x"], short=_("Absent")),
+            Action(_("👤 Substitute"), actions["s"], short=_("Send a substitute"))]
 
 
 ANSWER_CODES = {"a": "attend", "x": "absent", "s": "substitute"}

@@ -13,7 +13,7 @@ from bot.services import ballot_box
 from bot.services import voting as svc
 from bot.services.tally import Rule, sheet_facts
 from bot.views import usage
-from bot.views.base import Action, Reply, esc
+from bot.views.base import MASK_SLOT, Action, Reply, Typed, esc
 from bot.views.numbers import format_decimal, format_percent
 from storage.models import Bloc, Poll, Unit
 
@@ -162,7 +162,29 @@ def ballot(bloc: Bloc, poll: Poll, unit: Unit, selection: Sequence[int]) -> Repl
         own = " " + _("(your unit)") if option.get("unit_id") == unit.id else ""
         reply.add_row(Action(f"{mark} {option['label']}{own}"[:60], act.Tick(poll.id, mask, i).pack()))
     reply.add_row(Action(_("Next ▶"), act.Review(poll.id, mask).pack()))
+    reply.typed = _typed_ballot(poll, unit, [*lines[:3]], rule.max_choices, rule.blank_allowed)
     return reply
+
+
+def _typed_ballot(poll: Poll, unit: Unit, head: list[str], limit: int, blank: bool,
+                  text: str | None = None) -> Typed:
+    """The ballot on a channel without buttons: the candidates numbered, the numbers typed at once
+    ("3", "1,4,7") become the same Review action (and bit mask) the "Next" button carries."""
+    if text is None:
+        head[1] = _("You vote for <b>{unit}</b>.").format(unit=esc(unit.name))
+        lines = [f"{i} · {option['label']}" + (" " + _("(your unit)") if option.get("unit_id") == unit.id else "")
+                 for i, option in enumerate(poll.options, 1)]
+        lines.append(_("Reply with the numbers of the units you choose, for example 3 or 1,4,7."))
+        lines.append(_("Choose at most {n}.").format(n=limit))
+    else:
+        lines = [_("Type {word} to cast the ballot.").format(word=_("YES")),
+                 _("To choose again, type the numbers again, for example 3 or 1,4,7.")]
+    words: list[tuple[str, str]] = []
+    if blank:
+        lines.append(_("Type {word} for a blank ballot.").format(word=_("BLANK")))
+        words.append((_("BLANK"), act.Review(poll.id, ballot_box.mask_of([])).pack()))
+    return Typed(lines=tuple(lines), text=text if text is not None else "\n".join(head), words=tuple(words),
+                 pick=act.Review(poll.id, MASK_SLOT).pack(), count=len(poll.options), limit=limit)
 
 
 def confirm(bloc: Bloc, poll: Poll, unit: Unit, selection: Sequence[int]) -> Reply:
@@ -176,6 +198,11 @@ def confirm(bloc: Bloc, poll: Poll, unit: Unit, selection: Sequence[int]) -> Rep
     mask = act.mask(list(selection))
     reply.add_row(Action(_("✅ Cast the ballot"), act.Cast(poll.id, mask).pack()))
     reply.add_row(Action(_("◀ Change"), act.Change(poll.id, mask).pack()))
+    rule = svc.rule_of(poll)
+    typed = _typed_ballot(poll, unit, [], rule.max_choices, False, text=text)
+    cast = act.Cast(poll.id, mask).pack()
+    reply.typed = Typed(lines=typed.lines, text=text, pick=typed.pick, count=typed.count, limit=typed.limit,
+                        words=((_("YES"), cast), ("co", cast)))
     return reply
 
 

@@ -4,6 +4,7 @@ Mounted on the bot's aiohttp app (the webhook server, or a small one of its own 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from aiohttp import web
@@ -12,8 +13,18 @@ from bot.clock import Clock
 from bot.services import files
 from storage.db import Database
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
 
 def add_routes(app: web.Application, db: Database, clock: Clock) -> None:
+    download = download_handler(db, clock)
+    app.router.add_get("/f/{token}/{name}", download)
+    app.router.add_get("/f/{token}", download)
+
+
+def download_handler(db: Database, clock: Clock) -> Handler:
+    """The handler alone, for a web app whose routes are fixed before the bot exists (the sandbox)."""
+
     async def download(request: web.Request) -> web.Response:
         async with db.session() as session:
             found = await files.fetch(session, clock, request.match_info["token"])
@@ -25,5 +36,4 @@ def add_routes(app: web.Application, db: Database, clock: Clock) -> None:
             "X-Content-Type-Options": "nosniff",
         })
 
-    app.router.add_get("/f/{token}/{name}", download)
-    app.router.add_get("/f/{token}", download)
+    return download

@@ -19,7 +19,7 @@ from storage.models.assessment import (  # noqa: F401
     SubmissionVersion,
 )
 from storage.models.core import AuditEvent, Bloc, Invite, Person, Representative, Unit  # noqa: F401
-from storage.models.files import SharedFile  # noqa: F401
+from storage.models.files import SharedFile, StoredFile, UploadTicket  # noqa: F401
 from storage.models.meetings import Meeting, MeetingRsvp  # noqa: F401
 from storage.models.outbox import OutboxMessage, ReminderMute  # noqa: F401
 from storage.models.voting import BallotBox, Poll  # noqa: F401

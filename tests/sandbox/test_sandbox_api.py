@@ -34,7 +34,7 @@ async def test_page_and_demo_bloc(page: Page):
         person_id = next(p["id"] for p in state["personas"] if p["key"] == persona)
         assert any(f"Bạn đã là đại diện của <b>{UNITS[unit]}</b>" in t for t in await page.bot_html(persona, person_id))
     await page.send("deputy", group, "/status")
-    assert "đã có đại diện: 4/14" in (await page.last_bot("deputy", group, "đã có đại diện"))["html"]
+    assert "đã có đại diện: 5/14" in (await page.last_bot("deputy", group, "đã có đại diện"))["html"]
     await page.send("head", HEAD, "/lang en")  # each persona's bot language is its own
     await page.send("head", HEAD, "/help")
     assert "What you can do here" in (await page.bot_html("head", HEAD))[-1]
@@ -156,7 +156,7 @@ async def test_restart_keeps_chats_and_bloc(tmp_path, clock):
             ballot = (await page.messages("mai", MAI))[-1]
             assert "Cờ thi đua" in ballot["html"] or any(UNITS[0] in b["text"] for r in ballot["buttons"] for b in r)
             await page.send("head", group, "/status")
-            assert "đã có đại diện: 4/14" in (await page.last_bot("head", group, "đã có đại diện"))["html"]
+            assert "đã có đại diện: 5/14" in (await page.last_bot("head", group, "đã có đại diện"))["html"]
     finally:
         await second.stop()
 

@@ -90,9 +90,10 @@ async def test_a_whole_vote_in_plain_text(db, clock, settings):
     for i, rep in enumerate(REPS):
         name = f"Đại diện {i + 1}"
         ballot = (await front.say(rep, name, "phieu 1"))[-1]
-        ticked = (await front.say(rep, name, number_of(ballot, "TTYT 1")))[-1]
-        review = (await front.say(rep, name, number_of(ticked, "Tiếp tục")))[-1]
-        done = (await front.say(rep, name, number_of(review, "Gửi phiếu")))[-1]
+        assert "Trả lời số đơn vị bạn chọn, ví dụ 3 hoặc 1,4,7" in ballot
+        review = (await front.say(rep, name, number_of(ballot, "TTYT 1")))[-1]
+        assert "Gõ CO để gửi phiếu" in review and "• TTYT 1" in review
+        done = (await front.say(rep, name, ("CO", "có", "co")[i]))[-1]
         assert f"Phiếu của TTYT {i + 1} đã vào hòm phiếu" in done and "Mã biên nhận" in done
     await front.say(HEAD, "Lan", "/close", chat=group)
     assert "Đóng cuộc bỏ phiếu #1" in front.last_to(GROUP) and "3/3 đơn vị đã bỏ phiếu" in front.last_to(GROUP)

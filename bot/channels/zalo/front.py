@@ -45,7 +45,8 @@ class ZaloFront:
     def __init__(self, client: ZaloClient, table: Table, db: Database, clock: Clock, settings: Settings,
                  vault: KeyVault | None = None) -> None:
         self.client, self.db, self.settings = client, db, settings
-        self.text = TextFront(table, db, clock, settings, vault or KeyVault(), channel=CHANNEL, send=self.send)
+        self.text = TextFront(table, db, clock, settings, vault or KeyVault(), channel=CHANNEL, send=self.send,
+                              send_photo=self.send_photo)
         self._numbers: dict[str, int] = {}
         self._zalo_ids: dict[int, str] = {}
 
@@ -113,6 +114,19 @@ class ZaloFront:
             async with write(session):
                 await reminders.insert_rows(session, rows)
         log.info("zalo reply held for %ss (429)", retry_after)
+
+    async def send_photo(self, number: int | str, url: str, caption: str | None = None) -> bool:
+        """sendPhoto by a public URL (Zalo fetches it: the result chart's signed link)."""
+        zalo_id = await self.zalo_id_of(int(number))
+        if zalo_id is None:
+            return False
+        try:
+            await self.client.send_photo(zalo_id, url, caption)
+        except ZaloError as err:
+            log.info("zalo photo not delivered: %s", type(err).__name__)
+            return False
+        await self.count(1)
+        return True
 
     async def number_of(self, zalo_id: str) -> int:
         if zalo_id in self._numbers:

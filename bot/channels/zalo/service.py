@@ -17,7 +17,7 @@ from aiohttp import web
 
 from bot.channels.zalo.client import ZaloClient
 from bot.channels.zalo.dedup import only_first
-from bot.channels.zalo.front import ZaloFront
+from bot.channels.zalo.front import CHANNEL, ZaloFront
 from bot.channels.zalo.poller import ZaloPoller
 from bot.channels.zalo.webhook import ZaloWebhook
 from bot.clock import Clock
@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.conversations.core import Table
 from bot.services.ballot_box import KeyVault
 from bot.web.files import add_routes as add_file_routes
+from bot.web.uploads import add_routes as add_upload_routes
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -47,8 +48,10 @@ class ZaloService:
         return self.settings.zalo_webhook_secret is not None and bool(self.settings.public_base_url)
 
     def add_routes(self, web_app: web.Application) -> None:
-        """The file links, and in webhook mode the webhook endpoint (secret checked in constant time)."""
+        """The file links, the upload page, and in webhook mode the webhook endpoint (secret checked
+        in constant time)."""
         add_file_routes(web_app, self.db, self.clock)
+        add_upload_routes(web_app, self.db, self.clock, self.settings, CHANNEL, self.front.text.push)
         if self.settings.zalo_webhook_secret is not None:
             handler = only_first(self.db, self.client.bot_id, self.front.handle, self.clock)
             hook = ZaloWebhook(self.settings.zalo_webhook_secret, handler)

@@ -139,7 +139,7 @@ function renderMessage(m) {
   if (m.photo) {
     const ph = el("div", "photo");
     const img = el("img");
-    img.src = `/api/file/${m.photo.file_id}`;
+    img.src = m.photo.url || `/api/file/${m.photo.file_id}`;
     img.alt = "";
     img.addEventListener("load", () => { const b = $("messages"); b.scrollTop = b.scrollHeight; });
     ph.append(img);
