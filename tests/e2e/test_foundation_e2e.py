@@ -20,7 +20,7 @@ async def confirm_join(tg, user, url):
     data = [b["callback_data"] for row in card["reply_markup"]["inline_keyboard"] for b in row
             if ConfirmJoin.matches(b.get("callback_data"))][0]
     await tg.click(user, card, data)
-    await tg.wait_bot_message(user["id"], "Bạn đã là đại diện của")
+    await tg.wait_bot_message(user["id"], "Từ nay bạn là đại diện của")
 
 
 async def test_setup_units_invites_join_status(db, db_url, clock, caplog):

@@ -101,8 +101,8 @@ async def test_one_line_open_card_cast_once_close_results(flow, fetch, clock):
     await flow.send(head, "/vote flag 18:00 25/12/2026", chat=flow.group)
     card = card_of(flow)
     assert "Cờ thi đua" in card.text and UNITS[0] in card.text
-    assert "25/12/2026 18:00" in card.text and "0/5 đơn vị đã bỏ phiếu" in card.text
-    assert "trên 50%" in card.text
+    assert "18:00 ngày 25/12/2026" in card.text and "0/5 đơn vị đã bỏ phiếu" in card.text
+    assert "trên 1/2" in card.text and "từ 2/3 số đơn vị trở lên" in card.text
     (payload,) = start_payloads(flow, card, "v_")
     assert re.fullmatch(r"v_\d+", payload)
 
@@ -279,15 +279,15 @@ async def test_cancel_extend_and_status(flow, fetch, clock):
     assert "1/5 đơn vị đã bỏ phiếu" in flow.last_text(flow.group.id)
     await flow.send(head, f"/vote extend {pid} 23:00 30/11/2026", chat=flow.group)
     notice = [t for t in flow.texts(flow.group.id) if "gia hạn" in t]
-    assert notice and "30/11/2026 23:00" in notice[-1] and "30/11/2026 23:00" in current_text(flow, card_of(flow))
+    assert notice and "23:00 ngày 30/11/2026" in notice[-1] and "23:00 ngày 30/11/2026" in current_text(flow, card_of(flow))
     await flow.send(head, f"/vote cancel {pid}", chat=flow.group)
     await press(flow, head, flow.last(flow.group.id), act.CancelYes)
-    assert "đã bị hủy" in flow.last_text(flow.group.id)
+    assert "Trưởng khối đã hủy cuộc bỏ phiếu" in flow.last_text(flow.group.id)
     (poll,) = await fetch(select(Poll))
     (box,) = await fetch(select(BallotBox))
     assert poll.status == "cancelled" and box.ballots == [] and box.voters == []
     await flow.send(reps[1], f"/start {payload}")
-    assert "đã bị hủy" in flow.last_text(reps[1].id)
+    assert "Trưởng khối đã hủy cuộc bỏ phiếu này" in flow.last_text(reps[1].id)
 
 
 async def test_closer_reminds_then_closes_at_its_time_once(flow, fetch, clock):

@@ -51,7 +51,7 @@ async def test_setup_units_invite_join_whoami_help(db, clock, settings):
     assert "Bạn đã mở link tham gia của TTYT Quảng Yên trong Khối thi đua Y tế" in said[0]
     assert "1 · ✅ Tôi là đại diện của TTYT Quảng Yên" in said[0] and "2 · ✖ Không phải tôi" in said[0]
     said = await front.say(REP, "Mai", "1")
-    assert said[0].startswith("✅ Bạn đã là đại diện của TTYT Quảng Yên trong Khối thi đua Y tế.")
+    assert said[0].startswith("✅ Từ nay bạn là đại diện của TTYT Quảng Yên trong Khối thi đua Y tế.")
     assert front.last_to(HEAD).startswith("👤 Mai đã đăng ký làm đại diện của TTYT Quảng Yên")
 
     said = await front.say(REP, "Mai", "/whoami")
@@ -66,7 +66,7 @@ async def test_setup_units_invite_join_whoami_help(db, clock, settings):
     # The same link opened by someone else: refused, and the head is told.
     await front.say(OTHER, "Khách", f"dk {tokens[1]}")
     said = await front.say(OTHER, "Khách", "1")
-    assert said[0].startswith("Đường link này đã được sử dụng.")
+    assert said[0].startswith("Link tham gia này đã được sử dụng.")
     assert "Khách" in front.last_to(HEAD)
 
 
