@@ -90,8 +90,8 @@ def _parse_bloc_word(raw: str) -> str:
 COLUMN_KEYS = {"timezone": "timezone", "language": "locale"}
 register(SettingSpec("language", N_("bloc language"), "vi", _parse_locale, example="vi"))
 register(SettingSpec("timezone", N_("time zone"), "Asia/Ho_Chi_Minh", _parse_tz, example="Asia/Ho_Chi_Minh"))
-register(SettingSpec("bloc_word", N_("the bloc is called: khối (bloc), or cụm (cluster: cụm thi đua, Trưởng cụm)"), "khối",
-                     _parse_bloc_word, example="cụm"))
+register(SettingSpec("bloc_word", N_("the bloc is called: khối (bloc), or cụm (cluster: cụm thi đua, Trưởng cụm)"),
+                     "khối", _parse_bloc_word, example="cụm"))
 
 
 def current(bloc: Bloc, key: str) -> Any:

@@ -61,7 +61,8 @@ async def test_deadline_plans_reminders_for_unsigned_units_only(flow, fetch, clo
 
     await flow.send(head, "/pledge deadline 30/11/2026 17:00", chat=flow.group)  # clock: 23/11/2026 09:00 local
     assert any("Hạn xác nhận tham gia giao ước: <b>17:00 ngày 30/11/2026</b>" in t for t in flow.texts(flow.group.id))
-    assert "Hạn xác nhận: 17:00 ngày 30/11/2026" in flow.messages[(post.chat_id, post.message_id)].text  # the post shows it
+    # the post shows it
+    assert "Hạn xác nhận: 17:00 ngày 30/11/2026" in flow.messages[(post.chat_id, post.message_id)].text
     rows = await fetch(select(OutboxMessage).where(OutboxMessage.item_kind == "pledge"))
     assert sorted(r.kind for r in rows) == ["fanout", "fanout", "fanout", "group", "group", "group"]
 

@@ -32,7 +32,8 @@ async def test_page_and_demo_bloc(page: Page):
     assert any("TTYT thị xã Đông Triều là đơn vị Phó trưởng khối" in t for t in texts)
     for persona, unit in (("deputy", 0), ("mai", 1), ("tuan", 2), ("head", 4)):
         person_id = next(p["id"] for p in state["personas"] if p["key"] == persona)
-        assert any(f"Từ nay bạn là đại diện của <b>{UNITS[unit]}</b>" in t for t in await page.bot_html(persona, person_id))
+        said = await page.bot_html(persona, person_id)
+        assert any(f"Từ nay bạn là đại diện của <b>{UNITS[unit]}</b>" in t for t in said)
     await page.send("deputy", group, "/status")
     assert "đã có đại diện: 4/14" in (await page.last_bot("deputy", group, "đã có đại diện"))["html"]
     await page.send("head", HEAD, "/lang en")  # each persona's bot language is its own
