@@ -17,6 +17,7 @@ from bot.services.scoring import fmt
 from bot.views.base import Action, Reply, esc
 from bot.views.blocname import bloc_name
 from bot.views.meetings import lead_text, mute_button
+from bot.views.numbers import format_decimal
 from storage.models import AssessmentRound, Bloc, Criterion, SubmissionVersion, Unit
 
 
@@ -360,7 +361,7 @@ def evidence_screen(form: svc.Form, max_mb: int, b: FormButtons) -> Reply:
 
 def _size(size: int) -> str:
     if size >= 1024 * 1024:
-        return f"{size / 1024 / 1024:.1f} MB".replace(".", ",")
+        return f"{format_decimal(size / 1024 / 1024, places=1)} MB"
     return f"{max(1, size // 1024)} KB"
 
 

@@ -199,7 +199,7 @@ async def test_bad_input_changes_nothing(flow, fetch, clock):
     await flow.send(rep, "/start a_99999")
     assert "không tồn tại" in flow.last_text(rep.id)
     await flow.send(rep, "/start a_x<b>")
-    assert "không hợp lệ" in flow.last_text(rep.id)
+    assert "không đúng" in flow.last_text(rep.id)
     # evidence: wrong type, too large
     card = flow.last(rep.id)
     await flow.click(rep, card, Evidence(round_id).pack())

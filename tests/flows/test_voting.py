@@ -203,7 +203,7 @@ async def test_bad_input_gets_clear_answers(flow, fetch):
         await flow.send(reps[0], f"/start {big}")
         assert "không tồn tại" in flow.last_text(reps[0].id)
     await flow.send(reps[0], "/start v_abc")
-    assert "không hợp lệ" in flow.last_text(reps[0].id)
+    assert "không đúng" in flow.last_text(reps[0].id)
     await flow.send(reps[0], "/vote flag")
     assert "nhóm chung" in flow.last_text(reps[0].id)
     await flow.send(reps[0], "/ballots")

@@ -110,7 +110,7 @@ async def test_refusals_change_nothing(page: Page):
     # A forged invite link: the bot itself says it is not valid; the outsider joins nothing.
     forged = f"https://t.me/{BOT_USERNAME}?start=j_AAAAAAAAAAAAAAAAAAAAAA"
     status, _ = await page.send("guest", GUEST, forged)  # pasted link = tapped link
-    assert status == 200 and "không hợp lệ" in (await page.bot_html("guest", GUEST))[-1]
+    assert status == 200 and "không đúng" in (await page.bot_html("guest", GUEST))[-1]
     await page.send("guest", GUEST, "/whoami")
     assert "TTYT" not in (await page.bot_html("guest", GUEST))[-1]
 

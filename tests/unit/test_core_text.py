@@ -79,6 +79,6 @@ async def test_not_me_and_forged_links(db, clock, settings):
     said = await front.say(REP, "Mai", "/whoami")
     assert said == ["Bạn chưa tham gia khối nào. Hãy mở link tham gia mà Trưởng khối đã gửi bạn."]
     said = await front.say(OTHER, "Khách", "dk khongphaitoken")
-    assert said == ["Link tham gia này không hợp lệ. Hãy đề nghị Trưởng khối gửi link mới."]
+    assert said == ["Link tham gia này không đúng. Hãy đề nghị Trưởng khối gửi link mới."]
     said = await front.say(OTHER, "Khách", "/units")
     assert said == ["Lệnh này dùng trong nhóm chung của khối."]

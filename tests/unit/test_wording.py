@@ -279,3 +279,17 @@ def test_decree_citations_are_current():
     assert stale == [], "Decree 98/2023 cited as if in force"
     readme = (root / "README.md").read_text()
     assert "152/2025/NĐ-CP" in readme and "15/2025/TT-BNV" in readme
+
+
+def test_hop_le_is_said_of_ballots_only():
+    """"hợp lệ" is for ballots; a result "có giá trị" or not, a link is "không đúng"."""
+    wrong = [text for _msgid, text in _vi_entries() if "hợp lệ" in text.lower() and "phiếu" not in text.lower()]
+    assert wrong == []
+
+
+def test_scores_follow_the_locale():
+    from bot.services.scoring import fmt
+
+    assert (fmt(4.5), fmt(4.0), fmt(None)) == ("4,5", "4", "—")
+    with use_locale("en"):
+        assert fmt(4.5) == "4.5"
