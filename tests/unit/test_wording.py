@@ -293,3 +293,11 @@ def test_scores_follow_the_locale():
     assert (fmt(4.5), fmt(4.0), fmt(None)) == ("4,5", "4", "—")
     with use_locale("en"):
         assert fmt(4.5) == "4.5"
+
+
+def test_reminder_settings_in_plain_words():
+    from bot.services import reminders
+
+    assert reminders.show_offsets("3d,1d,2h") == "3 ngày, 1 ngày, 2 giờ"
+    assert reminders.show_offsets("off") == reminders.show_quiet("off") == "tắt"
+    assert reminders.parse_offsets("tắt") == "off" and reminders.show_quiet("21:00-07:00") == "21:00-07:00"
