@@ -37,7 +37,7 @@ async def _bloc_with_links(front: TextFront) -> list[str]:
     assert said == ["✅ Đã thêm 3 đơn vị: TTYT Đông Triều, TTYT Quảng Yên, TTYT Uông Bí.\n"
                     "Khối có 3 đơn vị thành viên. Gửi /units để xem danh sách."]
     said = await front.say(HEAD, "Lan", "/invite", chat=GROUP)
-    assert said == ["📨 Tôi đã gửi các link tham gia vào tin nhắn riêng của bạn."]
+    assert said == ["📨 Bot đã gửi các link tham gia vào tin nhắn riêng của bạn."]
     tokens = [t for text in front.texts_to(HEAD) for t in TOKEN.findall(text)]
     assert len(tokens) == 3
     return tokens
@@ -59,7 +59,7 @@ async def test_setup_units_invite_join_whoami_help(db, clock, settings):
     said = await front.say(REP, "Mai", "/help")
     assert said[0].startswith("Bạn có thể làm ở đây:") and "/whoami" in said[0]
     said = await front.say(REP, "Mai", "/khongco")
-    assert said == ["Tôi không hiểu lệnh này. Gửi /help để xem bạn có thể làm gì ở đây."]
+    assert said == ["Bot không hiểu lệnh này. Gửi /help để xem bạn có thể làm gì ở đây."]
     said = await front.say(HEAD, "Lan", "/units", chat=GROUP)
     assert "TTYT Quảng Yên" in said[0]
 

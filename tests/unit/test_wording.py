@@ -301,3 +301,9 @@ def test_reminder_settings_in_plain_words():
     assert reminders.show_offsets("3d,1d,2h") == "3 ngày, 1 ngày, 2 giờ"
     assert reminders.show_offsets("off") == reminders.show_quiet("off") == "tắt"
     assert reminders.parse_offsets("tắt") == "off" and reminders.show_quiet("21:00-07:00") == "21:00-07:00"
+
+
+def test_the_bot_calls_the_private_chat_one_way():
+    """"tin nhắn riêng với bot" everywhere (not "chat riêng", not "với tôi")."""
+    texts = [text for _msgid, text in _vi_entries()]
+    assert not [t for t in texts if "chat riêng" in t or "với tôi" in t]
