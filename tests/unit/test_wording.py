@@ -307,3 +307,20 @@ def test_the_bot_calls_the_private_chat_one_way():
     """"tin nhắn riêng với bot" everywhere (not "chat riêng", not "với tôi")."""
     texts = [text for _msgid, text in _vi_entries()]
     assert not [t for t in texts if "chat riêng" in t or "với tôi" in t]
+
+
+async def test_settings_answer_in_plain_words_through_the_chat(db, clock, settings):
+    from tests.support.textbloc import text_bloc
+
+    bloc = await text_bloc(db, clock, settings, reps=1)
+    said = await bloc.front.say(bloc.head, "Lan", "/settings vote.base số phiếu hợp lệ", chat=bloc.group)
+    assert said[-1] == "✅ Đã đổi vote.base: số phiếu hợp lệ."
+    said = await bloc.front.say(bloc.head, "Lan", "/settings vote.strict từ", chat=bloc.group)
+    assert said[-1] == "✅ Đã đổi vote.strict: từ … trở lên (từ 2/3 trở lên)."
+    said = await bloc.front.say(bloc.head, "Lan", "/settings bloc_word cụm", chat=bloc.group)
+    assert said[-1] == "✅ Đã đổi bloc_word: cụm."
+    listing = (await bloc.front.say(bloc.head, "Lan", "/settings", chat=bloc.group))[-1]
+    assert listing.split("vote.base")[1].split("\n")[0].endswith(": số phiếu hợp lệ")
+    assert "3 ngày, 1 ngày, 2 giờ" in listing
+    status = (await bloc.front.say(bloc.head, "Lan", "/status", chat=bloc.group))[-1]
+    assert "Trưởng cụm: TTYT huyện Tiên Yên" in status
