@@ -114,7 +114,7 @@ async def test_reschedule_resets_answers_tells_everyone_and_cancel(flow, fetch):
 
     await flow.send(head, "/reschedule 1 18/12/2026 14:00", chat=flow.group)
     texts = flow.texts(flow.group.id)
-    assert any("dời từ 08:00 Thứ Sáu, ngày 11/12/2026 sang" in t for t in texts[-2:])
+    assert any("Đã dời cuộc họp" in t and "từ 08:00 Thứ Sáu, ngày 11/12/2026 sang" in t for t in texts[-2:])
     edited = flow.last_text(flow.group.id)
     assert "Đã đổi lịch" in edited and "tham dự 0" in edited and "Chưa trả lời (5/5)" in edited
     notices = await fetch(select(OutboxMessage).where(OutboxMessage.kind == "notice"))
@@ -129,7 +129,7 @@ async def test_reschedule_resets_answers_tells_everyone_and_cancel(flow, fetch):
     await flow.send(rep1, "/cancelmeeting 1", chat=flow.group)
     assert "Chỉ Trưởng khối" in flow.last_text(flow.group.id)
     await flow.send(head, "/cancelmeeting 1", chat=flow.group)
-    assert any("đã hủy" in t for t in flow.texts(flow.group.id)[-2:])
+    assert any("Đã hủy cuộc họp" in t for t in flow.texts(flow.group.id)[-2:])
     assert "ĐÃ HỦY" in flow.last_text(flow.group.id)
     pending = await fetch(select(OutboxMessage).where(OutboxMessage.status == "pending",
                                                       OutboxMessage.kind.in_(("group", "fanout"))))
