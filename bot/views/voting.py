@@ -156,8 +156,8 @@ def dialog_close(kind: str, n: int) -> Reply:
 def ballot(bloc: Bloc, poll: Poll, unit: Unit, selection: Sequence[int]) -> Reply:
     rule = svc.rule_of(poll)
     lines = [_("🗳 <b>{title}</b> — {bloc}").format(title=title(poll), bloc=esc(bloc_name(bloc))),
-             _("You vote for <b>{unit}</b>. Tick up to {n}, then press “Next”.").format(unit=esc(unit.name),
-                                                                                       n=rule.max_choices),
+             _("You vote on behalf of <b>{unit}</b>. Tick up to {n}, then press “Next”.").format(
+                 unit=esc(unit.name), n=rule.max_choices),
              closing_line(bloc, poll),
              _("Ticked: {count}/{n}").format(count=len(selection), n=rule.max_choices)]
     reply = Reply("\n".join(lines))
@@ -179,7 +179,7 @@ def confirm(bloc: Bloc, poll: Poll, unit: Unit, selection: Sequence[int]) -> Rep
         unit=esc(unit.name), chosen=chosen)
     reply = Reply(text)
     mask = act.mask(list(selection))
-    reply.add_row(Action(_("✅ Cast the ballot"), act.Cast(poll.id, mask).pack()))
+    reply.add_row(Action(_("✅ Cast the ballot (final)"), act.Cast(poll.id, mask).pack()))
     reply.add_row(Action(_("◀ Change"), act.Change(poll.id, mask).pack()))
     return reply
 

@@ -117,9 +117,9 @@ def test_one_term_each():
 
 def test_main_path_wording():
     vi = load("vi")
-    assert vi["You vote for <b>{unit}</b>. Tick up to {n}, then press “Next”."].startswith(
+    assert vi["You vote on behalf of <b>{unit}</b>. Tick up to {n}, then press “Next”."].startswith(
         "Bạn bỏ phiếu thay mặt <b>{unit}</b>. Chọn tối đa {n} đơn vị")
-    assert vi["✅ Cast the ballot"] == "✅ Gửi phiếu (không sửa được nữa)" != vi["🗳 Vote"]
+    assert vi["✅ Cast the ballot (final)"] == "✅ Gửi phiếu (không sửa được nữa)" != vi["🗳 Vote"]
     assert vi["Candidates:"] == "Danh sách đơn vị bầu chọn:"
     assert vi["Submit self-assessment"] == "📝 Tự chấm điểm"
     assert (vi["◀ Back"], vi["Skip ▶"], vi["nothing yet"]) == ("◀ Tiêu chí trước", "Tiêu chí sau ▶", "chưa chấm")
