@@ -85,11 +85,15 @@ def test_suy_ton_only_for_the_flag():
 
 def test_meeting_reminder_counts_down_to_the_meeting():
     """"cuộc họp còn 1 ngày" read as if the meeting lasted one more day."""
-    assert not [t for _m, t in _vi_entries() if re.search(r"cuộc họp còn \d", t)]
+    assert not [t for _m, t in _vi_entries() if re.search(r"cuộc họp còn \d|còn \S+ (ngày|giờ|phút)$", t)]
     now = datetime(2026, 12, 10, 8, tzinfo=UTC)
-    assert meeting_views.lead_text(now + timedelta(days=1), now) == "còn 1 ngày"
-    reminder = load("vi")["⏰ <b>Reminder</b>: meeting {lead}"].format(lead="còn 1 ngày")
+    lead = meeting_views.lead_text(now + timedelta(days=1), now)
+    reminder = load("vi")["⏰ <b>Reminder</b>: meeting {lead}"].format(lead=lead)
     assert reminder.endswith("còn 1 ngày nữa đến giờ họp")
+    for msgid in ("⏰ <b>Reminder</b>: the self-assessment deadline is {lead} ({when}).",
+                  "⏰ <b>Reminder</b>: {unit} has not signed the emulation pledge yet. "
+                  "The deadline is {lead} ({when})."):
+        assert "còn 1 ngày nữa đến hạn" in load("vi")[msgid].format(lead=lead, when="", unit="TTYT A")
 
 
 def test_no_english_keyword_left_in_vietnamese_prose():
