@@ -233,7 +233,7 @@ async def table_file(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
 
 # -- /assessment ------------------------------------------------------------------------------------------
 def _no_open_round() -> UserError:
-    return UserError(_("No self-assessment round is open. Open one: <code>/assessment 30/11/2026 17:00</code>"))
+    return UserError(_("No self-assessment round is open. Open one: <code>/assessment 17:00 30/11/2026</code>"))
 
 
 @conv.command("assessment")

@@ -4,7 +4,8 @@ Layout follows Vietnamese administrative documents: A4, Times New Roman 13pt, ma
 20/20/30/15 mm (top/bottom/left/right), the national header beside the issuing body, a bold
 centred title, numbered sections, a results table and signature blocks. Every label goes
 through gettext, so the document follows the current locale (Vietnamese by default); numbers
-and percentages are formatted for that locale, times are dd/mm/yyyy HH:MM in the bloc's zone.
+and percentages are formatted for that locale, times are "08:00 ngày 20/12/2025" in the bloc's zone
+(bot/services/timefmt.py).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from bot.render.model import (
     format_count,
     format_datetime,
     format_share,
+    kind_heading,
     number_words,
 )
 
@@ -304,18 +306,8 @@ def _body(doc, sheet: ResultSheet) -> None:
 
 
 def conclusion_heading(sheet: ResultSheet) -> str:
-    """What the bloc decided, per kind: a proposal, never the award itself."""
-    if sheet.kind == "flag":
-        return _("Unit honoured as the bloc's leading unit, proposed for the Emulation Flag:")
-    if sheet.kind == "merit":
-        return _("Units proposed for the Certificate of Merit:")
-    if sheet.kind == "head":
-        return _("Unit elected bloc head for {year}:").format(year=sheet.year or DOTS)
-    if sheet.kind == "deputy":
-        return _("Unit elected deputy bloc head for {year}:").format(year=sheet.year or DOTS)
-    if sheet.kind == "custom":
-        return _("Option adopted:")
-    return _("Units honoured / proposed:")
+    """What the bloc decided, per kind: a proposal, never the award itself (model.kind_heading)."""
+    return kind_heading(sheet.kind, sheet.year, DOTS)
 
 
 def result_line(sheet: ResultSheet, no: int, name: str) -> str:

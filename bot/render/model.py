@@ -18,7 +18,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from bot.i18n import current_locale
+from bot.i18n import _, current_locale
 from bot.views.numbers import format_decimal, format_percent
 
 ROLE_HEAD = "head"
@@ -50,6 +50,22 @@ def threshold_votes_for(fraction: Decimal | float, base_count: int) -> float:
     What the minutes and the chart print is `ResultSheet.min_votes` (see tally.min_votes).
     """
     return float(Decimal(str(fraction)) * base_count)
+
+
+def kind_heading(kind: str, year: int | None, unknown: str = "…") -> str:
+    """What the bloc decided, per kind of vote, in chat and in the minutes: a proposal, never the award
+    itself ("suy tôn" only for the flag). `year` fills "Trưởng khối năm {year}" (`unknown` when None)."""
+    if kind == "flag":
+        return _("Unit honoured as the bloc's leading unit, proposed for the Emulation Flag:")
+    if kind == "merit":
+        return _("Units proposed for the Certificate of Merit:")
+    if kind == "head":
+        return _("Unit elected bloc head for {year}:").format(year=year or unknown)
+    if kind == "deputy":
+        return _("Unit elected deputy bloc head for {year}:").format(year=year or unknown)
+    if kind == "custom":
+        return _("Option adopted:")
+    return _("Units honoured / proposed:")
 
 
 def bloc_phrase(title: str, word: str = "khối") -> str:
@@ -291,5 +307,7 @@ def format_share(share: Decimal, locale: str | None = None) -> str:
 
 
 def format_datetime(value: datetime, tz: str) -> str:
-    """dd/mm/yyyy HH:MM in the bloc's zone (the product's one date format)."""
-    return value.astimezone(ZoneInfo(tz)).strftime("%d/%m/%Y %H:%M")
+    """ "08:00 ngày 20/12/2025" in the bloc's zone: the product's one date-time order (bot/services/timefmt.py)."""
+    from bot.services.timefmt import clock_text
+
+    return clock_text(value.astimezone(ZoneInfo(tz)))

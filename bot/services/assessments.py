@@ -20,7 +20,7 @@ from bot.services import reminders, scoring
 from bot.services import settings as settings_service
 from bot.services.blocs import Member, member_of, require_manager, require_representative
 from bot.services.errors import NotAllowed, UserError
-from bot.services.timefmt import local_text, zone  # noqa: F401  (svc.local_text: views, render)
+from bot.services.timefmt import clock_text, date_first, local_text, zone  # noqa: F401  (svc.local_text: views, render)
 from bot.services.units import clean_name, list_units
 from bot.views import usage  # refusals that name a command (no cycle)
 from storage.db import abort, begin_write, is_sqlite
@@ -52,16 +52,20 @@ EVIDENCE_TYPES = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
 }
-DATE_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y", "%d-%m-%Y %H:%M", "%d-%m-%Y")
+DATE_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %Hh%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y", "%d-%m-%Y %H:%M", "%d-%m-%Y")
 
 
 def _parse_results(raw: str) -> str:
-    text = raw.strip().lower()
-    if text in ("shared", "chung", "chia sẻ", "công khai", "all"):
+    text = settings_service.folded(raw)
+    if text in ("shared", "chung", "chiase", "congkhai", "all"):
         return "shared"
-    if text in ("head", "head-only", "trưởng khối", "riêng"):
+    if text in ("head", "head-only", "truongkhoi", "rieng"):
         return "head"
     raise UserError(_("Answer shared or head."))
+
+
+def _show_results(value: str) -> str:
+    return _("shared with all units") if value == "shared" else _("the bloc head only")
 
 
 settings_service.register(settings_service.SettingSpec(
@@ -69,7 +73,7 @@ settings_service.register(settings_service.SettingSpec(
     settings_service.show_bool, example="có"))
 settings_service.register(settings_service.SettingSpec(
     RESULTS_KEY, N_("after a round closes, the scores are shown to: shared (all units) or head"), "shared",
-    _parse_results, example="shared"))
+    _parse_results, _show_results, example="congkhai"))
 
 
 def allows_late(bloc: Bloc) -> bool:
@@ -122,9 +126,9 @@ async def load_table(session: AsyncSession, clock: Clock, member: Member, rows: 
 # -- rounds -----------------------------------------------------------------------------------
 
 def parse_deadline(raw: str, bloc: Bloc, now: datetime, bad_format: str | None = None) -> datetime:
-    """'30/11/2026 17:00' (or a date alone: end of that day) in the bloc's zone -> aware UTC.
-    `bad_format`: the caller's own (translated) answer to text that is not a date."""
-    text = clean_name(raw)
+    """'17:00 30/11/2026' or '30/11/2026 17:00' (or a date alone: end of that day) in the bloc's zone -> aware
+    UTC. `bad_format`: the caller's own (translated) answer to text that is not a date."""
+    text = date_first(clean_name(raw))
     for pattern in DATE_FORMATS:
         try:
             local = datetime.strptime(text, pattern)
@@ -134,7 +138,7 @@ def parse_deadline(raw: str, bloc: Bloc, now: datetime, bad_format: str | None =
             local = local.replace(hour=23, minute=59)
         when = local.replace(tzinfo=zone(bloc)).astimezone(now.tzinfo)
         if when <= now:
-            raise UserError(_("The deadline {when} is already past.").format(when=local.strftime("%d/%m/%Y %H:%M")))
+            raise UserError(_("The deadline {when} is already past.").format(when=clock_text(local)))
         return when
     raise UserError(bad_format or usage.assessment_deadline_format())
 

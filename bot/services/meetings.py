@@ -17,7 +17,7 @@ from bot.i18n import _
 from bot.services import reminders
 from bot.services.blocs import Member, bloc_of, member_of, require_manager
 from bot.services.errors import NotAllowed, UserError
-from bot.services.timefmt import local_text, zone  # noqa: F401  (the meeting views use svc.local_text)
+from bot.services.timefmt import date_first, local_text, zone  # noqa: F401  (the meeting views use svc.local_text)
 from storage.db import abort, begin_write
 from storage.models import AuditEvent, Bloc, Meeting, MeetingRsvp, Person, Unit
 
@@ -25,7 +25,7 @@ KIND = "meeting"
 ANSWERS = ("attend", "absent", "substitute")
 MAX_TITLE, MAX_PLACE, MAX_AGENDA, MAX_NAME = 200, 200, 2000, 120
 FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %Hh%M", "%d-%m-%Y %H:%M", "%d/%m/%Y %H.%M")
-EXAMPLE = "11/12/2026 08:00"
+EXAMPLE = "08:00 11/12/2026"  # the time first, as every date-time is printed (timefmt)
 MAX_AHEAD = timedelta(days=730)
 
 
@@ -48,8 +48,9 @@ class BadNumber(UserError):
 
 
 def parse_when(raw: str, bloc: Bloc, now: datetime) -> datetime:
-    """dd/mm/yyyy HH:MM in the bloc's zone -> aware UTC. Bad format, impossible date, past: UserError."""
-    text = re.sub(r"\s+", " ", (raw or "").strip())
+    """HH:MM dd/mm/yyyy (or dd/mm/yyyy HH:MM) in the bloc's zone -> aware UTC. Bad format, impossible date,
+    past: UserError."""
+    text = date_first(re.sub(r"\s+", " ", (raw or "").strip()))
     if not re.match(r"^\d{1,2}[/-]\d{1,2}[/-]\d{4} \d{1,2}[:h.]\d{2}$", text):
         raise BadWhen(_("I could not read “{value}” as a date and time.").format(value=_esc(text[:40])))
     parsed = None

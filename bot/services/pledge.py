@@ -63,7 +63,7 @@ async def set_group_message(session: AsyncSession, pledge_id: int, message_id: i
 
 
 def parse_deadline(raw: str, bloc: Bloc, now: datetime) -> datetime:
-    """'31/01/2027 17:00' or '31/01/2027' (end of day) in the bloc's zone, in the future."""
+    """'17:00 31/01/2027', '31/01/2027 17:00' or '31/01/2027' (end of day) in the bloc's zone, in the future."""
     return _parse_deadline(raw, bloc, now, usage.pledge_deadline_format())
 
 

@@ -64,7 +64,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from bot.clock import Clock
-from bot.i18n import N_, normalize_locale, use_locale
+from bot.i18n import N_, _, normalize_locale, use_locale
 from bot.services import settings as settings_service
 from bot.services.errors import UserError
 from bot.views import usage  # refusals that name a command (no cycle)
@@ -146,10 +146,23 @@ def quiet_of(value: str) -> tuple[time, time] | None:
     return _parse_hhmm(start), _parse_hhmm(end)
 
 
+def show_offsets(value: str) -> str:
+    """ "3d,1d,2h" -> "3 ngày, 1 ngày, 2 giờ" (plain words in /settings); "off" -> "tắt"."""
+    words = {"d": N_("{n} day(s)"), "h": N_("{n} hour(s)"), "m": N_("{n} minute(s)")}
+    parts = [_OFFSET.match(p.strip()) for p in (value or "").split(",")]
+    shown = [_(words[m.group(2)]).format(n=int(m.group(1))) for m in parts if m]
+    return ", ".join(shown) if shown else _("off")
+
+
+def show_quiet(value: str) -> str:
+    return _("off") if not value or value == "off" else value
+
+
 settings_service.register(settings_service.SettingSpec(
-    "reminders", N_("reminders before meetings and deadlines"), DEFAULT_OFFSETS, parse_offsets, example="3d,1d,2h"))
+    "reminders", N_("reminders before meetings and deadlines"), DEFAULT_OFFSETS, parse_offsets, show_offsets,
+    example="3d,1d,2h"))
 settings_service.register(settings_service.SettingSpec(
-    "quiet_hours", N_("quiet hours (no reminders)"), DEFAULT_QUIET, parse_quiet, example="21:00-07:00"))
+    "quiet_hours", N_("quiet hours (no reminders)"), DEFAULT_QUIET, parse_quiet, show_quiet, example="21:00-07:00"))
 
 
 # -- the registry -----------------------------------------------------------------------------

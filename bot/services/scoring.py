@@ -120,12 +120,12 @@ def parse_score(raw: str, max_points: float) -> float:
 
 
 def fmt(value: float | None) -> str:
-    """4.0 -> '4', 4.5 -> '4,5' (Vietnamese decimal comma)."""
+    """4.0 -> '4', 4.5 -> '4,5' in Vietnamese, '4.5' in English (the reader's locale, Babel)."""
+    from bot.views.numbers import format_decimal
+
     if value is None:
         return "—"
-    if float(value).is_integer():
-        return str(int(value))
-    return f"{value:.2f}".rstrip("0").rstrip(".").replace(".", ",")
+    return format_decimal(round(float(value), 2))
 
 
 def quick_scores(max_points: float) -> list[float]:

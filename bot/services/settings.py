@@ -4,6 +4,7 @@ nothing follows the current defaults."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,12 @@ def value(bloc: Bloc, key: str) -> Any:
     return (bloc.settings or {}).get(key, spec.default)
 
 
+def folded(raw: str) -> str:
+    """A typed value without case, diacritics or spaces: "Số phiếu hợp lệ" -> "sophieuhople"."""
+    text = unicodedata.normalize("NFD", raw.strip().casefold().replace("đ", "d"))
+    return "".join(c for c in text if not unicodedata.combining(c) and not c.isspace())
+
+
 def parse_bool(raw: str) -> bool:
     text = raw.strip().lower()
     if text in ("1", "yes", "y", "on", "true", "có", "co", "bật", "bat"):
@@ -70,10 +77,21 @@ def _parse_locale(raw: str) -> str:
     return raw.strip().lower()
 
 
+def _parse_bloc_word(raw: str) -> str:
+    word = folded(raw)
+    if word in ("khoi", "bloc", "khoithidua"):
+        return "khối"
+    if word in ("cum", "cluster", "cumthidua"):
+        return "cụm"
+    raise UserError(_("Write khối or cụm."))
+
+
 # Columns of Bloc that are also settings.
 COLUMN_KEYS = {"timezone": "timezone", "language": "locale"}
 register(SettingSpec("language", N_("bloc language"), "vi", _parse_locale, example="vi"))
 register(SettingSpec("timezone", N_("time zone"), "Asia/Ho_Chi_Minh", _parse_tz, example="Asia/Ho_Chi_Minh"))
+register(SettingSpec("bloc_word", N_("the bloc is called: khối (bloc), or cụm (cluster: cụm thi đua, Trưởng cụm)"),
+                     "khối", _parse_bloc_word, example="cụm"))
 
 
 def current(bloc: Bloc, key: str) -> Any:

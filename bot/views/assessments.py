@@ -15,7 +15,9 @@ from bot.services import scoring
 from bot.services.reminders import DeadlineItem
 from bot.services.scoring import fmt
 from bot.views.base import Action, Reply, Typed, esc
+from bot.views.blocname import bloc_name
 from bot.views.meetings import lead_text, mute_button
+from bot.views.numbers import format_decimal
 from storage.models import AssessmentRound, Bloc, Criterion, SubmissionVersion, Unit
 
 
@@ -145,8 +147,8 @@ def assessment_usage(manager: bool) -> Reply:
     if not manager:
         return Reply(_("No self-assessment round is open."))
     return Reply(_("No self-assessment round is open. Open one with its deadline:\n"
-                   "<code>/assessment 30/11/2026 17:00</code>\n"
-                   "Then: <code>/assessment extend dd/mm/yyyy HH:MM</code>, <code>/assessment close</code>, "
+                   "<code>/assessment 17:00 30/11/2026</code>\n"
+                   "Then: <code>/assessment extend HH:MM dd/mm/yyyy</code>, <code>/assessment close</code>, "
                    "<code>/assessment remind</code>."))
 
 
@@ -224,7 +226,7 @@ def results_post(bloc: Bloc, rnd: AssessmentRound, rows: list[svc.UnitStatus]) -
 
 def reminder(bloc: Bloc, rnd: AssessmentRound, unit_name: str) -> Reply:
     reply = Reply(_("🔔 Reminder: <b>{unit}</b> has not submitted its self-assessment for <b>{bloc}</b> yet. "
-                    "Deadline: <b>{when}</b>.").format(unit=esc(unit_name), bloc=esc(bloc.title),
+                    "Deadline: <b>{when}</b>.").format(unit=esc(unit_name), bloc=esc(bloc_name(bloc)),
                                                        when=svc.local_text(bloc, rnd.deadline)))
     reply.add_row(Action(_("Submit self-assessment"), f"{svc.PAYLOAD_PREFIX}{rnd.id}", kind="start"))
     return reply
@@ -272,7 +274,7 @@ def return_usage() -> Reply:
 
 
 def export_caption(bloc: Bloc, rnd: AssessmentRound) -> str:
-    return _("Self-assessment {year} — {bloc}").format(year=rnd.year, bloc=bloc.title)
+    return _("Self-assessment {year} — {bloc}").format(year=rnd.year, bloc=bloc_name(bloc))
 
 
 # -- the unit's form --------------------------------------------------------------------------
@@ -380,7 +382,7 @@ def evidence_uploaded(name: str) -> str:
 
 def _size(size: int) -> str:
     if size >= 1024 * 1024:
-        return f"{size / 1024 / 1024:.1f} MB".replace(".", ",")
+        return f"{format_decimal(size / 1024 / 1024, places=1)} MB"
     return f"{max(1, size // 1024)} KB"
 
 

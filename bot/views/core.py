@@ -7,11 +7,16 @@ from bot.services.blocs import Member, Role
 from bot.services.invites import IssuedLink, RepRow
 from bot.services.units import AddReport
 from bot.views.base import Action, Reply, deep_link, esc
+from bot.views.blocname import bloc_name, is_cluster
 from bot.views.numbers import format_decimal
 from storage.models import Bloc, Unit
 
 
-def role_name(role: Role) -> str:
+def role_name(role: Role, cluster: bool = False) -> str:
+    """A member's role; in a bloc called "cụm" (blocname.is_cluster) the head is "Trưởng cụm"."""
+    if cluster and role in (Role.head, Role.deputy, Role.founder):
+        return {Role.head: _("cluster head"), Role.deputy: _("deputy cluster head"),
+                Role.founder: _("cluster head (until a head unit is set)")}[role]
     return {
         Role.head: _("bloc head"),
         Role.deputy: _("deputy head"),
@@ -135,8 +140,8 @@ def invite_links(bloc: Bloc, links: list[IssuedLink], bot_username: str, ttl_day
 
 def join_confirm(bloc: Bloc, unit: Unit, confirm: str, cancel: str) -> Reply:
     """`confirm`, `cancel`: the packed actions of the two buttons."""
-    reply = Reply(_("You opened the join link of <b>{unit}</b> in the bloc <b>{bloc}</b>.\n"
-                    "Do you represent this unit?").format(unit=esc(unit.name), bloc=esc(bloc.title)))
+    reply = Reply(_("You opened the join link of <b>{unit}</b> in <b>{bloc}</b>.\n"
+                    "Do you represent this unit?").format(unit=esc(unit.name), bloc=esc(bloc_name(bloc))))
     reply.add_row(Action(_("✅ I represent {unit}").format(unit=unit.name)[:60], confirm))
     reply.add_row(Action(_("✖ Not me"), cancel))
     return reply
@@ -147,7 +152,7 @@ def joined(bloc: Bloc, unit: Unit, new: bool) -> Reply:
         return Reply(_("You are already a representative of <b>{unit}</b>.").format(unit=esc(unit.name)))
     return Reply(_("✅ You are now a representative of <b>{unit}</b> in <b>{bloc}</b>.\n"
                    "I will send you ballots, forms and reminders here. Send /help to see what you can do.").format(
-        unit=esc(unit.name), bloc=esc(bloc.title)))
+        unit=esc(unit.name), bloc=esc(bloc_name(bloc))))
 
 
 def join_cancelled() -> Reply:
@@ -183,7 +188,7 @@ def whoami(entries: list[tuple[Bloc, Member]]) -> Reply:
     for bloc, member in entries:
         unit = esc(member.unit.name) if member.unit else "—"
         lines.append(_("Bloc: <b>{bloc}</b>\nUnit: {unit}\nRole: {role}").format(
-            bloc=esc(bloc.title), unit=unit, role=role_name(member.role)))
+            bloc=esc(bloc.title), unit=unit, role=role_name(member.role, is_cluster(bloc))))
     return Reply("\n\n".join(lines))
 
 
@@ -194,7 +199,8 @@ def status(bloc: Bloc, units: list[Unit], rep_counts: dict[int, int], extra: lis
     deputy = next((u.name for u in units if u.id == bloc.deputy_unit_id), None)
     lines = [
         _("<b>{title}</b> — year {year}").format(title=esc(bloc.title), year=bloc.year),
-        _("Head: {head} · Deputy: {deputy}").format(head=esc(head or "—"), deputy=esc(deputy or "—")),
+        (_("Cluster head: {head} · Deputy: {deputy}") if is_cluster(bloc) else _("Head: {head} · Deputy: {deputy}"))
+        .format(head=esc(head or "—"), deputy=esc(deputy or "—")),
         _("Units: {total} · with a representative: {done}/{total}").format(total=len(units), done=len(with_rep)),
     ]
     if missing:
@@ -270,13 +276,14 @@ def setting_changed(key: str, shown: str) -> Reply:
 
 def join_announced(bloc: Bloc, unit: Unit, person_name: str) -> Reply:
     return Reply(_("👤 {name} has joined as a representative of <b>{unit}</b> ({bloc}). Not right? Remove them "
-                   "with /reps in the group.").format(name=esc(person_name), unit=esc(unit.name), bloc=esc(bloc.title)))
+                   "with /reps in the group.").format(name=esc(person_name), unit=esc(unit.name),
+                                                        bloc=esc(bloc_name(bloc))))
 
 
 def join_refused_announced(bloc: Bloc, unit: Unit, person_name: str) -> Reply:
     return Reply(_("⚠️ {name} tried to join <b>{unit}</b> ({bloc}) with a link that was already used. Nobody was "
                    "added. If they should represent the unit, send them a new link with /invite.").format(
-        name=esc(person_name), unit=esc(unit.name), bloc=esc(bloc.title)))
+        name=esc(person_name), unit=esc(unit.name), bloc=esc(bloc_name(bloc))))
 
 
 # -- refusals and usage hints (the text of a UserError) --------------------------------------------

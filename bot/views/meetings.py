@@ -102,7 +102,7 @@ def meeting_list(bloc: Bloc, meetings: list[Meeting], tallies: dict[int, svc.Tal
         lines.append(f"{i}. <b>{esc(meeting.title)}</b>\n   {when_text(bloc, meeting.starts_at)} · "
                      f"{esc(meeting.place)}{answered}")
     if manager:
-        lines.append(_("\nMove: <code>/reschedule 1 dd/mm/yyyy HH:MM</code> · cancel: <code>/cancelmeeting 1</code>"))
+        lines.append(_("\nMove: <code>/reschedule 1 HH:MM dd/mm/yyyy</code> · cancel: <code>/cancelmeeting 1</code>"))
     return Reply("\n".join(lines))
 
 
@@ -251,7 +251,7 @@ def delivery_status(failed: list[FailedDelivery]) -> list[str]:
 
 # -- refusals that name a format or a command (raised by the conversation) ----------------------------
 def format_hint() -> str:
-    return _("Write the date and time as dd/mm/yyyy HH:MM, for example <code>{example}</code>.").format(
+    return _("Write the time and date as HH:MM dd/mm/yyyy, for example <code>{example}</code>.").format(
         example=svc.EXAMPLE)
 
 
@@ -260,8 +260,8 @@ def bad_when(problem: str) -> str:
 
 
 def one_line_usage() -> str:
-    return _("Schedule in one line: <code>/meeting dd/mm/yyyy HH:MM | place | title | agenda (optional)</code>\n"
-             "For example: <code>/meeting 11/12/2026 08:00 | Hội trường TTYT Tiên Yên | "
+    return _("Schedule in one line: <code>/meeting HH:MM dd/mm/yyyy | place | title | agenda (optional)</code>\n"
+             "For example: <code>/meeting 08:00 11/12/2026 | Hội trường TTYT Tiên Yên | "
              "Hội nghị tổng kết năm 2026</code>")
 
 

@@ -10,6 +10,7 @@ from bot.services import pledge as svc
 from bot.services.assessments import local_text
 from bot.services.reminders import DeadlineItem
 from bot.views.base import Action, Reply, esc
+from bot.views.blocname import bloc_name
 from bot.views.meetings import lead_text, mute_button
 from storage.models import Bloc, Pledge, Unit
 
@@ -23,7 +24,7 @@ def signed_line(status: svc.PledgeStatus) -> str:
 
 
 def group_post(bloc: Bloc, pledge: Pledge, status: svc.PledgeStatus) -> Reply:
-    lines = [_("🤝 <b>Emulation pledge {year}</b> — {bloc}").format(year=pledge.year, bloc=esc(bloc.title))]
+    lines = [_("🤝 <b>Emulation pledge {year}</b> — {bloc}").format(year=pledge.year, bloc=esc(bloc_name(bloc)))]
     if pledge.text:
         lines.append(esc(pledge.text))
     if pledge.file_name:
@@ -38,7 +39,7 @@ def group_post(bloc: Bloc, pledge: Pledge, status: svc.PledgeStatus) -> Reply:
 
 
 def sign_prompt(bloc: Bloc, pledge: Pledge, unit: Unit, signed: bool, sign: str) -> Reply:
-    lines = [_("🤝 <b>Emulation pledge {year}</b> — {bloc}").format(year=pledge.year, bloc=esc(bloc.title))]
+    lines = [_("🤝 <b>Emulation pledge {year}</b> — {bloc}").format(year=pledge.year, bloc=esc(bloc_name(bloc)))]
     if pledge.text:
         lines.append(esc(pledge.text))
     reply = Reply("\n\n".join(lines))
@@ -92,7 +93,7 @@ def reminders_queued(queued: int, unreachable: list[Unit], all_signed: bool) -> 
 
 def private_reminder_now(bloc: Bloc, pledge: Pledge, unit: Unit) -> Reply:
     text = _("🔔 <b>Reminder</b>: {unit} has not signed the emulation pledge {year} of {bloc} yet.").format(
-        unit=esc(unit.name), year=pledge.year, bloc=esc(bloc.title))
+        unit=esc(unit.name), year=pledge.year, bloc=esc(bloc_name(bloc)))
     if pledge.deadline is not None:
         text += " " + _("Deadline: {when}.").format(when=local_text(bloc, pledge.deadline))
     return Reply(text).add_row(Action(_("✍️ Sign the pledge"), f"{svc.PAYLOAD_PREFIX}{pledge.id}", kind="start"))

@@ -86,8 +86,8 @@ def pledge_usage() -> str:
 
 
 def pledge_deadline_format() -> str:
-    return _("Write the signing deadline as dd/mm/yyyy HH:MM, for example "
-             "<code>/pledge deadline 31/01/2027 17:00</code>.")
+    return _("Write the signing deadline as HH:MM dd/mm/yyyy, for example "
+             "<code>/pledge deadline 17:00 31/01/2027</code>.")
 
 
 def pledge_first() -> str:
@@ -95,12 +95,12 @@ def pledge_first() -> str:
 
 
 def assessment_deadline_format() -> str:
-    return _("Write the deadline as dd/mm/yyyy HH:MM, for example "
-             "<code>/assessment 30/11/2026 17:00</code>.")
+    return _("Write the deadline as HH:MM dd/mm/yyyy, for example "
+             "<code>/assessment 17:00 30/11/2026</code>.")
 
 
 def no_round_open() -> str:
-    return _("No self-assessment round is open. Open one: <code>/assessment 30/11/2026 17:00</code>")
+    return _("No self-assessment round is open. Open one: <code>/assessment 17:00 30/11/2026</code>")
 
 
 def return_usage() -> str:

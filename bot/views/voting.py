@@ -9,12 +9,14 @@ from fractions import Fraction
 
 from bot.conversations import ballot as act
 from bot.i18n import N_, _
+from bot.render.model import kind_heading
 from bot.services import ballot_box
 from bot.services import voting as svc
 from bot.services.tally import Rule, sheet_facts
 from bot.views import usage
 from bot.views.base import MASK_SLOT, Action, Reply, Typed, esc
-from bot.views.numbers import format_decimal, format_percent
+from bot.views.blocname import bloc_name
+from bot.views.numbers import format_percent
 from storage.models import Bloc, Poll, Unit
 
 KIND_LABELS = {
@@ -45,7 +47,10 @@ def title(poll: Poll) -> str:
 
 
 def percent(share: Fraction) -> str:
-    """A rule's share as people write it, in the current locale: "50%", "66,67%"."""
+    """A rule's share as regulations write it, in the current locale: "1/2", "2/3", "3/4" for halves,
+    thirds and quarters, else a percentage ("80%", "55,5%") — never "66.67"."""
+    if share.denominator in (2, 3, 4) and 0 < share < 1:
+        return f"{share.numerator}/{share.denominator}"
     value = float(share) * 100
     return format_percent(value, places=0) if value == int(value) else format_percent(value)
 
@@ -65,7 +70,7 @@ def rule_text(poll: Poll) -> str:
     rule = svc.rule_of(poll)
     parts = [_("One ballot per unit, choose at most {n}.").format(n=rule.max_choices),
              _("Reached with {threshold}.").format(threshold=threshold_text(rule)),
-             _("Valid if at least {share} of the units vote.").format(share=percent(rule.quorum))]
+             _("The result is valid if at least {share} of the units vote.").format(share=percent(rule.quorum))]
     if rule.cap is not None and poll.kind != "custom":
         parts.append(_("At most {n} unit(s) proposed.").format(n=rule.cap))
     if poll.kind != "custom":
@@ -150,9 +155,9 @@ def dialog_close(kind: str, n: int) -> Reply:
 
 def ballot(bloc: Bloc, poll: Poll, unit: Unit, selection: Sequence[int]) -> Reply:
     rule = svc.rule_of(poll)
-    lines = [_("🗳 <b>{title}</b> — bloc {bloc}").format(title=title(poll), bloc=esc(bloc.title)),
-             _("You vote for <b>{unit}</b>. Tick up to {n}, then press “Next”.").format(unit=esc(unit.name),
-                                                                                       n=rule.max_choices),
+    lines = [_("🗳 <b>{title}</b> — {bloc}").format(title=title(poll), bloc=esc(bloc_name(bloc))),
+             _("You vote on behalf of <b>{unit}</b>. Tick up to {n}, then press “Next”.").format(
+                 unit=esc(unit.name), n=rule.max_choices),
              closing_line(bloc, poll),
              _("Ticked: {count}/{n}").format(count=len(selection), n=rule.max_choices)]
     reply = Reply("\n".join(lines))
@@ -196,7 +201,7 @@ def confirm(bloc: Bloc, poll: Poll, unit: Unit, selection: Sequence[int]) -> Rep
         unit=esc(unit.name), chosen=chosen)
     reply = Reply(text)
     mask = act.mask(list(selection))
-    reply.add_row(Action(_("✅ Cast the ballot"), act.Cast(poll.id, mask).pack()))
+    reply.add_row(Action(_("✅ Cast the ballot (final)"), act.Cast(poll.id, mask).pack()))
     reply.add_row(Action(_("◀ Change"), act.Change(poll.id, mask).pack()))
     rule = svc.rule_of(poll)
     typed = _typed_ballot(poll, unit, [], rule.max_choices, False, text=text)
@@ -243,8 +248,8 @@ def my_ballots(bloc: Bloc, unit: Unit, rows: list[tuple[Poll, bool]]) -> Reply:
 
 
 def reminder(bloc: Bloc, poll: Poll, unit: Unit) -> Reply:
-    reply = Reply(_("⏰ Your unit {unit} has not voted yet in “{title}” (bloc {bloc}). {closing}").format(
-        unit=esc(unit.name), title=title(poll), bloc=esc(bloc.title), closing=closing_line(bloc, poll)))
+    reply = Reply(_("⏰ Your unit {unit} has not voted yet in “{title}” ({bloc}). {closing}").format(
+        unit=esc(unit.name), title=title(poll), bloc=esc(bloc_name(bloc)), closing=closing_line(bloc, poll)))
     return reply.add_row(Action(_("🗳 Vote"), f"{svc.PAYLOAD_PREFIX}{poll.id}", kind="start"))
 
 
@@ -286,11 +291,11 @@ def extended(bloc: Bloc, poll: Poll) -> Reply:
 def share_message(bloc: Bloc, poll: Poll, seat: int, share: bytes) -> Reply:
     """Sent once, in private, to one committee member. The server keeps only a hash of the share."""
     code = ballot_box.share_code(poll.id, seat, share)
-    text = _("🔑 <b>Your key to the ballot box of vote #{number}: {title}</b> (bloc {bloc})\n"
+    text = _("🔑 <b>Your key to the ballot box of vote #{number}: {title}</b> ({bloc})\n"
              "You are on the counting committee. The box opens only when {k} members hand back their keys, "
              "after the vote closes. Keep this message; do not forward it.\n"
              "When the box is locked, press the button below, or send this code to the bot:\n<code>{code}</code>"
-             ).format(number=poll.id, title=title(poll), bloc=esc(bloc.title), k=poll.committee_k, code=code)
+             ).format(number=poll.id, title=title(poll), bloc=esc(bloc_name(bloc)), k=poll.committee_k, code=code)
     reply = Reply(text)
     return reply.add_row(Action(_("🔑 Hand back my key"),
                                 act.HandKey(poll.id, seat, ballot_box.share_token(share)).pack()))
@@ -307,9 +312,9 @@ def key_received(poll: Poll, have: int, need: int) -> Reply:
 
 
 def committee_reminder(bloc: Bloc, poll: Poll) -> Reply:
-    return Reply(_("🔒 The ballot box of vote #{number} “{title}” (bloc {bloc}) is locked. As a member of the "
+    return Reply(_("🔒 The ballot box of vote #{number} “{title}” ({bloc}) is locked. As a member of the "
                    "counting committee, press “Hand back my key” in the key message the bot sent you, or send "
-                   "its code.").format(number=poll.id, title=title(poll), bloc=esc(bloc.title)))
+                   "its code.").format(number=poll.id, title=title(poll), bloc=esc(bloc_name(bloc))))
 
 
 def committee_unreachable(names: Sequence[str]) -> Reply:
@@ -334,6 +339,13 @@ def _names(poll: Poll, indexes: Sequence[int]) -> str:
     return ", ".join(esc(poll.options[i]["label"]) for i in indexes)
 
 
+def term_year(bloc: Bloc, poll: Poll) -> int | None:
+    """The year a head or deputy vote elects for: the year after the vote opened (“năm tới”)."""
+    if poll.kind not in ("head", "deputy") or poll.opened_at is None:
+        return None
+    return poll.opened_at.astimezone(svc.zone(bloc)).year + 1
+
+
 def results(out: svc.Outcome) -> Reply:
     poll, bloc, r, rule = out.poll, out.bloc, out.result, out.rule
     lines = [_("📊 <b>Result of vote #{number}: {title}</b>").format(number=poll.id, title=title(poll)),
@@ -345,18 +357,18 @@ def results(out: svc.Outcome) -> Reply:
              ""]
     for i, count in enumerate(r.counts, 1):
         mark = " ✅" if count.candidate in r.winners else (" ⚖️" if count.candidate in r.tied else "")
-        lines.append(_("{no}. {name}: {votes} vote(s), {share}%").format(
-            no=i, name=esc(poll.options[count.candidate]["label"]), votes=count.votes,
-            share=format_decimal(count.share, places=2)) + mark)  # "60,00" in Vietnamese, "60.00" in English
+        lines.append(_("{no}. {name}: {votes}/{base} votes, share {share}").format(  # as the minutes print it
+            no=i, name=esc(poll.options[count.candidate]["label"]), votes=count.votes, base=r.base_count,
+            share=format_percent(count.share)) + mark)  # "60,00%" in Vietnamese, "60.00%" in English
     lines.append("")
     reply = Reply("")
     if not r.quorum_met:
-        lines.append(_("⚠️ The vote is NOT VALID: only {returned} of {issued} units voted, "
-                       "below the quorum of {quorum}.")
+        lines.append(_("⚠️ The result is NOT VALID: only {returned} of {issued} units voted, "
+                       "fewer than {quorum}.")
                      .format(returned=r.returned, issued=r.issued, quorum=percent(rule.quorum)))
     else:
-        if r.winners:
-            lines.append(_("Reached the threshold and selected: <b>{names}</b>.").format(names=_names(poll, r.winners)))
+        if r.winners:  # per kind, a proposal, never the award itself (the minutes say the same)
+            lines.append(f"{kind_heading(poll.kind, term_year(bloc, poll))} <b>{_names(poll, r.winners)}</b>.")
         elif not r.tied:
             lines.append(_("No candidate reached the threshold."))
         if r.tied:
@@ -395,6 +407,7 @@ def result_sheet(out: svc.Outcome):
         adopted_at=closed_at, method=_("secret ballot in the bot, one ballot per unit"),
         quorum=_("at least {share} of the units vote").format(share=percent(rule.quorum)),
         threshold_votes=float(rule.threshold * r.base_count), kind=poll.kind, notes=notes,
+        year=term_year(bloc, poll),
         **sheet_facts(r, lambda i: poll.options[i]["label"]))
 
 

@@ -20,7 +20,7 @@ async def confirm_join(tg, user, url):
     data = [b["callback_data"] for row in card["reply_markup"]["inline_keyboard"] for b in row
             if ConfirmJoin.matches(b.get("callback_data"))][0]
     await tg.click(user, card, data)
-    await tg.wait_bot_message(user["id"], "Bạn đã là đại diện của")
+    await tg.wait_bot_message(user["id"], "Từ nay bạn là đại diện của")
 
 
 async def test_setup_units_invites_join_status(db, db_url, clock, caplog):
@@ -59,7 +59,7 @@ async def test_setup_units_invites_join_status(db, db_url, clock, caplog):
             await confirm_join(tg, rep, url)
         forged = links[3][:-4] + ("AAAA" if not links[3].endswith("AAAA") else "BBBB")
         await tg.open_link(outsider, forged)
-        await tg.wait_bot_message(outsider["id"], "không hợp lệ")
+        await tg.wait_bot_message(outsider["id"], "không đúng")
 
         await tg.send_text(head, group, "/status")
         status = await tg.wait_bot_message(group["id"], "đã có đại diện")

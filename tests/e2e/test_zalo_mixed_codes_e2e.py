@@ -43,7 +43,7 @@ async def test_zalo_code_join_and_group_card_copy(db, db_url, clock):
             confirm = await zalo.wait_for(lambda: [t for t in zalo.texts_to(mai["id"]) if "1 · " in t])
             assert "TTYT thị xã Quảng Yên" in confirm[-1]
             await zalo.send_text(mai, "1")
-            await zalo.wait_for(lambda: [t for t in zalo.texts_to(mai["id"]) if "Bạn đã là đại diện" in t])
+            await zalo.wait_for(lambda: [t for t in zalo.texts_to(mai["id"]) if "Từ nay bạn là đại diện" in t])
             await tg.wait_for(lambda: any("Chị Mai" in t for t in tg.bot_texts(head["id"])))  # the head is told
 
             await tg.send_text(head, group, "/pledge Các đơn vị cam kết hoàn thành chỉ tiêu năm 2026")

@@ -135,7 +135,7 @@ async def _bloc_with_three_reps(bench: Bench) -> tuple[dict, list[dict]]:
         said = await bench.say(rep, text)
         assert f"link tham gia của {UNITS[i]}" in said[-1], said
         said = await bench.say(rep, "1")
-        assert f"Bạn đã là đại diện của {UNITS[i]}" in said[-1], said
+        assert f"Từ nay bạn là đại diện của {UNITS[i]}" in said[-1], said
         assert zalo.texts_to(head["id"])[-1].startswith(f"👤 {rep['display_name']} đã đăng ký")
     # A code works once: someone else typing it is refused, and the head is told.
     intruder = zalo.add_user("Khách")

@@ -68,7 +68,7 @@ async def test_form_typed_tapped_back_skip_jump_note_submit(flow, fetch):
     await load_template(flow, head)
     payload = await open_round(flow, head)
     assert "0/5 đơn vị đã nộp" in flow.last_text(flow.group.id)
-    assert "30/11/2026 17:00" in flow.last_text(flow.group.id)
+    assert "17:00 ngày 30/11/2026" in flow.last_text(flow.group.id)
 
     await flow.send(rep, f"/start {payload}")
     card = flow.last(rep.id)
@@ -199,7 +199,7 @@ async def test_bad_input_changes_nothing(flow, fetch, clock):
     await flow.send(rep, "/start a_99999")
     assert "không tồn tại" in flow.last_text(rep.id)
     await flow.send(rep, "/start a_x<b>")
-    assert "không hợp lệ" in flow.last_text(rep.id)
+    assert "không đúng" in flow.last_text(rep.id)
     # evidence: wrong type, too large
     card = flow.last(rep.id)
     await flow.click(rep, card, Evidence(round_id).pack())
@@ -215,7 +215,7 @@ async def test_bad_input_changes_nothing(flow, fetch, clock):
     clock.advance(days=8)
     await flow.send(rep, "/assess")
     await flow.send(rep, "7")
-    assert "Đã quá hạn nộp (30/11/2026 17:00)" in flow.last_text(rep.id)
+    assert "Đã quá hạn nộp (17:00 ngày 30/11/2026)" in flow.last_text(rep.id)
     drafts = await fetch(select(AssessmentDraft))
     assert [list(d.scores.values()) for d in drafts] == [[5.0]]
     # after close: the form is refused
@@ -298,7 +298,7 @@ async def test_evidence_head_view_return_and_history(flow, fetch, clock):
     assert "lần 2" in flow.last_text(rep.id)
     await flow.send(head, "/assessment history 1")
     history = flow.last_text(head.id)
-    assert "Lần 1" in history and "bị trả lại" in history and "Lần 2" in history
+    assert "Lần 1" in history and "Trưởng khối trả lại" in history and "Lần 2" in history
     versions = await fetch(select(SubmissionVersion).order_by(SubmissionVersion.version))
     assert versions[0].return_reason == "Thiếu minh chứng <tiêu chí 1.2>" and versions[1].returned_at is None
 

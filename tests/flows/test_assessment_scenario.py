@@ -90,7 +90,7 @@ async def scenario(flow, clock, read_file):
     assert (second[col["Tổng điểm"]], second[col["Xếp hạng"]], second[col["T"]]) == (85.5, 2, None)
     assert (third[col["Tổng điểm"]], third[col["Xếp hạng"]], third[col["Nộp muộn"]]) == (60, 3, "muộn")
     assert first[col["Nộp muộn"]] in ("", None) and first[col["Người nộp"]] == "Đại diện 1"
-    assert first[col["Thời gian nộp"]] == "23/11/2026 09:00"
+    assert first[col["Thời gian nộp"]] == "09:00 ngày 23/11/2026"
     missing = rows["TTYT huyện Hải Hà"]
     assert missing[col["Tổng điểm"]] is None and missing[col["Trạng thái"]] == "chưa chấm"
     files = list(book["Minh chứng"].iter_rows(min_row=2, values_only=True))

@@ -68,7 +68,7 @@ async def test_invite_join_and_status(flow, fetch):
     confirm = flow.last(mai.id)
     await flow.click(mai, confirm, [d for _l, d, _u in flow.buttons(confirm) if ConfirmJoin.matches(d)][0])
     assert "đã được sử dụng" in flow.answered()[-1]
-    assert any("Mai vừa dùng một đường link đã sử dụng" in t for t in flow.texts(head.id))
+    assert any("Mai vừa dùng một link đã sử dụng" in t for t in flow.texts(head.id))
     assert len(await fetch(select(Representative))) == 1
     # a second representative of the same unit needs a link of their own
     await flow.send(head, "/invite 2", chat=flow.group)
@@ -89,11 +89,11 @@ async def test_forged_expired_and_revoked_links_register_nothing(flow, fetch, cl
     payloads = await invite_links(flow, head)
     stranger = flow.user("Lạ")
     await flow.send(stranger, "/start j_AAAAAAAAAAAAAAAAAAAAAA")
-    assert "không hợp lệ" in flow.last_text(stranger.id)
+    assert "không đúng" in flow.last_text(stranger.id)
     await flow.send(stranger, "/start j_<script>")
-    assert "không hợp lệ" in flow.last_text(stranger.id)
+    assert "không đúng" in flow.last_text(stranger.id)
     await flow.send(stranger, "/start zz_whatever")
-    assert "không hợp lệ" in flow.last_text(stranger.id)
+    assert "không đúng" in flow.last_text(stranger.id)
     await flow.send(head, "/revokelinks", chat=flow.group)
     await flow.send(stranger, f"/start {payloads[0]}")
     assert "thu hồi" in flow.last_text(stranger.id)

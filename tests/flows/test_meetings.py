@@ -76,7 +76,7 @@ async def test_bad_dates_get_the_right_format(flow, fetch):
     for bad in ("/meeting 01/01/2020 08:00 | Hội trường | Họp", "/meeting 31/02/2027 08:00 | Hội trường | Họp",
                 "/meeting 2026-12-11 8 giờ | Hội trường | Họp", "/meeting 11/12/2026 08:00"):
         await flow.send(head, bad, chat=flow.group)
-        assert "11/12/2026 08:00" in flow.last_text(flow.group.id), bad
+        assert "08:00 11/12/2026" in flow.last_text(flow.group.id), bad
     assert "đã qua" in flow.texts(flow.group.id)[-4]
     assert "không phải ngày giờ có thật" in flow.texts(flow.group.id)[-3]
     assert await fetch(select(Meeting)) == []
@@ -114,7 +114,7 @@ async def test_reschedule_resets_answers_tells_everyone_and_cancel(flow, fetch):
 
     await flow.send(head, "/reschedule 1 18/12/2026 14:00", chat=flow.group)
     texts = flow.texts(flow.group.id)
-    assert any("dời từ 08:00 Thứ Sáu, ngày 11/12/2026 sang" in t for t in texts[-2:])
+    assert any("Đã dời cuộc họp" in t and "từ 08:00 Thứ Sáu, ngày 11/12/2026 sang" in t for t in texts[-2:])
     edited = flow.last_text(flow.group.id)
     assert "Đã đổi lịch" in edited and "tham dự 0" in edited and "Chưa trả lời (5/5)" in edited
     notices = await fetch(select(OutboxMessage).where(OutboxMessage.kind == "notice"))
@@ -129,7 +129,7 @@ async def test_reschedule_resets_answers_tells_everyone_and_cancel(flow, fetch):
     await flow.send(rep1, "/cancelmeeting 1", chat=flow.group)
     assert "Chỉ Trưởng khối" in flow.last_text(flow.group.id)
     await flow.send(head, "/cancelmeeting 1", chat=flow.group)
-    assert any("đã hủy" in t for t in flow.texts(flow.group.id)[-2:])
+    assert any("Đã hủy cuộc họp" in t for t in flow.texts(flow.group.id)[-2:])
     assert "ĐÃ HỦY" in flow.last_text(flow.group.id)
     pending = await fetch(select(OutboxMessage).where(OutboxMessage.status == "pending",
                                                       OutboxMessage.kind.in_(("group", "fanout"))))

@@ -60,8 +60,9 @@ async def test_deadline_plans_reminders_for_unsigned_units_only(flow, fetch, clo
     assert (await fetch(select(Pledge)))[0].deadline is None and not await fetch(select(OutboxMessage))
 
     await flow.send(head, "/pledge deadline 30/11/2026 17:00", chat=flow.group)  # clock: 23/11/2026 09:00 local
-    assert any("Hạn xác nhận tham gia giao ước: <b>30/11/2026 17:00</b>" in t for t in flow.texts(flow.group.id))
-    assert "Hạn xác nhận: 30/11/2026 17:00" in flow.messages[(post.chat_id, post.message_id)].text  # the post shows it
+    assert any("Hạn xác nhận tham gia giao ước: <b>17:00 ngày 30/11/2026</b>" in t for t in flow.texts(flow.group.id))
+    # the post shows it
+    assert "Hạn xác nhận: 17:00 ngày 30/11/2026" in flow.messages[(post.chat_id, post.message_id)].text
     rows = await fetch(select(OutboxMessage).where(OutboxMessage.item_kind == "pledge"))
     assert sorted(r.kind for r in rows) == ["fanout", "fanout", "fanout", "group", "group", "group"]
 

@@ -101,8 +101,8 @@ async def test_one_line_open_card_cast_once_close_results(flow, fetch, clock):
     await flow.send(head, "/vote flag 18:00 25/12/2026", chat=flow.group)
     card = card_of(flow)
     assert "Cờ thi đua" in card.text and UNITS[0] in card.text
-    assert "25/12/2026 18:00" in card.text and "0/5 đơn vị đã bỏ phiếu" in card.text
-    assert "trên 50%" in card.text
+    assert "18:00 ngày 25/12/2026" in card.text and "0/5 đơn vị đã bỏ phiếu" in card.text
+    assert "trên 1/2" in card.text and "từ 2/3 số đơn vị trở lên" in card.text
     (payload,) = start_payloads(flow, card, "v_")
     assert re.fullmatch(r"v_\d+", payload)
 
@@ -155,14 +155,14 @@ async def test_one_line_open_card_cast_once_close_results(flow, fetch, clock):
     await open_box(flow, int(poll_id), members=2)
     results = [s for s in flow.sent if s.chat_id == flow.group.id and s.text and "Kết quả bỏ phiếu" in s.text][-1]
     assert "Số phiếu phát ra: 5" in results.text and "thu về: 4" in results.text
-    assert f"1. {UNITS[1]}: 3 phiếu, tỷ lệ 60,00%" in results.text  # numbers in the reader's locale
+    assert f"1. {UNITS[1]}: 3/5 phiếu, tỷ lệ 60,00%" in results.text  # numbers in the reader's locale
     minutes = [s for s in flow.sent if (s.filename or "").endswith(".docx")][-1]
     doc = Document(io.BytesIO(minutes.request.document.data))
     text = "\n".join(p.text for p in doc.paragraphs) + "\n".join(
         c.text for t in doc.tables for row in t.rows for c in row.cells)
     assert "Đơn vị được suy tôn dẫn đầu khối, đề nghị tặng Cờ thi đua:" in text  # the flag's own heading
     assert "Số phiếu tối thiểu để đạt: 3 phiếu" in text  # more than 1/2 of 5 units: 3, not 2.5
-    assert f"{UNITS[1]}" in results.text.split("Đạt tỷ lệ phiếu")[1]
+    assert f"{UNITS[1]}" in results.text.split("Đơn vị được suy tôn dẫn đầu khối, đề nghị tặng Cờ thi đua:")[1]
     files = [s.filename for s in flow.sent if s.method in ("sendPhoto", "sendDocument")]
     assert any(f.endswith(".png") for f in files) and any(f.endswith(".docx") for f in files)
     assert "đã đóng" in current_text(flow, card).lower()
@@ -203,7 +203,7 @@ async def test_bad_input_gets_clear_answers(flow, fetch):
         await flow.send(reps[0], f"/start {big}")
         assert "không tồn tại" in flow.last_text(reps[0].id)
     await flow.send(reps[0], "/start v_abc")
-    assert "không hợp lệ" in flow.last_text(reps[0].id)
+    assert "không đúng" in flow.last_text(reps[0].id)
     await flow.send(reps[0], "/vote flag")
     assert "nhóm chung" in flow.last_text(reps[0].id)
     await flow.send(reps[0], "/ballots")
@@ -214,7 +214,7 @@ async def test_one_line_parser_refuses_what_it_does_not_understand(flow, fetch):
     head, _reps = await bloc_with_reps(flow, count=1)
     for line, reason in (("/vote merit 0", "từ 1 trở lên"), ("/vote flag 25-12-2026 18:00", "Không đọc được ngày"),
                          ("/vote flag tomorrow", "Không hiểu “tomorrow”"), ("/vote flag 2h30", "chưa rõ nghĩa"),
-                         ("/vote flag bkp", "số thứ tự đơn vị"), ("/vote flag | A | B", "chỉ dùng cho biểu quyết")):
+                         ("/vote flag bkp", "số thứ tự đơn vị"), ("/vote flag | A | B", "chỉ dùng khi biểu quyết")):
         await flow.send(head, line, chat=flow.group)
         answer = flow.last_text(flow.group.id)
         assert reason in answer and "Ví dụ" in answer, line
@@ -279,15 +279,16 @@ async def test_cancel_extend_and_status(flow, fetch, clock):
     assert "1/5 đơn vị đã bỏ phiếu" in flow.last_text(flow.group.id)
     await flow.send(head, f"/vote extend {pid} 23:00 30/11/2026", chat=flow.group)
     notice = [t for t in flow.texts(flow.group.id) if "gia hạn" in t]
-    assert notice and "30/11/2026 23:00" in notice[-1] and "30/11/2026 23:00" in current_text(flow, card_of(flow))
+    assert notice and "23:00 ngày 30/11/2026" in notice[-1]
+    assert "23:00 ngày 30/11/2026" in current_text(flow, card_of(flow))
     await flow.send(head, f"/vote cancel {pid}", chat=flow.group)
     await press(flow, head, flow.last(flow.group.id), act.CancelYes)
-    assert "đã bị hủy" in flow.last_text(flow.group.id)
+    assert "Trưởng khối đã hủy cuộc bỏ phiếu" in flow.last_text(flow.group.id)
     (poll,) = await fetch(select(Poll))
     (box,) = await fetch(select(BallotBox))
     assert poll.status == "cancelled" and box.ballots == [] and box.voters == []
     await flow.send(reps[1], f"/start {payload}")
-    assert "đã bị hủy" in flow.last_text(reps[1].id)
+    assert "Trưởng khối đã hủy cuộc bỏ phiếu này" in flow.last_text(reps[1].id)
 
 
 async def test_closer_reminds_then_closes_at_its_time_once(flow, fetch, clock):

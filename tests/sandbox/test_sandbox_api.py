@@ -32,7 +32,8 @@ async def test_page_and_demo_bloc(page: Page):
     assert any("TTYT thị xã Đông Triều là đơn vị Phó trưởng khối" in t for t in texts)
     for persona, unit in (("deputy", 0), ("mai", 1), ("tuan", 2), ("head", 4)):
         person_id = next(p["id"] for p in state["personas"] if p["key"] == persona)
-        assert any(f"Bạn đã là đại diện của <b>{UNITS[unit]}</b>" in t for t in await page.bot_html(persona, person_id))
+        said = await page.bot_html(persona, person_id)
+        assert any(f"Từ nay bạn là đại diện của <b>{UNITS[unit]}</b>" in t for t in said)
     await page.send("deputy", group, "/status")
     assert "đã có đại diện: 5/14" in (await page.last_bot("deputy", group, "đã có đại diện"))["html"]
     await page.send("head", HEAD, "/lang en")  # each persona's bot language is its own
@@ -109,7 +110,7 @@ async def test_refusals_change_nothing(page: Page):
     # A forged invite link: the bot itself says it is not valid; the outsider joins nothing.
     forged = f"https://t.me/{BOT_USERNAME}?start=j_AAAAAAAAAAAAAAAAAAAAAA"
     status, _ = await page.send("guest", GUEST, forged)  # pasted link = tapped link
-    assert status == 200 and "không hợp lệ" in (await page.bot_html("guest", GUEST))[-1]
+    assert status == 200 and "không đúng" in (await page.bot_html("guest", GUEST))[-1]
     await page.send("guest", GUEST, "/whoami")
     assert "TTYT" not in (await page.bot_html("guest", GUEST))[-1]
 

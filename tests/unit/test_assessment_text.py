@@ -57,7 +57,7 @@ async def test_round_and_form_in_plain_text(db, clock, settings):
 
     await front.say(HEAD, "Lan", "/assessment 30/11/2026 17:00", chat=group)
     post = front.last_to(GROUP_ID)
-    assert "Tự chấm điểm thi đua năm 2026" in post and "Hạn nộp: 30/11/2026 17:00" in post
+    assert "Tự chấm điểm thi đua năm 2026" in post and "Hạn nộp: 17:00 ngày 30/11/2026" in post
     assert "0/2 đơn vị đã nộp" in post
 
     async with db.session() as session:

@@ -54,7 +54,7 @@ def test_deadline_is_read_in_the_bloc_zone(clock):
     when = svc.parse_deadline("30/11/2026 17:00", bloc, clock.now())
     assert when == datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
     assert svc.parse_deadline("30/11/2026", bloc, clock.now()) == datetime(2026, 11, 30, 16, 59, tzinfo=UTC)
-    assert svc.local_text(bloc, when) == "30/11/2026 17:00"
+    assert svc.local_text(bloc, when) == "17:00 ngày 30/11/2026"
     with pytest.raises(UserError):
         svc.parse_deadline("22/11/2026 10:00", bloc, clock.now())
     with pytest.raises(UserError):

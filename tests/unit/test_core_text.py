@@ -37,7 +37,7 @@ async def _bloc_with_links(front: TextFront) -> list[str]:
     assert said == ["✅ Đã thêm 3 đơn vị: TTYT Đông Triều, TTYT Quảng Yên, TTYT Uông Bí.\n"
                     "Khối có 3 đơn vị thành viên. Gửi /units để xem danh sách."]
     said = await front.say(HEAD, "Lan", "/invite", chat=GROUP)
-    assert said == ["📨 Tôi đã gửi các link tham gia vào tin nhắn riêng của bạn."]
+    assert said == ["📨 Bot đã gửi các link tham gia vào tin nhắn riêng của bạn."]
     tokens = [t for text in front.texts_to(HEAD) for t in TOKEN.findall(text)]
     assert len(tokens) == 3
     return tokens
@@ -51,7 +51,7 @@ async def test_setup_units_invite_join_whoami_help(db, clock, settings):
     assert "Bạn đã mở link tham gia của TTYT Quảng Yên trong Khối thi đua Y tế" in said[0]
     assert "1 · ✅ Tôi là đại diện của TTYT Quảng Yên" in said[0] and "2 · ✖ Không phải tôi" in said[0]
     said = await front.say(REP, "Mai", "1")
-    assert said[0].startswith("✅ Bạn đã là đại diện của TTYT Quảng Yên trong Khối thi đua Y tế.")
+    assert said[0].startswith("✅ Từ nay bạn là đại diện của TTYT Quảng Yên trong Khối thi đua Y tế.")
     assert front.last_to(HEAD).startswith("👤 Mai đã đăng ký làm đại diện của TTYT Quảng Yên")
 
     said = await front.say(REP, "Mai", "/whoami")
@@ -59,14 +59,14 @@ async def test_setup_units_invite_join_whoami_help(db, clock, settings):
     said = await front.say(REP, "Mai", "/help")
     assert said[0].startswith("Bạn có thể làm ở đây:") and "/whoami" in said[0]
     said = await front.say(REP, "Mai", "/khongco")
-    assert said == ["Tôi không hiểu lệnh này. Gửi /help để xem bạn có thể làm gì ở đây."]
+    assert said == ["Bot không hiểu lệnh này. Gửi /help để xem bạn có thể làm gì ở đây."]
     said = await front.say(HEAD, "Lan", "/units", chat=GROUP)
     assert "TTYT Quảng Yên" in said[0]
 
     # The same link opened by someone else: refused, and the head is told.
     await front.say(OTHER, "Khách", f"dk {tokens[1]}")
     said = await front.say(OTHER, "Khách", "1")
-    assert said[0].startswith("Đường link này đã được sử dụng.")
+    assert said[0].startswith("Link tham gia này đã được sử dụng.")
     assert "Khách" in front.last_to(HEAD)
 
 
@@ -79,6 +79,6 @@ async def test_not_me_and_forged_links(db, clock, settings):
     said = await front.say(REP, "Mai", "/whoami")
     assert said == ["Bạn chưa tham gia khối nào. Hãy mở link tham gia mà Trưởng khối đã gửi bạn."]
     said = await front.say(OTHER, "Khách", "dk khongphaitoken")
-    assert said == ["Link tham gia này không hợp lệ. Hãy đề nghị Trưởng khối gửi link mới."]
+    assert said == ["Link tham gia này không đúng. Hãy đề nghị Trưởng khối gửi link mới."]
     said = await front.say(OTHER, "Khách", "/units")
     assert said == ["Lệnh này dùng trong nhóm chung của khối."]

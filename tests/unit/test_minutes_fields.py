@@ -62,7 +62,7 @@ def test_assembly_named_by_the_head_and_no_doubled_bloc_word():
     ("head", 2026, "Đơn vị được bầu làm Trưởng khối năm 2026:"),
     ("deputy", 2026, "Đơn vị được bầu làm Phó trưởng khối năm 2026:"),
     ("custom", None, "Phương án được thông qua:"),
-    ("", None, "Các đơn vị được suy tôn/đề nghị:"),
+    ("", None, "Các đơn vị được đề nghị:"),
 ])
 def test_conclusion_heading_per_kind(kind, year, heading):
     lines = conclusion_lines(make_sheet(kind=kind, year=year))

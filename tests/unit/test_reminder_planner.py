@@ -162,4 +162,4 @@ def test_parse_when_examples(clock):
         with pytest.raises(UserError) as err:
             svc.parse_when(bad, bloc, now)
         assert "<code>" not in err.value.message  # the view adds the format hint
-        assert "11/12/2026 08:00" in meeting_views.bad_when(err.value.message)
+        assert "08:00 11/12/2026" in meeting_views.bad_when(err.value.message)

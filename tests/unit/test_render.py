@@ -138,7 +138,7 @@ def test_minutes_in_vietnamese_carry_every_field():
         "BIÊN BẢN KIỂM PHIẾU",
         "Cờ thi đua của UBND tỉnh",
         "Nội dung bỏ phiếu: Bình xét đơn vị dẫn đầu đề nghị tặng Cờ thi đua của UBND tỉnh năm 2025",
-        "Thời gian bỏ phiếu: từ 20/12/2025 08:00 đến 20/12/2025 10:30.",
+        "Thời gian bỏ phiếu: từ 08:00 ngày 20/12/2025 đến 10:30 ngày 20/12/2025.",
         "Số: ……/BB-KP",
         "……, ngày 20 tháng 12 năm 2025",
         "Hôm nay, vào hồi 10 giờ 30 phút, ngày 20/12/2025, tại Hội trường Sở Y tế tỉnh Quảng Ninh, Ban kiểm phiếu"
@@ -196,7 +196,7 @@ def test_minutes_in_english():
         "SOCIALIST REPUBLIC OF VIETNAM",
         "Independence - Freedom - Happiness",
         "VOTE-COUNT MINUTES",
-        "Voting time: from 20/12/2025 08:00 to 20/12/2025 10:30.",
+        "Voting time: from 08:00, 20/12/2025 to 10:30, 20/12/2025.",
         "No.: ……/BB-KP",
         "Minimum votes to pass: 8 votes.",
         "1. Nguyễn Văn An – Committee head",

@@ -45,11 +45,11 @@ async def test_join_code_is_the_invite_single_use_and_revocable(db, clock, setti
     said = await front.say(201, "Mai", codes[1].lower())  # typed alone, lower case
     assert "TTYT thị xã Đông Triều" in said[-1] and "1 · " in said[-1]
     said = await front.say(201, "Mai", "1")
-    assert said[-1].startswith("✅ Bạn đã là đại diện của TTYT thị xã Đông Triều")
+    assert said[-1].startswith("✅ Từ nay bạn là đại diện của TTYT thị xã Đông Triều")
     # The same unit's code (or its Telegram link: the same invite) for a second person: refused, head told.
     await front.say(202, "Hùng", f"dk {codes[1]}")
     said = await front.say(202, "Hùng", "1")
-    assert said[-1].startswith("Đường link này đã được sử dụng")
+    assert said[-1].startswith("Link tham gia này đã được sử dụng")
     assert "Hùng" in front.last_to(tb.head)
 
     await front.say(tb.head, "Lan", "/revokelinks", chat=tb.group)

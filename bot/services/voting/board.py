@@ -78,10 +78,37 @@ def _parse_share(raw: str) -> str:
     return raw.strip()
 
 
+# The base of the share in the words a bloc uses; the old keywords stay accepted.
+BASE_WORDS = {"eligible": "eligible", "tongsodonvi": "eligible", "tongso": "eligible", "donvi": "eligible",
+              "tong": "eligible", "returned": "returned", "sophieuthuve": "returned", "phieuthuve": "returned",
+              "thuve": "returned", "valid": "valid", "sophieuhople": "valid", "phieuhople": "valid",
+              "hople": "valid"}
+BASE_SHOWN = {"eligible": N_("all units"), "returned": N_("ballots returned"), "valid": N_("valid ballots")}
+
+
 def _parse_base(raw: str) -> str:
-    if raw.strip() not in ("eligible", "returned", "valid"):
+    base = BASE_WORDS.get(settings_service.folded(raw))
+    if base is None:
         raise UserError(_("The base is eligible, returned or valid."))
-    return raw.strip()
+    return base
+
+
+def _show_base(base: str) -> str:
+    return _(BASE_SHOWN.get(base, BASE_SHOWN["eligible"]))
+
+
+def _parse_strict(raw: str) -> bool:
+    """ "trên" (more than the share: trên 1/2) or "từ" (the share or more: từ 2/3 trở lên); yes/no as before."""
+    word = settings_service.folded(raw)
+    if word in ("tren", "hon", "more", "morethan", "above"):
+        return True
+    if word in ("tu", "tutrolen", "trolen", "dat", "atleast"):
+        return False
+    return settings_service.parse_bool(raw)
+
+
+def _show_strict(strict: bool) -> str:
+    return _("more than the share (more than 1/2)") if strict else _("the share or more (2/3 or more)")
 
 
 def _parse_cap(raw: str) -> str | None:
@@ -103,9 +130,8 @@ def _parse_minutes(raw: str) -> int:
 
 for _key, _label, _parse, _show in (
     ("threshold", N_("votes: share a candidate needs"), _parse_share, str),
-    ("strict", N_("votes: more than the share (yes) or at least (no)"), settings_service.parse_bool,
-     settings_service.show_bool),
-    ("base", N_("votes: base of the share (eligible, returned, valid)"), _parse_base, str),
+    ("strict", N_("votes: more than the share (yes) or at least (no)"), _parse_strict, _show_strict),
+    ("base", N_("votes: base of the share (eligible, returned, valid)"), _parse_base, _show_base),
     ("quorum", N_("votes: quorum, share of eligible units"), _parse_share, str),
     ("self_vote", N_("votes: a unit may vote for itself"), settings_service.parse_bool, settings_service.show_bool),
     ("blank_allowed", N_("votes: blank ballots are valid"), settings_service.parse_bool, settings_service.show_bool),

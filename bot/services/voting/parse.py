@@ -20,8 +20,12 @@ KIND_WORDS = {
     "flag": "flag", "co": "flag", "cờ": "flag", "cothidua": "flag", "cờthiđua": "flag",
     "merit": "merit", "bangkhen": "merit", "bằngkhen": "merit", "bk": "merit",
     "head": "head", "truong": "head", "trưởng": "head", "truongkhoi": "head", "trưởngkhối": "head",
+    "truongcum": "head", "trưởngcụm": "head",
     "deputy": "deputy", "pho": "deputy", "phó": "deputy", "phokhoi": "deputy", "phókhối": "deputy",
+    "photruong": "deputy", "phótrưởng": "deputy", "photruongkhoi": "deputy", "phótrưởngkhối": "deputy",
+    "phocum": "deputy", "phócụm": "deputy", "photruongcum": "deputy", "phótrưởngcụm": "deputy",
     "custom": "custom", "khac": "custom", "khác": "custom", "hoi": "custom", "hỏi": "custom",
+    "bieuquyet": "custom", "biểuquyết": "custom", "layykien": "custom", "lấyýkiến": "custom",
 }
 MANUAL_WORDS = {"manual", "tay", "thucong", "thủcông", "thu-cong", "thủ-công"}
 BOARD_WORDS = {"board", "congkhai", "côngkhai", "công-khai"}
