@@ -368,7 +368,7 @@ def result_sheet(out: svc.Outcome):
         adopted_at=closed_at, method=_("secret ballot in the bot, one ballot per unit"),
         quorum=_("at least {share} of the units vote").format(share=percent(rule.quorum)),
         threshold_votes=float(rule.threshold * r.base_count), kind=poll.kind, notes=notes,
-        **sheet_facts(r, lambda i: poll.options[i]["label"]))
+        **sheet_facts(r, lambda i: poll.options[i]["label"]), **out.minutes)
 
 
 def results_list(bloc: Bloc, polls: list[Poll]) -> Reply:
@@ -426,3 +426,46 @@ def not_a_key() -> str:
 # -- refusals the voting services raise (texts with commands and <code>, so they live here) ------------
 
 
+
+
+# -- /bienban: the facts of the minutes ------------------------------------------------------------
+
+MINUTES_ROLES = {"head": N_("Committee head"), "secretary": N_("Secretary"), "member": N_("Committee member")}
+
+
+def minutes_facts(bloc: Bloc, poll: Poll, facts: dict, saved: bool) -> Reply:
+    """What the minutes of this vote will print; what is still a dotted line to fill by hand."""
+    head = (_("✅ Saved in the minutes of vote #{number} “{title}”:") if saved
+            else _("📝 Minutes of vote #{number} “{title}”:")).format(number=poll.id, title=title(poll))
+    unset = _("(dotted line)")
+
+    def show(value) -> str:
+        return esc(str(value)) if value not in (None, "", ()) else unset
+
+    def person(name: str, role: str, unit: str) -> str:
+        where = ", " + esc(unit) if unit else ""
+        return f"{esc(name)}{where} – {_(MINUTES_ROLES.get(role, MINUTES_ROLES['member']))}"
+
+    committee = "; ".join(person(*member) for member in facts.get("committee", ())) or unset
+    present = facts.get("units_present")
+    start = svc.meeting_start(poll)
+    lines = [head,
+             _("Place: {value}").format(value=show(facts.get("place"))),
+             _("Venue: {value}").format(value=show(facts.get("venue"))),
+             _("Conference: {value}").format(value=show(facts.get("assembly"))),
+             _("Number: {value}/BB-KP").format(value=show(facts.get("doc_number"))),
+             _("Counting committee: {value}").format(value=committee),
+             _("Witnesses: {value}").format(value=show("; ".join(facts.get("witnesses", ())))),
+             _("Units present: {value}").format(
+                 value=unset if present is None else f"{present}/{facts.get('member_units', len(poll.eligible))}"),
+             _("Conference start: {value}").format(value=svc.local_text(bloc, start) if start else unset),
+             _("Copies: {value}").format(value=show(facts.get("copies")))]
+    if facts.get("advance_ballots") is not None:
+        lines.append(_("Ballots sent before the conference: {count}").format(count=facts["advance_ballots"]))
+    if poll.status == "closed":
+        lines.append(_("Send <code>/results {number}</code> for the minutes with these facts.").format(number=poll.id))
+    else:
+        lines.append(_("The minutes come with the results, after the count."))
+    if not saved:
+        lines += ["", usage.minutes_usage()]
+    return Reply("\n".join(lines))

@@ -259,7 +259,7 @@ async def cancel_vote(session: AsyncSession, clock: Clock, poll_id: int, member:
         await abort(session)
         raise
     box = await get_box(session, poll_id, lock=True)
-    box.ballots, box.voters = [], []
+    box.ballots, box.voters, box.cast_at = [], [], []
     poll.status, poll.closed_at = "cancelled", clock.now()
     session.add(AuditEvent(bloc_id=poll.bloc_id, at=clock.now(), actor_person_id=member.person.id,
                            action="vote.cancel", detail={"poll_id": poll.id}))
