@@ -66,12 +66,37 @@ def rule_text(poll: Poll) -> str:
     parts = [_("One ballot per unit, choose at most {n}.").format(n=rule.max_choices),
              _("Reached with {threshold}.").format(threshold=threshold_text(rule)),
              _("Valid if at least {share} of the units vote.").format(share=percent(rule.quorum))]
-    if rule.cap is not None and poll.kind != "custom":
-        parts.append(_("At most {n} unit(s) proposed.").format(n=rule.cap))
+    cap = rule.effective_cap(len(poll.eligible))
+    if cap is not None and poll.kind != "custom":
+        parts.append(_("At most {n} unit(s) proposed.").format(n=cap))
+        if rule.cap_share is not None:
+            parts.append(quota_text(rule, len(poll.eligible)))
     if poll.kind != "custom":
         parts.append(_("A unit may vote for itself.") if rule.self_vote else _("A unit may not vote for itself."))
-    parts.append(_("Blank ballots are allowed.") if rule.blank_allowed else _("Blank ballots are not allowed."))
+    parts.append(blank_text(rule))
     return " ".join(parts)
+
+
+def quota_text(rule: Rule, units: int) -> str:
+    """ "(50% of the 13 units not already proposed, rounded down)" """
+    assert rule.cap_share is not None
+    return _("(quota: {share} of the {count} units not already proposed, rounded down)").format(
+        share=percent(rule.cap_share), count=max(0, units - rule.proposed_before))
+
+
+def blank_text(rule: Rule) -> str:
+    if rule.blank_mode == "invalid":
+        return _("A blank ballot is accepted but counted invalid.")
+    return _("Blank ballots are allowed.") if rule.blank_allowed else _("Blank ballots are not allowed.")
+
+
+def flag_line(poll: Poll) -> str | None:
+    """A merit vote without the unit proposed for the flag: one achievement, one reward."""
+    left_out = poll.rule.get("flag_proposed") or []
+    if not left_out:
+        return None
+    return _("Not a candidate, already proposed for the emulation flag (vote #{number}): {names}.").format(
+        number=left_out[0]["poll_id"], names=", ".join(esc(e.get("label", "")) for e in left_out))
 
 
 def turnout_line(voted: int, eligible: int) -> str:
@@ -101,6 +126,8 @@ def card(bloc: Bloc, poll: Poll, voted: int, eligible: int, now: datetime,
     if poll.runoff_of_id:
         head += "\n" + _("Runoff of vote #{number}.").format(number=poll.runoff_of_id)
     lines = [head, _("Candidates:"), *candidate_lines(poll), "", rule_text(poll)]
+    if flag := flag_line(poll):
+        lines.append(flag)
     if poll.status == "cancelled":
         lines += ["", _("❌ This vote was cancelled. Nothing was counted.")]
         return Reply("\n".join(lines))
@@ -170,6 +197,8 @@ def confirm(bloc: Bloc, poll: Poll, unit: Unit, selection: Sequence[int]) -> Rep
         chosen = "\n".join(f"• {esc(poll.options[i]['label'])}" for i in selection)
     else:
         chosen = _("(blank ballot: no one chosen)")
+        if svc.rule_of(poll).blank_mode == "invalid":
+            chosen += "\n" + _("In this vote a blank ballot is counted invalid.")
     text = _("<b>Check your ballot</b> for {unit}:\n{chosen}\n\nOnce cast, it cannot be changed.").format(
         unit=esc(unit.name), chosen=chosen)
     reply = Reply(text)

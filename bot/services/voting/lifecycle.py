@@ -24,6 +24,7 @@ from bot.services.voting.casting import has_voted
 from bot.services.voting.counting import outcome
 from bot.services.voting.parse import VoteSpec, check_closing, usage
 from bot.services.voting.polls import get_box, get_poll, is_open, open_polls
+from bot.services.voting.quota import flag_proposed
 from bot.services.voting.rules import (
     KINDS,
     MAX_OPTION,
@@ -124,6 +125,7 @@ async def open_vote(session: AsyncSession, clock: Clock, member: Member, spec: V
     units = await list_units(session, bloc.id)
     if not units:
         raise UserError(views.no_units_yet())
+    flagged: list[tuple[int, int]] = []
     if spec.kind == "custom":
         if not spec.question:
             raise UserError(views.question_usage())
@@ -141,6 +143,11 @@ async def open_vote(session: AsyncSession, clock: Clock, member: Member, spec: V
             if not 1 <= number <= len(units):
                 raise UserError(views.no_unit_number(number))
         skip = {units[n - 1].id for n in spec.exclude}
+        if spec.kind == "merit" and not spec.keep_flag and vote_defaults(bloc)["merit_skip_flag"]:
+            # One achievement, one reward: the unit the bloc proposed for the flag is not a merit candidate.
+            active = {u.id for u in units}
+            flagged = [(u, p) for u, p in await flag_proposed(session, bloc, now) if u in active]
+            skip |= {u for u, _p in flagged}
         options = [{"label": u.name, "unit_id": u.id} for u in units if u.id not in skip]
         if not options:
             raise UserError(_("No candidate is left after the exclusions."))
@@ -150,12 +157,16 @@ async def open_vote(session: AsyncSession, clock: Clock, member: Member, spec: V
         raise UserError(_("The number of choices must be between 1 and {count} (the number of candidates).").format(
             count=len(options)))
     committee = await _committee(session, member, units, spec.committee)
-    rule = default_rule(bloc, spec.kind, max_choices, len(units))
+    rule = default_rule(bloc, spec.kind, max_choices, len(units), proposed_before=len(flagged))
+    rule_json = rule.to_json()
+    if flagged:
+        names = {u.id: u.name for u in units}
+        rule_json["flag_proposed"] = [{"unit_id": u, "poll_id": p, "label": names[u]} for u, p in flagged]
     publish = vote_defaults(bloc)["publish_board"] if spec.publish_board is None else spec.publish_board
     await begin_write(session)
     return await _create(session, now, member, Poll(
         bloc_id=bloc.id, kind=spec.kind, question=spec.question if spec.kind == "custom" else "",
-        options=options, eligible=sorted(u.id for u in units), rule=rule.to_json(),
+        options=options, eligible=sorted(u.id for u in units), rule=rule_json,
         publish_board=bool(publish), opened_at=now, opened_by_person_id=member.person.id,
         closing_at=spec.closing_at), committee, "vote.open")
 

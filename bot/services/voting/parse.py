@@ -26,6 +26,7 @@ KIND_WORDS = {
 MANUAL_WORDS = {"manual", "tay", "thucong", "thủcông", "thu-cong", "thủ-công"}
 BOARD_WORDS = {"board", "congkhai", "côngkhai", "công-khai"}
 EXCEPT_WORDS = {"trừ", "tru", "except"}
+KEEP_FLAG_WORDS = {"kemco", "kèmcờ", "kem-co", "kèm-cờ", "withflag"}  # merit: keep the flag-proposed unit
 COMMITTEE_WORDS = {"committee", "bankiemphieu", "bankiểmphiếu", "bkp", "kiemphieu", "kiểmphiếu"}
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")  # a clock time; "2h" is a duration and "2h30" is refused
 _DATE = re.compile(r"^(\d{1,2})/(\d{1,2})(?:/(\d{4}))?$")
@@ -49,6 +50,7 @@ class VoteSpec:
     options: list[str] = field(default_factory=list)
     publish_board: bool | None = None
     committee: list[int] = field(default_factory=list)  # unit numbers as in /units; empty: the default
+    keep_flag: bool = False  # merit: the unit proposed for the flag stays a candidate
 
 
 def usage() -> str:
@@ -100,6 +102,8 @@ def parse_vote_line(args: str, bloc: Bloc, now: datetime) -> VoteSpec:
             spec.closing_at = None
         elif low in BOARD_WORDS:
             spec.publish_board = True
+        elif low in KEEP_FLAG_WORDS and kind == "merit":
+            spec.keep_flag = True
         elif _NUMBER.match(token) and spec.max_choices is None and kind in ("merit", "custom"):
             spec.max_choices = int(token)
             if spec.max_choices < 1:
