@@ -164,3 +164,11 @@ def minutes_copies_format() -> str:
 def minutes_which_vote(number: int) -> str:
     return _("Several votes are running: write the vote's number first, for example "
              "<code>/bienban {number}</code>.").format(number=number)
+
+
+def approval_usage() -> str:
+    return _("An approval vote needs its proposals: the top of the last closed self-assessment ranking, units by "
+             "number, or proposals after “|”, for example:\n"
+             "<code>/vote dongy diem 3 80%</code> — the 3 best-scored units, passed with at least 80% agreeing\n"
+             "<code>/vote dongy 2,5 80%</code> — units 2 and 5 as in /units\n"
+             "<code>/vote dongy | Proposal A | Proposal B</code>")

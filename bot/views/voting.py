@@ -23,6 +23,7 @@ KIND_LABELS = {
     "head": N_("Bloc head for next year"),
     "deputy": N_("Deputy head for next year"),
     "custom": N_("Question"),
+    "approval": N_("Approval of proposals (agree / disagree)"),
 }
 BASE_LABELS = {
     "eligible": N_("of the units entitled to vote"),
@@ -63,6 +64,8 @@ def threshold_text(rule: Rule) -> str:
 def rule_text(poll: Poll) -> str:
     """The rule in plain words."""
     rule = svc.rule_of(poll)
+    if poll.kind == "approval":
+        return approval_rule_text(poll, rule)
     parts = [_("One ballot per unit, choose at most {n}.").format(n=rule.max_choices),
              _("Reached with {threshold}.").format(threshold=threshold_text(rule)),
              _("Valid if at least {share} of the units vote.").format(share=percent(rule.quorum))]
@@ -110,7 +113,18 @@ def closing_line(bloc: Bloc, poll: Poll) -> str:
 
 
 def candidate_lines(poll: Poll) -> list[str]:
-    return [f"{i}. {esc(o['label'])}" for i, o in enumerate(poll.options, 1)]
+    return [f"{i}. {esc(o['label'])}{score_note(o)}" for i, o in enumerate(poll.options, 1)]
+
+
+def score_note(option: dict) -> str:
+    """ " — 95,5 điểm (hạng 2, bằng điểm)" for a candidate taken from the self-assessment ranking."""
+    if option.get("score") is None:
+        return ""
+    if option.get("tied"):
+        rank = _("rank {rank}, equal score").format(rank=option["rank"])
+    else:
+        rank = _("rank {rank}").format(rank=option["rank"])
+    return " — " + _("{score} points ({rank})").format(score=format_decimal(option["score"]), rank=rank)
 
 
 def committee_line(names: Sequence[tuple[str, str]], k: int) -> str:
@@ -125,7 +139,8 @@ def card(bloc: Bloc, poll: Poll, voted: int, eligible: int, now: datetime,
     head = _("🗳 <b>Secret ballot #{number}: {title}</b>").format(number=poll.id, title=title(poll))
     if poll.runoff_of_id:
         head += "\n" + _("Runoff of vote #{number}.").format(number=poll.runoff_of_id)
-    lines = [head, _("Candidates:"), *candidate_lines(poll), "", rule_text(poll)]
+    heading = _("Proposals:") if poll.kind == "approval" else _("Candidates:")
+    lines = [head, heading, *candidate_lines(poll), "", rule_text(poll)]
     if flag := flag_line(poll):
         lines.append(flag)
     if poll.status == "cancelled":
@@ -176,6 +191,8 @@ def dialog_close(kind: str, n: int) -> Reply:
 # -- the private ballot -----------------------------------------------------------------------------
 
 def ballot(bloc: Bloc, poll: Poll, unit: Unit, selection: Sequence[int]) -> Reply:
+    if poll.kind == "approval":
+        return approval_ballot(bloc, poll, unit, selection)
     rule = svc.rule_of(poll)
     lines = [_("🗳 <b>{title}</b> — bloc {bloc}").format(title=title(poll), bloc=esc(bloc.title)),
              _("You vote for <b>{unit}</b>. Tick up to {n}, then press “Next”.").format(unit=esc(unit.name),
@@ -193,6 +210,8 @@ def ballot(bloc: Bloc, poll: Poll, unit: Unit, selection: Sequence[int]) -> Repl
 
 
 def confirm(bloc: Bloc, poll: Poll, unit: Unit, selection: Sequence[int]) -> Reply:
+    if poll.kind == "approval":
+        return approval_confirm(bloc, poll, unit, selection)
     if selection:
         chosen = "\n".join(f"• {esc(poll.options[i]['label'])}" for i in selection)
     else:
@@ -337,6 +356,8 @@ def _names(poll: Poll, indexes: Sequence[int]) -> str:
 
 
 def results(out: svc.Outcome) -> Reply:
+    if out.poll.kind == "approval":
+        return approval_results(out)
     poll, bloc, r, rule = out.poll, out.bloc, out.result, out.rule
     lines = [_("📊 <b>Result of vote #{number}: {title}</b>").format(number=poll.id, title=title(poll)),
              _("Closed: {when}").format(when=svc.local_text(bloc, poll.closed_at)),
@@ -497,4 +518,72 @@ def minutes_facts(bloc: Bloc, poll: Poll, facts: dict, saved: bool) -> Reply:
         lines.append(_("The minutes come with the results, after the count."))
     if not saved:
         lines += ["", usage.minutes_usage()]
+    return Reply("\n".join(lines))
+
+
+# -- the approval ballot: agree / disagree per proposal ------------------------------------------------
+# The ballot's selection is the set of proposals marked "agree" (the same bit mask, box and receipt as
+# any ballot); a proposal left unmarked is "disagree", and the ballot says so before it is cast.
+
+def approval_rule_text(poll: Poll, rule: Rule) -> str:
+    return " ".join([
+        _("One ballot per unit: agree or disagree with each proposal (a proposal not marked “agree” counts as "
+          "disagree)."),
+        _("A proposal passes with agreement {threshold}.").format(threshold=threshold_text(rule)),
+        _("Valid if at least {share} of the units vote.").format(share=percent(rule.quorum))])
+
+
+def approval_ballot(bloc: Bloc, poll: Poll, unit: Unit, selection: Sequence[int]) -> Reply:
+    lines = [_("🗳 <b>{title}</b> — bloc {bloc}").format(title=title(poll), bloc=esc(bloc.title)),
+             _("You vote on behalf of <b>{unit}</b>. Press a proposal to switch it between “Agree” and “Disagree”, "
+               "then press “Next”.").format(unit=esc(unit.name)),
+             closing_line(bloc, poll),
+             _("Agree: {agree} · Disagree: {disagree}").format(agree=len(selection),
+                                                                disagree=len(poll.options) - len(selection))]
+    reply = Reply("\n".join(lines))
+    mask = act.mask(list(selection))
+    for i, option in enumerate(poll.options):
+        mark = _("✅ Agree") if i in selection else _("❌ Disagree")
+        reply.add_row(Action(f"{mark}: {option['label']}"[:60], act.Tick(poll.id, mask, i).pack()))
+    reply.add_row(Action(_("Next ▶"), act.Review(poll.id, mask).pack()))
+    return reply
+
+
+def approval_confirm(bloc: Bloc, poll: Poll, unit: Unit, selection: Sequence[int]) -> Reply:
+    marks = "\n".join(f"{_('✅ Agree') if i in selection else _('❌ Disagree')}: {esc(o['label'])}"
+                      for i, o in enumerate(poll.options))
+    text = _("<b>Check your ballot</b> for {unit}:\n{chosen}\n\nOnce cast, it cannot be changed.").format(
+        unit=esc(unit.name), chosen=marks)
+    reply = Reply(text)
+    mask = act.mask(list(selection))
+    reply.add_row(Action(_("✅ Cast the ballot"), act.Cast(poll.id, mask).pack()))
+    reply.add_row(Action(_("◀ Change"), act.Change(poll.id, mask).pack()))
+    return reply
+
+
+def approval_line(name: str, agree: int, disagree: int, base: int, share) -> str:
+    return _("{name}: agree {agree}/{base} ({share}), disagree {disagree}").format(
+        name=name, agree=agree, base=base, share=format_percent(share), disagree=disagree)
+
+
+def approval_results(out: svc.Outcome) -> Reply:
+    poll, bloc, r, rule = out.poll, out.bloc, out.result, out.rule
+    lines = [_("📊 <b>Result of vote #{number}: {title}</b>").format(number=poll.id, title=title(poll)),
+             _("Closed: {when}").format(when=svc.local_text(bloc, poll.closed_at)),
+             _("Ballots issued: {issued} · returned: {returned} · valid: {valid} · invalid: {invalid}")
+             .format(issued=r.issued, returned=r.returned, valid=r.valid, invalid=r.invalid),
+             _("A proposal passes with agreement {threshold}.").format(threshold=threshold_text(rule)), ""]
+    for i, count in enumerate(sorted(r.counts, key=lambda c: c.candidate), 1):
+        mark = " ✅" if count.candidate in r.winners else ""
+        lines.append(f"{i}. " + approval_line(esc(poll.options[count.candidate]["label"]), count.votes,
+                                              r.valid - count.votes, r.base_count, count.share) + mark)
+    lines.append("")
+    if not r.quorum_met:
+        lines.append(_("⚠️ The vote is NOT VALID: only {returned} of {issued} units voted, "
+                       "below the quorum of {quorum}.")
+                     .format(returned=r.returned, issued=r.issued, quorum=percent(rule.quorum)))
+    elif r.winners:
+        lines.append(_("Proposals passed: <b>{names}</b>.").format(names=_names(poll, sorted(r.winners))))
+    else:
+        lines.append(_("No proposal reached the threshold."))
     return Reply("\n".join(lines))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import update
@@ -33,6 +34,7 @@ from bot.services.voting.rules import (
     default_rule,
     vote_defaults,
 )
+from bot.services.voting.scores import candidates_from_scores
 from bot.views import usage as views  # refusals that name a command (no cycle: usage imports no service)
 from storage.db import abort, begin_write, is_sqlite, rowcount
 from storage.models import AuditEvent, BallotBox, Bloc, Person, Poll, Representative, Unit
@@ -148,16 +150,23 @@ async def open_vote(session: AsyncSession, clock: Clock, member: Member, spec: V
             active = {u.id for u in units}
             flagged = [(u, p) for u, p in await flag_proposed(session, bloc, now) if u in active]
             skip |= {u for u, _p in flagged}
-        options = [{"label": u.name, "unit_id": u.id} for u in units if u.id not in skip]
+        if spec.kind == "approval":
+            options = await _proposals(session, bloc, units, spec, skip)
+        elif spec.from_scores:
+            _round, options = await candidates_from_scores(session, bloc, spec.top, skip)
+        else:
+            options = [{"label": u.name, "unit_id": u.id} for u in units if u.id not in skip]
         if not options:
             raise UserError(_("No candidate is left after the exclusions."))
-    default_max = {"flag": 1, "head": 1, "deputy": 1, "merit": 3, "custom": 1}[spec.kind]
+    default_max = {"flag": 1, "head": 1, "deputy": 1, "merit": 3, "custom": 1, "approval": len(options)}[spec.kind]
     max_choices = spec.max_choices if spec.kind in ("merit", "custom") and spec.max_choices else default_max
     if not 1 <= max_choices <= len(options):
         raise UserError(_("The number of choices must be between 1 and {count} (the number of candidates).").format(
             count=len(options)))
     committee = await _committee(session, member, units, spec.committee)
     rule = default_rule(bloc, spec.kind, max_choices, len(units), proposed_before=len(flagged))
+    if spec.kind == "approval":
+        rule = approval_rule(rule, spec)
     rule_json = rule.to_json()
     if flagged:
         names = {u.id: u.name for u in units}
@@ -169,6 +178,36 @@ async def open_vote(session: AsyncSession, clock: Clock, member: Member, spec: V
         options=options, eligible=sorted(u.id for u in units), rule=rule_json,
         publish_board=bool(publish), opened_at=now, opened_by_person_id=member.person.id,
         closing_at=spec.closing_at), committee, "vote.open")
+
+
+async def _proposals(session: AsyncSession, bloc: Bloc, units: list[Unit], spec: VoteSpec,
+                     skip: set[int]) -> list[dict[str, Any]]:
+    """An approval vote's proposals: the top of the last closed self-assessment ranking, units by
+    number, or proposals written after "|"."""
+    if spec.from_scores:
+        return (await candidates_from_scores(session, bloc, spec.top, skip))[1]
+    if spec.proposals:
+        for number in spec.proposals:
+            if not 1 <= number <= len(units):
+                raise UserError(views.no_unit_number(number))
+        chosen = [units[n - 1] for n in dict.fromkeys(spec.proposals)]
+        return [{"label": u.name, "unit_id": u.id} for u in chosen if u.id not in skip]
+    labels = list(dict.fromkeys(spec.options))
+    if not labels:
+        raise UserError(views.approval_usage())
+    if len(labels) > MAX_OPTIONS or any(len(o) > MAX_OPTION for o in labels):
+        raise UserError(_("At most {count} options of at most {limit} characters each.").format(
+            count=MAX_OPTIONS, limit=MAX_OPTION))
+    return [{"label": o, "unit_id": None} for o in labels]
+
+
+def approval_rule(rule: Rule, spec: VoteSpec) -> Rule:
+    """Agree / disagree per proposal: a ballot marks every proposal (unmarked: disagree), so an
+    all-disagree ballot is valid; every proposal whose agree share reaches the threshold passes."""
+    threshold = Fraction(spec.threshold) if spec.threshold else rule.threshold
+    strict = rule.strict if spec.strict is None or spec.threshold is None else spec.strict
+    return Rule(max_choices=rule.max_choices, threshold=threshold, strict=strict, base=rule.base,
+                quorum=rule.quorum, self_vote=True, blank_allowed=True, blank_invalid=False, cap=None)
 
 
 async def _create(session: AsyncSession, now: datetime, member: Member, poll: Poll,

@@ -9,7 +9,7 @@ from bot.services.tally import BLANK_MODES, Rule
 from storage.models import Bloc, Poll
 
 PAYLOAD_PREFIX = "v_"
-KINDS = ("flag", "merit", "head", "deputy", "custom")
+KINDS = ("flag", "merit", "head", "deputy", "custom", "approval")
 UNIT_KINDS = ("flag", "merit", "head", "deputy")
 MAX_QUESTION = 300
 MAX_OPTION = 100
@@ -85,7 +85,7 @@ def default_rule(bloc: Bloc, kind: str, max_choices: int, unit_count: int, propo
         else:
             count = resolve_cap(d["cap_merit"], unit_count)
             cap = max_choices if count is None else min(count, max_choices)
-    elif kind == "custom":
+    elif kind in ("custom", "approval"):
         cap = max_choices
     else:
         cap = resolve_cap(d.get(f"cap_{kind}"), unit_count) or 1
