@@ -172,3 +172,11 @@ def approval_usage() -> str:
              "<code>/vote dongy diem 3 80%</code> — the 3 best-scored units, passed with at least 80% agreeing\n"
              "<code>/vote dongy 2,5 80%</code> — units 2 and 5 as in /units\n"
              "<code>/vote dongy | Proposal A | Proposal B</code>")
+
+
+def vote_more_usage() -> str:
+    return _("More:\n"
+             "<code>/vote dongy diem 3 80%</code> — agree / disagree with the 3 best-scored units, passed from 80%\n"
+             "<code>/vote co diem</code> — candidates in the order of the last self-assessment ranking\n"
+             "<code>/vote bangkhen 3 kemco</code> — keep the unit proposed for the flag among the candidates\n"
+             "<code>/bienban</code> — place, venue, counting committee and units present for the minutes")

@@ -166,7 +166,8 @@ def card(bloc: Bloc, poll: Poll, voted: int, eligible: int, now: datetime,
 # -- opening dialog -------------------------------------------------------------------------------
 
 def dialog_kind() -> Reply:
-    reply = Reply(_("<b>Open a secret ballot.</b> What is it for?\n\n") + usage.vote_usage())
+    reply = Reply(_("<b>Open a secret ballot.</b> What is it for?\n\n") + usage.vote_usage() + "\n"
+                  + usage.vote_more_usage())
     reply.add_row(Action(_("🚩 Emulation flag"), act.OpenDialog("flag").pack()),
                   Action(_("🎖 Certificate of merit"), act.OpenDialog("merit").pack()))
     reply.add_row(Action(_("👤 Bloc head"), act.OpenDialog("head").pack()),

@@ -41,6 +41,9 @@ async def test_blank_mode_in_plain_words(flow, fetch):
 async def test_flag_unit_left_out_of_merit_and_quota_of_the_others(flow, fetch):
     head, reps = await bloc_with_reps(flow, count=4)
     await flow.send(head, "/settings vote.cap_merit 50%", chat=flow.group)
+    await flow.send(head, "/vote", chat=flow.group)  # the opening dialog names the override and the rest
+    assert "/vote bangkhen 3 kemco" in flow.last_text(flow.group.id)
+    assert "/vote dongy diem 3 80%" in flow.last_text(flow.group.id) and "/bienban" in flow.last_text(flow.group.id)
     await flow.send(head, "/vote co", chat=flow.group)
     (payload,) = start_payloads(flow, card_of(flow), "v_")
     for rep in reps:
