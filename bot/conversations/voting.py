@@ -268,9 +268,11 @@ async def cmd_minutes(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     number, form = svc.split_number(event.args)
     if not form.strip():
         poll = await svc.poll_for_minutes(ctx.session, member.bloc, number)
-        return say(views.minutes_facts(member.bloc, poll, await svc.minutes_facts(ctx.session, poll), saved=False))
+        facts = await svc.minutes_facts(ctx.session, poll, member.bloc)
+        return say(views.minutes_facts(member.bloc, poll, facts, saved=False))
     poll = await svc.set_minutes(ctx.session, ctx.clock, member, event.args)
-    return say(views.minutes_facts(member.bloc, poll, await svc.minutes_facts(ctx.session, poll), saved=True))
+    facts = await svc.minutes_facts(ctx.session, poll, member.bloc)
+    return say(views.minutes_facts(member.bloc, poll, facts, saved=True))
 
 
 # -- the opening dialog (group buttons) ----------------------------------------------------------------------

@@ -98,3 +98,18 @@ async def test_no_minutes_facts_before_any_vote(flow, fetch):
     await flow.send(head, "/bienban\nĐịa danh: Quảng Ninh", chat=flow.group)
     assert "Chưa có cuộc bỏ phiếu nào" in flow.last_text(flow.group.id)
     assert not await fetch(select(Poll))
+
+
+async def test_place_and_venue_set_once_for_the_bloc(flow, fetch):
+    head, reps = await bloc_with_reps(flow, count=1)
+    await flow.send(head, "/settings vote.place Quảng Ninh", chat=flow.group)
+    await flow.send(head, "/settings vote.venue Hội trường Sở Y tế", chat=flow.group)
+    await flow.send(head, "/vote co", chat=flow.group)
+    await flow.send(head, "/bienban", chat=flow.group)
+    shown = flow.last_text(flow.group.id)
+    assert "Địa danh: Quảng Ninh" in shown and "Địa điểm: Hội trường Sở Y tế" in shown
+    await flow.send(head, "/bienban\nĐịa danh: Hạ Long", chat=flow.group)  # this vote's own wins
+    shown = flow.last_text(flow.group.id)
+    assert "Địa danh: Hạ Long" in shown and "Địa điểm: Hội trường Sở Y tế" in shown
+    await flow.send(head, "/settings vote.place " + "x" * 201, chat=flow.group)
+    assert "tối đa 200 ký tự" in flow.last_text(flow.group.id)

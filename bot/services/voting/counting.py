@@ -38,4 +38,4 @@ async def outcome(session: AsyncSession, poll: Poll) -> Outcome:
     rule = rule_of(poll)
     result = tally(list(range(len(poll.options))), len(poll.eligible), [b[1] for b in box.ballots], rule)
     runoff = (await session.execute(select(Poll.id).where(Poll.runoff_of_id == poll.id))).scalar()
-    return Outcome(poll, bloc, result, rule, runoff, await minutes_facts(session, poll))
+    return Outcome(poll, bloc, result, rule, runoff, await minutes_facts(session, poll, bloc))

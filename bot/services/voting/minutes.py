@@ -198,10 +198,13 @@ def meeting_start(poll: Poll) -> datetime | None:
     return datetime.fromisoformat(raw) if raw else None
 
 
-async def minutes_facts(session: AsyncSession, poll: Poll) -> dict[str, Any]:
+async def minutes_facts(session: AsyncSession, poll: Poll, bloc: Bloc | None = None) -> dict[str, Any]:
     """The ResultSheet fields (bot/render/model.py) the head set, with the sealed box's committee
-    by default: (name, role, unit) tuples, the first seat chairs it, the second keeps the record."""
-    facts = dict(poll.minutes or {})
+    by default: (name, role, unit) tuples, the first seat chairs it, the second keeps the record.
+    Place and venue fall back to the bloc's own (/settings vote.place, vote.venue)."""
+    own = (bloc.settings or {}) if bloc is not None else {}
+    facts = {"place": own.get("vote.place"), "venue": own.get("vote.venue"),
+             **{k: v for k, v in (poll.minutes or {}).items() if v is not None}}
     committee = facts.get("committee")
     if committee:
         people = [(c["name"], c.get("role", "member"), c.get("unit", "")) for c in committee]

@@ -59,6 +59,28 @@ settings_service.register(settings_service.SettingSpec(
     DEFAULTS["merit_skip_flag"], settings_service.parse_bool, settings_service.show_bool, example="có"))
 
 
+def parse_text(raw: str) -> str | None:
+    """A bloc-wide fact of the minutes (place, venue); "-" or "xóa" clears it."""
+    text = " ".join(raw.split())
+    if _fold(text) in ("-", "xoa", "khong", "none", "clear"):
+        return None
+    if len(text) > 200:
+        raise UserError(_("Too long: at most {limit} characters.").format(limit=200))
+    return text
+
+
+def show_text(value: str | None) -> str:
+    return value or "—"
+
+
+settings_service.register(settings_service.SettingSpec(
+    "vote.place", N_("minutes: place name of the header, for every vote (địa danh)"), None, parse_text, show_text,
+    example="Quảng Ninh"))
+settings_service.register(settings_service.SettingSpec(
+    "vote.venue", N_("minutes: where the count takes place, for every vote (địa điểm)"), None, parse_text,
+    show_text, example="Hội trường Sở Y tế"))
+
+
 async def flag_proposed(session: AsyncSession, bloc: Bloc, now: datetime) -> list[tuple[int, int]]:
     """(unit id, vote id) of the units this bloc's counted flag votes of the last months proposed
     (a runoff's winners included): the merit vote leaves them out by default."""
