@@ -407,7 +407,7 @@ def result_sheet(out: svc.Outcome):
     assert closed_at is not None  # results exist only for a closed vote
     rows = [ResultRow(no=i, name=poll.options[c.candidate]["label"], votes=c.votes, share=c.share,
                       reached=c.candidate in r.winners) for i, c in enumerate(r.counts, 1)]
-    notes = []
+    notes = rule_notes(poll, rule, r.issued)
     if r.tied:
         notes.append(_("Tie at the cut-off for {seats} place(s): a runoff among the tied units decides.").format(
             seats=r.seats_left))
@@ -588,3 +588,17 @@ def approval_results(out: svc.Outcome) -> Reply:
     else:
         lines.append(_("No proposal reached the threshold."))
     return Reply("\n".join(lines))
+
+
+def rule_notes(poll: Poll, rule: Rule, units: int) -> list[str]:
+    """The minutes' notes on the quota and the flag unit left out of a merit vote (plain text)."""
+    notes = []
+    if rule.cap_share is not None and poll.kind != "approval":
+        notes.append(_("At most {n} unit(s) may be proposed: {share} of the {count} units not already proposed, "
+                       "rounded down.").format(n=rule.effective_cap(units), share=percent(rule.cap_share),
+                                               count=max(0, units - rule.proposed_before)))
+    left_out = poll.rule.get("flag_proposed") or []
+    if left_out:
+        notes.append(_("Not a candidate, already proposed for the emulation flag (vote #{number}): {names}.").format(
+            number=left_out[0]["poll_id"], names=", ".join(e.get("label", "") for e in left_out)))
+    return notes

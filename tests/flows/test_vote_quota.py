@@ -4,6 +4,9 @@ the unit proposed for the flag is left out of the merit vote by default, kept wi
 
 from __future__ import annotations
 
+import io
+
+from docx import Document
 from sqlmodel import select
 
 from bot.conversations import ballot as act
@@ -60,6 +63,18 @@ async def test_flag_unit_left_out_of_merit_and_quota_of_the_others(flow, fetch):
     rule = svc.rule_of(polls[-1])
     assert rule.proposed_before == 1 and rule.effective_cap(5) == 2  # 50% of the 4 others
 
+    merit = polls[-1]
+    for rep in reps:
+        await vote(flow, rep, f"v_{merit.id}", [1, 2])
+    await close_and_count(flow, head, merit.id)
+    minutes = [s for s in flow.sent if (s.filename or "").endswith(".docx")][-1]
+    doc = Document(io.BytesIO(minutes.request.document.data))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "Đề nghị tối đa 2 đơn vị: 50% của 4 đơn vị chưa được đề nghị, làm tròn xuống." in text
+    assert f"đã được đề nghị tặng Cờ thi đua (cuộc bỏ phiếu #{payload[2:]}): {UNITS[1]}." in text
+
+    await flow.send(head, "/vote bangkhen 4", chat=flow.group)
+    polls = await fetch(select(Poll).order_by(Poll.id))
     await flow.send(head, "/vote cancel", chat=flow.group)
     await flow.click(head, flow.last(flow.group.id), act.CancelYes(polls[-1].id).pack())
     await flow.send(head, "/vote bangkhen 4 kemco", chat=flow.group)  # the head keeps it, on purpose
