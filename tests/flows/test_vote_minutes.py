@@ -113,3 +113,18 @@ async def test_place_and_venue_set_once_for_the_bloc(flow, fetch):
     assert "Địa danh: Hạ Long" in shown and "Địa điểm: Hội trường Sở Y tế" in shown
     await flow.send(head, "/settings vote.place " + "x" * 201, chat=flow.group)
     assert "tối đa 200 ký tự" in flow.last_text(flow.group.id)
+
+
+async def test_absent_units_that_voted_are_the_advance_ballots(flow, fetch):
+    head, reps = await bloc_with_reps(flow, count=3)
+    await flow.send(head, "/vote co", chat=flow.group)
+    (payload,) = start_payloads(flow, card_of(flow), "v_")
+    for rep in reps[1:]:  # units 2 and 3 vote
+        await vote(flow, rep, payload, [1])
+    await flow.send(head, "/bienban\nCó mặt: tất cả trừ 2,4", chat=flow.group)
+    shown = flow.last_text(flow.group.id)
+    assert "Đơn vị có mặt: 3/5" in shown and "Phiếu gửi trước Hội nghị: 1" in shown  # unit 2 only
+    await flow.send(head, "/bienban\nCó mặt: 3", chat=flow.group)  # a bare count names no unit
+    assert "Phiếu gửi trước Hội nghị" not in flow.last_text(flow.group.id)
+    await flow.send(head, "/bienban\nCó mặt: tất cả trừ 9", chat=flow.group)
+    assert "từ 0 đến 5" in flow.last_text(flow.group.id)

@@ -22,12 +22,13 @@ BLOC = Bloc(chat_id=1, title="Khối", year=2026, created_at=NOW)
 def test_fields_with_or_without_diacritics_and_cleared():
     facts = svc.parse_form("dia danh: Quảng Ninh\nĐỊA ĐIỂM: Hội trường\nCó mặt: tất cả trừ 4, 7\n"
                            "Giờ họp: 20/12/2026 08:00\nSố bản: 3\nSố: 05\nHội nghị: xóa", BLOC, 14, NOW)
-    assert facts == {"place": "Quảng Ninh", "venue": "Hội trường", "present": 12,
+    assert facts == {"place": "Quảng Ninh", "venue": "Hội trường", "present": 12, "absent_numbers": [4, 7],
                      "meeting_at": "2026-12-20T01:00:00+00:00", "copies": 3, "doc_number": "05", "assembly": None}
     people = svc.parse_form("Ban kiểm phiếu: An, TTYT A; Bình; Cường, TTYT C", BLOC, 14, NOW)["committee"]
     assert [(p["name"], p["unit"], p["role"]) for p in people] == [
         ("An", "TTYT A", "head"), ("Bình", "", "secretary"), ("Cường", "TTYT C", "member")]
-    assert svc.parse_form("Có mặt: tất cả", BLOC, 14, NOW) == {"present": 14}
+    assert svc.parse_form("Có mặt: tất cả", BLOC, 14, NOW) == {"present": 14, "absent_numbers": []}
+    assert svc.parse_form("Có mặt: 12", BLOC, 14, NOW) == {"present": 12, "absent_numbers": None}
 
 
 @pytest.mark.parametrize("form,says", [

@@ -4,8 +4,9 @@ is not the sealed box's, witnesses, the units present, the conference's start (b
 it are counted as sent in advance), the document number and the copies. The head sets them with
 `/bienban` in the group, one "field: value" per line; anything not set stays a dotted line.
 
-Advance ballots are counted from the box's sorted cast times (BallotBox.cast_at), never from a
-ballot or a voter: a sorted list of minutes names nobody."""
+Advance ballots are counted from the box's sorted cast times (BallotBox.cast_at) when the
+conference's start is known (a sorted list of minutes names nobody), else as the units marked absent
+("Có mặt: tất cả trừ 4,7") that are on the box's public turnout list; a ballot's content is never read."""
 
 from __future__ import annotations
 
@@ -20,14 +21,14 @@ from bot.clock import Clock
 from bot.i18n import _
 from bot.services.blocs import Member
 from bot.services.errors import UserError
-from bot.services.units import clean_name
+from bot.services.units import clean_name, list_units
 from bot.services.voting.board import committee_names
 from bot.services.voting.casting import cast_minute
 from bot.services.voting.parse import _DATE, _TIME, _combine, _numbers
 from bot.services.voting.polls import closed_polls, get_box, locked_polls, open_polls, poll_in_bloc
 from bot.views import usage as views  # refusals that name a command (no cycle: usage imports no service)
 from storage.db import abort, begin_write
-from storage.models import AuditEvent, Bloc, Poll
+from storage.models import AuditEvent, BallotBox, Bloc, Poll
 
 MAX_TEXT = 200
 MAX_PEOPLE = 9
@@ -96,6 +97,15 @@ def _present(raw: str, units: int) -> int:
     raise UserError(views.minutes_present_format(units))
 
 
+def _absent_numbers(raw: str) -> list[int] | None:
+    """ "tất cả trừ 4,7" -> [4, 7]; "tất cả" -> []; a bare count names no unit -> None."""
+    text = fold(raw)
+    if text in ALL_WORDS:
+        return []
+    m = re.fullmatch(r"(?:tat ca|all) (?:tru|except) ([\d,\s]+)", text)
+    return sorted(set(_numbers(m.group(1).replace(" ", "")))) if m else None
+
+
 def _moment(raw: str, bloc: Bloc, now: datetime) -> str:
     clock_time = date = None
     for token in raw.split():
@@ -131,6 +141,7 @@ def parse_form(text: str, bloc: Bloc, units: int, now: datetime) -> dict[str, An
             changes[key] = _people(raw, key == "committee")
         elif key == "present":
             changes[key] = _present(raw, units)
+            changes["absent_numbers"] = _absent_numbers(raw)
         elif key == "meeting_at":
             changes[key] = _moment(raw, bloc, now)
         elif key == "copies":
@@ -180,6 +191,12 @@ async def set_minutes(session: AsyncSession, clock: Clock, member: Member, args:
     poll = await poll_for_minutes(session, bloc, number)
     units = len(poll.eligible)
     changes = parse_form(form, bloc, units, clock.now())
+    if "absent_numbers" in changes:  # unit numbers as in /units -> the absent units' ids
+        numbers = changes.pop("absent_numbers")
+        listed = await list_units(session, bloc.id)
+        if numbers is not None and any(n > len(listed) for n in numbers):
+            raise UserError(views.minutes_present_format(len(listed)))
+        changes["absent"] = None if numbers is None else sorted(listed[n - 1].id for n in numbers)
     await begin_write(session)
     fresh = await session.get(Poll, poll.id, populate_existing=True)
     if fresh is None:
@@ -191,6 +208,18 @@ async def set_minutes(session: AsyncSession, clock: Clock, member: Member, args:
                            action="vote.minutes", detail={"poll_id": fresh.id, "fields": sorted(changes)}))
     await session.commit()
     return fresh
+
+
+def advance_ballots(box: BallotBox, poll: Poll, absent: list[int] | None) -> int | None:
+    """Ballots sent before the conference: cast before its start when the start is known (counted from
+    the sorted cast times), else the units marked absent that voted (the turnout list is public); a
+    ballot's content is never looked at."""
+    start = meeting_start(poll)
+    if start is not None:
+        return advance_count(box.cast_at, start)
+    if absent is not None:
+        return len(set(absent) & set(box.voters))
+    return None
 
 
 def meeting_start(poll: Poll) -> datetime | None:
@@ -216,5 +245,5 @@ async def minutes_facts(session: AsyncSession, poll: Poll, bloc: Bloc | None = N
         "place": facts.get("place"), "venue": facts.get("venue"), "assembly": facts.get("assembly"),
         "doc_number": facts.get("doc_number"), "witnesses": tuple(facts.get("witnesses") or ()),
         "committee": tuple(people), "member_units": len(poll.eligible), "units_present": facts.get("present"),
-        "advance_ballots": advance_count(box.cast_at, meeting_start(poll)), "copies": facts.get("copies"),
+        "advance_ballots": advance_ballots(box, poll, facts.get("absent")), "copies": facts.get("copies"),
     }
