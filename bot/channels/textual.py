@@ -229,8 +229,17 @@ class PendingChoices:
         return len(self._items)
 
     def remember(self, channel: str, user_id: str, choices: dict[int, str],
-                 words: dict[str, str] | None = None, typed: Typed | None = None) -> None:
+                 words: dict[str, str] | None = None, typed: Typed | None = None, pushed: bool = False) -> None:
+        """`pushed`: the reply was sent outside the person's own message (an outbox copy, a reminder).
+        Without numbered choices or a typed pick of its own, it then adds its words to what the
+        person is answering instead of replacing it (a vote card arriving mid-ballot keeps the ballot's
+        numbers working)."""
         key = (channel, str(user_id))
+        current = self._items.get(key)
+        if pushed and not choices and (typed is None or not typed.pick) and current is not None \
+                and current.expires_at > self.clock.now():
+            current.words.update(words or {})
+            return
         if not choices and not words and (typed is None or not typed.pick):
             self._items.pop(key, None)
             return
@@ -242,10 +251,11 @@ class PendingChoices:
         self._items.pop(key, None)
         self._items[key] = _Pending(now + self.ttl, dict(choices), dict(words or {}), typed)
 
-    def remember_reply(self, channel: str, user_id: str, reply: Reply, limit: int = TEXT_LIMIT) -> list[str]:
+    def remember_reply(self, channel: str, user_id: str, reply: Reply, limit: int = TEXT_LIMIT,
+                       pushed: bool = False) -> list[str]:
         """Render the reply, remember its choices and words; returns the parts to send."""
         parts, choices = render_textual(reply, limit)
-        self.remember(channel, user_id, choices, reply_words(reply), reply.typed)
+        self.remember(channel, user_id, choices, reply_words(reply), reply.typed, pushed=pushed)
         return parts
 
     def resolve(self, channel: str, user_id: str, text: str) -> str | None:

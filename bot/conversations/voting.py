@@ -261,6 +261,20 @@ async def cmd_open_status(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     return say(Reply(views.waiting_keys(poll, missing, len(have))))
 
 
+@conv.command("bienban", "minutes", where=GROUP)
+async def cmd_minutes(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    """The facts of a vote's minutes: place, venue, conference, committee, witnesses, attendance."""
+    member = need_manager(actor.bloc, actor.member)
+    number, form = svc.split_number(event.args)
+    if not form.strip():
+        poll = await svc.poll_for_minutes(ctx.session, member.bloc, number)
+        facts = await svc.minutes_facts(ctx.session, poll, member.bloc)
+        return say(views.minutes_facts(member.bloc, poll, facts, saved=False))
+    poll = await svc.set_minutes(ctx.session, ctx.clock, member, event.args)
+    facts = await svc.minutes_facts(ctx.session, poll, member.bloc)
+    return say(views.minutes_facts(member.bloc, poll, facts, saved=True))
+
+
 # -- the opening dialog (group buttons) ----------------------------------------------------------------------
 @conv.action(act.OpenDialog)
 async def dialog(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
@@ -368,7 +382,7 @@ async def cmd_ballots(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     return say(views.my_ballots(member.bloc, unit, rows))
 
 
-@conv.command("vote", "close", "results", where=PRIVATE, elsewhere=True)
+@conv.command("vote", "close", "results", "bienban", "minutes", where=PRIVATE, elsewhere=True)
 async def group_command_in_private(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     return say(core_views.group_only())
 

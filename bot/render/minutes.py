@@ -269,7 +269,8 @@ def _body(doc, sheet: ResultSheet) -> None:
     _count_line(doc, _("Ballots returned:"), sheet.returned)
     _count_line(doc, _("Valid ballots:"), sheet.valid)
     _count_line(doc, _("Invalid ballots:"), sheet.invalid)
-    _count_line(doc, _("Blank ballots (no unit chosen):"), sheet.blank)
+    if sheet.kind != "approval":  # an approval ballot with no "agree" disagrees with everything: not blank
+        _count_line(doc, _("Blank ballots (no unit chosen):"), sheet.blank)
 
     _heading(doc, _("IV. RULE FOR THE RESULT"))
     _labelled(doc, _("Threshold:"), sheet.threshold, indent=5)
@@ -315,6 +316,10 @@ def result_line(sheet: ResultSheet, no: int, name: str) -> str:
     row = next((r for r in sheet.rows if r.name == name), None)
     if row is None:
         return f"{no}. {name}"
+    if sheet.kind == "approval":
+        return _("{no}. {name}: agree {votes}/{base} votes, share {share}; disagree {disagree}").format(
+            no=no, name=name, votes=format_count(row.votes), base=format_count(sheet.base_count),
+            share=format_share(row.share), disagree=format_count(max(0, sheet.valid - row.votes)))
     return _("{no}. {name}: {votes}/{base} votes, share {share}").format(
         no=no, name=name, votes=format_count(row.votes), base=format_count(sheet.base_count),
         share=format_share(row.share))
@@ -355,8 +360,13 @@ def row_status(sheet: ResultSheet, name: str, reached: bool) -> str:
 
 
 def _results_table(doc, sheet: ResultSheet) -> None:
-    headers = [_("No."), _("Unit"), _("Votes"), _("Vote share"), _("Result")]
-    widths: list[float] = [14, 66, 20, 23, TEXT_WIDTH_MM - 14 - 66 - 20 - 23]
+    approval = sheet.kind == "approval"
+    if approval:  # agree / disagree per proposal
+        headers = [_("No."), _("Proposal"), _("Agree"), _("Disagree"), _("Agree share"), _("Result")]
+        widths: list[float] = [12, 56, 18, 20, 20, TEXT_WIDTH_MM - 12 - 56 - 18 - 20 - 20]
+    else:
+        headers = [_("No."), _("Unit"), _("Votes"), _("Vote share"), _("Result")]
+        widths = [14, 66, 20, 23, TEXT_WIDTH_MM - 14 - 66 - 20 - 23]
     table = doc.add_table(rows=1, cols=len(headers))
     table.style = doc.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -372,8 +382,10 @@ def _results_table(doc, sheet: ResultSheet) -> None:
         _cell_text(cells[0], str(row.no))
         _cell_text(cells[1], row.name, align=WD_ALIGN_PARAGRAPH.LEFT)
         _cell_text(cells[2], format_count(row.votes))
-        _cell_text(cells[3], format_share(row.share))
-        _cell_text(cells[4], row_status(sheet, row.name, row.reached), bold=row.reached)
+        if approval:
+            _cell_text(cells[3], format_count(max(0, sheet.valid - row.votes)))
+        _cell_text(cells[-2], format_share(row.share))
+        _cell_text(cells[-1], row_status(sheet, row.name, row.reached), bold=row.reached)
     _widths(table, widths)
 
 

@@ -65,6 +65,8 @@ def kind_heading(kind: str, year: int | None, unknown: str = "…") -> str:
         return _("Unit elected deputy bloc head for {year}:").format(year=year or unknown)
     if kind == "custom":
         return _("Option adopted:")
+    if kind == "approval":
+        return _("Proposals passed:")
     return _("Units honoured / proposed:")
 
 

@@ -82,6 +82,26 @@ PERSONAS = (
 ZALO_CHAT_TITLE = "Thi đua · Zalo"
 
 
+BACKGROUND_IDS = 5_000_100  # + the unit's index: the representatives of the units no persona plays
+# The demo's finished flag vote: who picks which unit (index into UNITS; None: a blank ballot);
+# everybody else picks the head's unit, TTYT huyện Tiên Yên.
+DEMO_PICKS: dict[str, int | None] = {"tuan": 0, "unit11": 0, "unit12": 1, "unit13": None}
+DEMO_MINUTES = ("/bienban\n"
+                "Địa danh: Quảng Ninh\n"
+                "Địa điểm: Hội trường Trung tâm Y tế huyện Tiên Yên\n"
+                "Hội nghị: Hội nghị tổng kết công tác thi đua năm 2026 của Khối\n"
+                "Số: 01\n"
+                "Nhân chứng: Phạm Thị Dung, Sở Y tế tỉnh Quảng Ninh\n"
+                "Có mặt: tất cả trừ 4\n"
+                "Số bản: 3")
+
+
+def _rep_name(unit: int) -> str:
+    """ "Đại diện Hạ Long": a background representative's name."""
+    place = UNITS[unit].split(" ", 3)[-1]
+    return f"Đại diện {place}"
+
+
 def _unit_index(key: str) -> int:
     """The index into UNITS of a persona who represents a unit."""
     unit = next(p.unit for p in PERSONAS if p.key == key)
@@ -450,15 +470,7 @@ class Sandbox:
             if len(links) != len(UNITS):
                 raise RuntimeError(f"expected {len(UNITS)} invite links, found {len(links)}")
             for key in ("head", "deputy", "mai", "tuan"):
-                person = next(p for p in PERSONAS if p.key == key)
-                unit = _unit_index(key)
-                await self._act(tg.open_link(people[key], links[unit]))
-                card = tg.messages(person.user_id, from_bot=True)[-1]
-                confirm = [b["callback_data"] for row in (card.get("reply_markup") or {}).get("inline_keyboard", [])
-                           for b in row if ConfirmJoin.matches(b.get("callback_data"))]
-                if not confirm or UNITS[unit] not in (card.get("text") or ""):
-                    raise RuntimeError(f"no join confirmation for {UNITS[unit]}")
-                await self._act(tg.click(people[key], card, confirm[0]))
+                await self._join(people[key], links[_unit_index(key)], _unit_index(key))
             deputy_unit = _unit_index("deputy") + 1
             await self._act(tg.send_text(head, group, f"/setdeputy {deputy_unit}"))
             # Thảo is on Zalo: she types the invite's word (no deep links there) and confirms by number.
@@ -471,6 +483,84 @@ class Sandbox:
             if number is None or UNITS[_unit_index("thao")] not in joined:
                 raise RuntimeError(f"no join confirmation on Zalo for {UNITS[_unit_index('thao')]}")
             await self._act(self.zalo_say(thao, number.group(1)))
+            # The other units' representatives, not on the page's switcher: with them a finished vote
+            # has enough ballots to be valid, so a visitor sees a real result and its minutes.
+            voters = {key: people[key] for key in ("head", "deputy", "mai", "tuan")}
+            for unit in range(len(UNITS)):
+                if unit in {p.unit for p in PERSONAS}:
+                    continue
+                user = tg.add_user(_rep_name(unit), language_code=self.lang, user_id=BACKGROUND_IDS + unit)
+                await self._join(user, links[unit], unit)
+                voters[f"unit{unit}"] = user
+            await self._seed_vote(head, group, voters)
+
+    def _buttons(self, message: dict) -> list[dict]:
+        return [b for row in (message.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+
+    def _fresh(self, chat_id: int, message: dict) -> dict:
+        """The message as the chat shows it now (after the bot's edits)."""
+        return next(m for m in self.tg.messages(chat_id) if m["message_id"] == message["message_id"])
+
+    async def _press(self, user: dict, chat_id: int, message: dict, kind, **fields: Any) -> dict:
+        """Press the message's button of that typed action (the one whose fields match)."""
+        from bot.conversations.actions import unpack_any
+
+        for button in self._buttons(message):
+            data = button.get("callback_data")
+            if data and kind.matches(data):
+                action = unpack_any(data)
+                if all(getattr(action, k) == v for k, v in fields.items()):
+                    await self._act(self.tg.click(user, message, data))
+                    return self._fresh(chat_id, message)
+        raise RuntimeError(f"no {kind.__name__} button on message {message['message_id']}")
+
+    async def _join(self, user: dict, link: str, unit: int) -> None:
+        await self._act(self.tg.open_link(user, link))
+        card = self.tg.messages(user["id"], from_bot=True)[-1]
+        if UNITS[unit] not in (card.get("text") or ""):
+            raise RuntimeError(f"no join confirmation for {UNITS[unit]}")
+        await self._press(user, user["id"], card, ConfirmJoin)
+
+    async def _seed_vote(self, head: dict, group: dict, voters: dict[str, dict]) -> None:
+        """A finished flag vote: 12 of 14 units cast (one on Zalo), the head fills the minutes' facts,
+        closes, the counting committee hands back its keys, and the results, chart and minutes reach
+        the group."""
+        from bot.conversations import ballot as act
+
+        tg = self.tg
+        await self._act(tg.send_text(head, group, "/vote co"))
+        card = tg.messages(group["id"], from_bot=True)[-1]
+        link = next(b["url"] for b in self._buttons(card) if "start=v_" in (b.get("url") or ""))
+        poll = int(link.rsplit("v_", 1)[1])
+        for key, user in voters.items():
+            await self._act(tg.open_link(user, link))
+            ballot = tg.messages(user["id"], from_bot=True)[-1]
+            pick = DEMO_PICKS.get(key, _unit_index("head"))
+            if pick is not None:
+                ballot = await self._press(user, user["id"], ballot, act.Tick, index=pick)
+            ballot = await self._press(user, user["id"], ballot, act.Review)
+            await self._press(user, user["id"], ballot, act.Cast)
+        # Thảo votes on Zalo, by typed numbers: the ballot's word, her unit's number, then CO.
+        thao = next(p for p in PERSONAS if p.key == "thao")
+        await self._act(self.zalo_say(thao, f"phieu {poll}"))
+        listed = self.zalo.texts_to(thao.zalo_id)[-1]
+        number = re.search(rf"^(\d+) · {re.escape(UNITS[_unit_index('head')])}", listed, re.M)
+        if number is None:
+            raise RuntimeError("no numbered ballot on Zalo")
+        await self._act(self.zalo_say(thao, number.group(1)))
+        await self._act(self.zalo_say(thao, "co"))
+        await self._act(tg.send_text(head, group, DEMO_MINUTES))
+        await self._act(tg.send_text(head, group, "/close"))
+        await self._press(head, group["id"], tg.messages(group["id"], from_bot=True)[-1], act.CloseNow, poll=poll)
+        handed = 0
+        for user in voters.values():
+            keys = [m for m in tg.messages(user["id"], from_bot=True)
+                    if any(act.HandKey.matches(b.get("callback_data") or "") for b in self._buttons(m))]
+            if keys and handed < 2:
+                await self._press(user, user["id"], keys[-1], act.HandKey, poll=poll)
+                handed += 1
+        if not any("docx" in (m.get("document") or {}).get("file_name", "") for m in tg.messages(group["id"])):
+            raise RuntimeError("the demo vote gave no minutes")
 
     # -- HTTP -------------------------------------------------------------------------------------
     def _lang(self, request: web.Request) -> str:

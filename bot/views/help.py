@@ -57,6 +57,7 @@ COMMANDS: list[CommandSpec] = [
                 "group", "manager"),
     CommandSpec("close", N_("close a vote now and lock its ballot box (or cancel it): /close 3"), "group", "manager"),
     CommandSpec("mohom", N_("who of the counting committee has not handed back a key yet"), "group", "manager"),
+    CommandSpec("bienban", N_("facts of a vote's minutes: place, venue, committee, units present"), "group", "manager"),
     CommandSpec("results", N_("results of the last closed vote, or /results 3"), "group", "member"),
     CommandSpec("ballots", N_("open votes for your unit"), "private", "representative"),
     CommandSpec("start", N_("start, or open a link from the bloc"), "private", "anyone"),

@@ -118,3 +118,65 @@ def reminder_offsets_range() -> str:
 
 def quiet_hours_format() -> str:
     return _("Write the quiet hours as <code>21:00-07:00</code>, or <code>off</code>.")
+
+
+# -- /bienban: the facts of a vote's minutes (bot/services/voting/minutes.py) ----------------------
+
+def minutes_usage() -> str:
+    return _("Write the facts of the minutes after /bienban (the vote's number first if several are running), "
+             "one per line, for example:\n"
+             "<code>/bienban 12\n"
+             "Địa danh: Quảng Ninh\n"
+             "Địa điểm: Hội trường Sở Y tế\n"
+             "Hội nghị: Hội nghị tổng kết công tác thi đua năm 2026\n"
+             "Số: 05\n"
+             "Ban kiểm phiếu: Nguyễn Văn An, TTYT Đông Triều; Trần Thị Bình, TTYT Hải Hà\n"
+             "Nhân chứng: Phạm Thị Dung, Sở Y tế\n"
+             "Có mặt: tất cả trừ 4,7\n"
+             "Giờ họp: 08:00 20/12/2026\n"
+             "Số bản: 3</code>\n"
+             "The first member of the counting committee is its head, the second its secretary; without that "
+             "line the sealed box's committee is printed. “Xóa” as the value clears a line.")
+
+
+def minutes_unknown_line(line: str) -> str:
+    return _("I do not understand the line “{line}”.").format(line=line) + "\n" + minutes_usage()
+
+
+def minutes_people_format() -> str:
+    return _("Write people as “Name, Unit”, separated by “;” (at most 9), for example: "
+             "<code>Ban kiểm phiếu: Nguyễn Văn An, TTYT Đông Triều; Trần Thị Bình, TTYT Hải Hà</code>")
+
+
+def minutes_present_format(units: int) -> str:
+    return _("Write the units present as a number from 0 to {units}, “tất cả”, or “tất cả trừ 4,7” "
+             "(unit numbers as in /units).").format(units=units)
+
+
+def minutes_time_format() -> str:
+    return _("Write the conference's start as a time and a date, for example: <code>Giờ họp: 08:00 20/12/2026</code>")
+
+
+def minutes_copies_format() -> str:
+    return _("Write the number of copies from 1 to 20, for example: <code>Số bản: 3</code>")
+
+
+def minutes_which_vote(number: int) -> str:
+    return _("Several votes are running: write the vote's number first, for example "
+             "<code>/bienban {number}</code>.").format(number=number)
+
+
+def approval_usage() -> str:
+    return _("An approval vote needs its proposals: the top of the last closed self-assessment ranking, units by "
+             "number, or proposals after “|”, for example:\n"
+             "<code>/vote dongy diem 3 80%</code> — the 3 best-scored units, passed with at least 80% agreeing\n"
+             "<code>/vote dongy 2,5 80%</code> — units 2 and 5 as in /units\n"
+             "<code>/vote dongy | Proposal A | Proposal B</code>")
+
+
+def vote_more_usage() -> str:
+    return _("More:\n"
+             "<code>/vote dongy diem 3 80%</code> — agree / disagree with the 3 best-scored units, passed from 80%\n"
+             "<code>/vote co diem</code> — candidates in the order of the last self-assessment ranking\n"
+             "<code>/vote bangkhen 3 kemco</code> — keep the unit proposed for the flag among the candidates\n"
+             "<code>/bienban</code> — place, venue, counting committee and units present for the minutes")

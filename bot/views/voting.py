@@ -16,7 +16,7 @@ from bot.services.tally import Rule, sheet_facts
 from bot.views import usage
 from bot.views.base import MASK_SLOT, Action, Reply, Typed, esc
 from bot.views.blocname import bloc_name
-from bot.views.numbers import format_percent
+from bot.views.numbers import format_decimal, format_percent
 from storage.models import Bloc, Poll, Unit
 
 KIND_LABELS = {
@@ -25,6 +25,7 @@ KIND_LABELS = {
     "head": N_("Bloc head for next year"),
     "deputy": N_("Deputy head for next year"),
     "custom": N_("Question"),
+    "approval": N_("Approval of proposals (agree / disagree)"),
 }
 BASE_LABELS = {
     "eligible": N_("of the units entitled to vote"),
@@ -68,15 +69,42 @@ def threshold_text(rule: Rule) -> str:
 def rule_text(poll: Poll) -> str:
     """The rule in plain words."""
     rule = svc.rule_of(poll)
+    if poll.kind == "approval":
+        return approval_rule_text(poll, rule)
     parts = [_("One ballot per unit, choose at most {n}.").format(n=rule.max_choices),
              _("Reached with {threshold}.").format(threshold=threshold_text(rule)),
              _("The result is valid if at least {share} of the units vote.").format(share=percent(rule.quorum))]
-    if rule.cap is not None and poll.kind != "custom":
-        parts.append(_("At most {n} unit(s) proposed.").format(n=rule.cap))
+    cap = rule.effective_cap(len(poll.eligible))
+    if cap is not None and poll.kind != "custom":
+        parts.append(_("At most {n} unit(s) proposed.").format(n=cap))
+        if rule.cap_share is not None:
+            parts.append(quota_text(rule, len(poll.eligible)))
     if poll.kind != "custom":
         parts.append(_("A unit may vote for itself.") if rule.self_vote else _("A unit may not vote for itself."))
-    parts.append(_("Blank ballots are allowed.") if rule.blank_allowed else _("Blank ballots are not allowed."))
+    parts.append(blank_text(rule))
     return " ".join(parts)
+
+
+def quota_text(rule: Rule, units: int) -> str:
+    """ "(50% of the 13 units not already proposed, rounded down)" """
+    assert rule.cap_share is not None
+    return _("(quota: {share} of the {count} units not already proposed, rounded down)").format(
+        share=percent(rule.cap_share), count=max(0, units - rule.proposed_before))
+
+
+def blank_text(rule: Rule) -> str:
+    if rule.blank_mode == "invalid":
+        return _("A blank ballot is accepted but counted invalid.")
+    return _("Blank ballots are allowed.") if rule.blank_allowed else _("Blank ballots are not allowed.")
+
+
+def flag_line(poll: Poll) -> str | None:
+    """A merit vote without the unit proposed for the flag: one achievement, one reward."""
+    left_out = poll.rule.get("flag_proposed") or []
+    if not left_out:
+        return None
+    return _("Not a candidate, already proposed for the emulation flag (vote #{number}): {names}.").format(
+        number=left_out[0]["poll_id"], names=", ".join(esc(e.get("label", "")) for e in left_out))
 
 
 def turnout_line(voted: int, eligible: int) -> str:
@@ -90,7 +118,18 @@ def closing_line(bloc: Bloc, poll: Poll) -> str:
 
 
 def candidate_lines(poll: Poll) -> list[str]:
-    return [f"{i}. {esc(o['label'])}" for i, o in enumerate(poll.options, 1)]
+    return [f"{i}. {esc(o['label'])}{score_note(o)}" for i, o in enumerate(poll.options, 1)]
+
+
+def score_note(option: dict) -> str:
+    """ " — 95,5 điểm (hạng 2, bằng điểm)" for a candidate taken from the self-assessment ranking."""
+    if option.get("score") is None:
+        return ""
+    if option.get("tied"):
+        rank = _("rank {rank}, equal score").format(rank=option["rank"])
+    else:
+        rank = _("rank {rank}").format(rank=option["rank"])
+    return " — " + _("{score} points ({rank})").format(score=format_decimal(option["score"]), rank=rank)
 
 
 def committee_line(names: Sequence[tuple[str, str]], k: int) -> str:
@@ -105,7 +144,10 @@ def card(bloc: Bloc, poll: Poll, voted: int, eligible: int, now: datetime,
     head = _("🗳 <b>Secret ballot #{number}: {title}</b>").format(number=poll.id, title=title(poll))
     if poll.runoff_of_id:
         head += "\n" + _("Runoff of vote #{number}.").format(number=poll.runoff_of_id)
-    lines = [head, _("Candidates:"), *candidate_lines(poll), "", rule_text(poll)]
+    heading = _("Proposals:") if poll.kind == "approval" else _("Candidates:")
+    lines = [head, heading, *candidate_lines(poll), "", rule_text(poll)]
+    if flag := flag_line(poll):
+        lines.append(flag)
     if poll.status == "cancelled":
         lines += ["", _("❌ This vote was cancelled. Nothing was counted.")]
         return Reply("\n".join(lines))
@@ -129,7 +171,8 @@ def card(bloc: Bloc, poll: Poll, voted: int, eligible: int, now: datetime,
 # -- opening dialog -------------------------------------------------------------------------------
 
 def dialog_kind() -> Reply:
-    reply = Reply(_("<b>Open a secret ballot.</b> What is it for?\n\n") + usage.vote_usage())
+    reply = Reply(_("<b>Open a secret ballot.</b> What is it for?\n\n") + usage.vote_usage() + "\n"
+                  + usage.vote_more_usage())
     reply.add_row(Action(_("🚩 Emulation flag"), act.OpenDialog("flag").pack()),
                   Action(_("🎖 Certificate of merit"), act.OpenDialog("merit").pack()))
     reply.add_row(Action(_("👤 Bloc head"), act.OpenDialog("head").pack()),
@@ -154,6 +197,8 @@ def dialog_close(kind: str, n: int) -> Reply:
 # -- the private ballot -----------------------------------------------------------------------------
 
 def ballot(bloc: Bloc, poll: Poll, unit: Unit, selection: Sequence[int]) -> Reply:
+    if poll.kind == "approval":
+        return approval_ballot(bloc, poll, unit, selection)
     rule = svc.rule_of(poll)
     lines = [_("🗳 <b>{title}</b> — {bloc}").format(title=title(poll), bloc=esc(bloc_name(bloc))),
              _("You vote on behalf of <b>{unit}</b>. Tick up to {n}, then press “Next”.").format(
@@ -193,10 +238,14 @@ def _typed_ballot(poll: Poll, unit: Unit, head: list[str], limit: int, blank: bo
 
 
 def confirm(bloc: Bloc, poll: Poll, unit: Unit, selection: Sequence[int]) -> Reply:
+    if poll.kind == "approval":
+        return approval_confirm(bloc, poll, unit, selection)
     if selection:
         chosen = "\n".join(f"• {esc(poll.options[i]['label'])}" for i in selection)
     else:
         chosen = _("(blank ballot: no one chosen)")
+        if svc.rule_of(poll).blank_mode == "invalid":
+            chosen += "\n" + _("In this vote a blank ballot is counted invalid.")
     text = _("<b>Check your ballot</b> for {unit}:\n{chosen}\n\nOnce cast, it cannot be changed.").format(
         unit=esc(unit.name), chosen=chosen)
     reply = Reply(text)
@@ -347,6 +396,8 @@ def term_year(bloc: Bloc, poll: Poll) -> int | None:
 
 
 def results(out: svc.Outcome) -> Reply:
+    if out.poll.kind == "approval":
+        return approval_results(out)
     poll, bloc, r, rule = out.poll, out.bloc, out.result, out.rule
     lines = [_("📊 <b>Result of vote #{number}: {title}</b>").format(number=poll.id, title=title(poll)),
              _("Closed: {when}").format(when=svc.local_text(bloc, poll.closed_at)),
@@ -395,7 +446,7 @@ def result_sheet(out: svc.Outcome):
     assert closed_at is not None  # results exist only for a closed vote
     rows = [ResultRow(no=i, name=poll.options[c.candidate]["label"], votes=c.votes, share=c.share,
                       reached=c.candidate in r.winners) for i, c in enumerate(r.counts, 1)]
-    notes = []
+    notes = rule_notes(poll, rule, r.issued)
     if r.tied:
         notes.append(_("Tie at the cut-off for {seats} place(s): a runoff among the tied units decides.").format(
             seats=r.seats_left))
@@ -408,7 +459,7 @@ def result_sheet(out: svc.Outcome):
         quorum=_("at least {share} of the units vote").format(share=percent(rule.quorum)),
         threshold_votes=float(rule.threshold * r.base_count), kind=poll.kind, notes=notes,
         year=term_year(bloc, poll),
-        **sheet_facts(r, lambda i: poll.options[i]["label"]))
+        **sheet_facts(r, lambda i: poll.options[i]["label"]), **out.minutes)
 
 
 def results_list(bloc: Bloc, polls: list[Poll]) -> Reply:
@@ -466,3 +517,128 @@ def not_a_key() -> str:
 # -- refusals the voting services raise (texts with commands and <code>, so they live here) ------------
 
 
+
+
+# -- /bienban: the facts of the minutes ------------------------------------------------------------
+
+MINUTES_ROLES = {"head": N_("Committee head"), "secretary": N_("Secretary"), "member": N_("Committee member")}
+
+
+def minutes_facts(bloc: Bloc, poll: Poll, facts: dict, saved: bool) -> Reply:
+    """What the minutes of this vote will print; what is still a dotted line to fill by hand."""
+    head = (_("✅ Saved in the minutes of vote #{number} “{title}”:") if saved
+            else _("📝 Minutes of vote #{number} “{title}”:")).format(number=poll.id, title=title(poll))
+    unset = _("(dotted line)")
+
+    def show(value) -> str:
+        return esc(str(value)) if value not in (None, "", ()) else unset
+
+    def person(name: str, role: str, unit: str) -> str:
+        where = ", " + esc(unit) if unit else ""
+        return f"{esc(name)}{where} – {_(MINUTES_ROLES.get(role, MINUTES_ROLES['member']))}"
+
+    committee = "; ".join(person(*member) for member in facts.get("committee", ())) or unset
+    present = facts.get("units_present")
+    start = svc.meeting_start(poll)
+    lines = [head,
+             _("Place: {value}").format(value=show(facts.get("place"))),
+             _("Venue: {value}").format(value=show(facts.get("venue"))),
+             _("Conference: {value}").format(value=show(facts.get("assembly"))),
+             _("Number: {value}/BB-KP").format(value=show(facts.get("doc_number"))),
+             _("Counting committee: {value}").format(value=committee),
+             _("Witnesses: {value}").format(value=show("; ".join(facts.get("witnesses", ())))),
+             _("Units present: {value}").format(
+                 value=unset if present is None else f"{present}/{facts.get('member_units', len(poll.eligible))}"),
+             _("Conference start: {value}").format(value=svc.local_text(bloc, start) if start else unset),
+             _("Copies: {value}").format(value=show(facts.get("copies")))]
+    if facts.get("advance_ballots") is not None:
+        lines.append(_("Ballots sent before the conference: {count}").format(count=facts["advance_ballots"]))
+    if poll.status == "closed":
+        lines.append(_("Send <code>/results {number}</code> for the minutes with these facts.").format(number=poll.id))
+    else:
+        lines.append(_("The minutes come with the results, after the count."))
+    if not saved:
+        lines += ["", usage.minutes_usage()]
+    return Reply("\n".join(lines))
+
+
+# -- the approval ballot: agree / disagree per proposal ------------------------------------------------
+# The ballot's selection is the set of proposals marked "agree" (the same bit mask, box and receipt as
+# any ballot); a proposal left unmarked is "disagree", and the ballot says so before it is cast.
+
+def approval_rule_text(poll: Poll, rule: Rule) -> str:
+    return " ".join([
+        _("One ballot per unit: agree or disagree with each proposal (a proposal not marked “agree” counts as "
+          "disagree)."),
+        _("A proposal passes with agreement {threshold}.").format(threshold=threshold_text(rule)),
+        _("The result is valid if at least {share} of the units vote.").format(share=percent(rule.quorum))])
+
+
+def approval_ballot(bloc: Bloc, poll: Poll, unit: Unit, selection: Sequence[int]) -> Reply:
+    lines = [_("🗳 <b>{title}</b> — {bloc}").format(title=title(poll), bloc=esc(bloc_name(bloc))),
+             _("You vote on behalf of <b>{unit}</b>. Press a proposal to switch it between “Agree” and “Disagree”, "
+               "then press “Next”.").format(unit=esc(unit.name)),
+             closing_line(bloc, poll),
+             _("Agree: {agree} · Disagree: {disagree}").format(agree=len(selection),
+                                                                disagree=len(poll.options) - len(selection))]
+    reply = Reply("\n".join(lines))
+    mask = act.mask(list(selection))
+    for i, option in enumerate(poll.options):
+        mark = _("✅ Agree") if i in selection else _("❌ Disagree")
+        reply.add_row(Action(f"{mark}: {option['label']}"[:60], act.Tick(poll.id, mask, i).pack()))
+    reply.add_row(Action(_("Next ▶"), act.Review(poll.id, mask).pack()))
+    return reply
+
+
+def approval_confirm(bloc: Bloc, poll: Poll, unit: Unit, selection: Sequence[int]) -> Reply:
+    marks = "\n".join(f"{_('✅ Agree') if i in selection else _('❌ Disagree')}: {esc(o['label'])}"
+                      for i, o in enumerate(poll.options))
+    text = _("<b>Check your ballot</b> for {unit}:\n{chosen}\n\nOnce cast, it cannot be changed.").format(
+        unit=esc(unit.name), chosen=marks)
+    reply = Reply(text)
+    mask = act.mask(list(selection))
+    reply.add_row(Action(_("✅ Cast the ballot (final)"), act.Cast(poll.id, mask).pack()))
+    reply.add_row(Action(_("◀ Change"), act.Change(poll.id, mask).pack()))
+    return reply
+
+
+def approval_line(name: str, agree: int, disagree: int, base: int, share) -> str:
+    return _("{name}: agree {agree}/{base} ({share}), disagree {disagree}").format(
+        name=name, agree=agree, base=base, share=format_percent(share), disagree=disagree)
+
+
+def approval_results(out: svc.Outcome) -> Reply:
+    poll, bloc, r, rule = out.poll, out.bloc, out.result, out.rule
+    lines = [_("📊 <b>Result of vote #{number}: {title}</b>").format(number=poll.id, title=title(poll)),
+             _("Closed: {when}").format(when=svc.local_text(bloc, poll.closed_at)),
+             _("Ballots issued: {issued} · returned: {returned} · valid: {valid} · invalid: {invalid}")
+             .format(issued=r.issued, returned=r.returned, valid=r.valid, invalid=r.invalid),
+             _("A proposal passes with agreement {threshold}.").format(threshold=threshold_text(rule)), ""]
+    for i, count in enumerate(sorted(r.counts, key=lambda c: c.candidate), 1):
+        mark = " ✅" if count.candidate in r.winners else ""
+        lines.append(f"{i}. " + approval_line(esc(poll.options[count.candidate]["label"]), count.votes,
+                                              r.valid - count.votes, r.base_count, count.share) + mark)
+    lines.append("")
+    if not r.quorum_met:
+        lines.append(_("⚠️ The result is NOT VALID: only {returned} of {issued} units voted, "
+                       "fewer than {quorum}.")
+                     .format(returned=r.returned, issued=r.issued, quorum=percent(rule.quorum)))
+    elif r.winners:
+        lines.append(_("Proposals passed: <b>{names}</b>.").format(names=_names(poll, sorted(r.winners))))
+    else:
+        lines.append(_("No proposal reached the threshold."))
+    return Reply("\n".join(lines))
+
+
+def rule_notes(poll: Poll, rule: Rule, units: int) -> list[str]:
+    """The minutes' notes on the quota and the flag unit left out of a merit vote (plain text)."""
+    notes = []
+    if rule.cap_share is not None and poll.kind != "approval":
+        notes.append(_("At most {n} unit(s) may be proposed: {share} of the {count} units not already proposed, "
+                       "rounded down.").format(n=rule.effective_cap(units), share=percent(rule.cap_share),
+                                               count=max(0, units - rule.proposed_before)))
+    left_out = poll.rule.get("flag_proposed") or []
+    if left_out:
+        notes.append(_("Not a candidate, already proposed for the emulation flag (vote #{number}): {names}.").format(
+            number=left_out[0]["poll_id"], names=", ".join(e.get("label", "") for e in left_out)))
+    return notes

@@ -54,6 +54,10 @@ class Poll(SQLModel, table=True):
     committee: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     committee_k: int = 0  # shares needed to open the box
     counted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Facts of the vote-count minutes the head sets (/bienban): place, venue, assembly, doc_number,
+    # witnesses [str], committee [{"name", "unit", "role"}] (empty: the sealed box's committee),
+    # present (units present at the conference), meeting_at (ISO UTC: the conference's start), copies.
+    minutes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class BallotBox(SQLModel, table=True):
@@ -66,3 +70,6 @@ class BallotBox(SQLModel, table=True):
     ballots: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     voters: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     version: int = 0
+    # When ballots came in: sorted UTC minutes ("2026-12-20T07:59"), one per cast. Sorted, so an entry
+    # names no voter and no ballot; the minutes count those before the conference started.
+    cast_at: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

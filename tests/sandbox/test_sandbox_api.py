@@ -35,10 +35,31 @@ async def test_page_and_demo_bloc(page: Page):
         said = await page.bot_html(persona, person_id)
         assert any(f"Từ nay bạn là đại diện của <b>{UNITS[unit]}</b>" in t for t in said)
     await page.send("deputy", group, "/status")
-    assert "đã có đại diện: 5/14" in (await page.last_bot("deputy", group, "đã có đại diện"))["html"]
+    assert "đã có đại diện: 12/14" in (await page.last_bot("deputy", group, "đã có đại diện"))["html"]
     await page.send("head", HEAD, "/lang en")  # each persona's bot language is its own
     await page.send("head", HEAD, "/help")
     assert "What you can do here" in (await page.bot_html("head", HEAD))[-1]
+
+
+async def test_the_demo_shows_a_valid_result_with_its_minutes(page: Page):
+    """12 of 14 units cast (Thảo on Zalo) in the demo's finished flag vote: a valid result and its minutes."""
+    import io
+
+    from docx import Document
+
+    group = (await page.state())["group_id"]
+    messages = await page.messages("head", group)
+    (result,) = [m for m in messages if m["from"]["is_bot"] and "Kết quả bỏ phiếu" in m["html"]]
+    assert "thu về: 12" in result["html"] and "KHÔNG" not in result["html"] and UNITS[4] in result["html"]
+    document = next(m for m in messages if m["document"] and m["document"]["name"].endswith(".docx"))
+    async with page.http.get(f"{page.url}/api/file/{document['document']['file_id']}") as r:
+        doc = Document(io.BytesIO(await r.read()))
+    text = "\n".join([p.text for p in doc.paragraphs] + [c.text for t in doc.tables for row in t.rows
+                                                          for c in row.cells])
+    assert "Quảng Ninh, ngày" in text and "Số: 01/BB-KP" in text and "lập thành 3 bản" in text
+    assert "Số đơn vị có mặt tại Hội nghị: 13 (mười ba) đơn vị." in text
+    assert "Lan, TTYT huyện Tiên Yên – Trưởng ban" in text  # the sealed box's committee, by name and unit
+    assert "không có giá trị" not in text and f"1. {UNITS[4]}: 8/14 phiếu" in text
 
 
 async def test_vote_with_chart_and_minutes(page: Page):
@@ -68,8 +89,9 @@ async def test_vote_with_chart_and_minutes(page: Page):
         await page.click(persona, chat, key, "Nộp khóa")
     messages = await page.messages("head", group)
     assert any("Kết quả" in m["html"] for m in messages if m["from"]["is_bot"])
-    photo = next(m for m in messages if m["photo"])
-    document = next(m for m in messages if m["document"] and m["document"]["name"].endswith(".docx"))
+    photo = next(m for m in reversed(messages) if m["photo"])  # this vote's, not the demo's finished one
+    document = next(m for m in reversed(messages) if m["document"] and m["document"]["name"].endswith(".docx"))
+    assert photo["id"] > card["id"] and document["id"] > card["id"]
     async with page.http.get(f"{page.url}/api/file/{photo['photo']['file_id']}") as r:
         assert r.content_type == "image/png" and (await r.read()).startswith(b"\x89PNG")
     async with page.http.get(f"{page.url}/api/file/{document['document']['file_id']}") as r:
@@ -157,7 +179,7 @@ async def test_restart_keeps_chats_and_bloc(tmp_path, clock):
             ballot = (await page.messages("mai", MAI))[-1]
             assert "Cờ thi đua" in ballot["html"] or any(UNITS[0] in b["text"] for r in ballot["buttons"] for b in r)
             await page.send("head", group, "/status")
-            assert "đã có đại diện: 5/14" in (await page.last_bot("head", group, "đã có đại diện"))["html"]
+            assert "đã có đại diện: 12/14" in (await page.last_bot("head", group, "đã có đại diện"))["html"]
     finally:
         await second.stop()
 

@@ -4,6 +4,8 @@ numbers and the confirmation word, next to the Telegram representatives."""
 
 from __future__ import annotations
 
+import re
+
 from bot.sandbox.server import UNITS
 from tests.sandbox.conftest import Page
 
@@ -18,8 +20,11 @@ async def test_a_zalo_persona_votes_by_typed_numbers(page: Page):
     joined = await page.bot_html("thao", THAO)
     assert any(UNITS[5] in t for t in joined)  # the demo joined her with the typed invite word
 
-    await page.send("head", group, "/vote bangkhen 2 2h")
-    await page.send("thao", THAO, "phieu 1")
+    await page.send("head", group, "/vote bangkhen 2 2h kemco")  # the demo proposed a unit for the flag
+    card = await page.last_bot("head", group, "Bỏ phiếu kín")
+    number = re.search(r"Bỏ phiếu kín #(\d+)", card["html"])
+    assert number is not None
+    await page.send("thao", THAO, f"phieu {number.group(1)}")
     messages = await page.messages("thao", THAO)
     ballot = messages[-1]
     assert ballot["buttons"] == [] and "Trả lời số đơn vị bạn chọn, ví dụ 3 hoặc 1,4,7" in ballot["html"]

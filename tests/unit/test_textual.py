@@ -99,6 +99,20 @@ def test_pending_store_per_person_with_ttl(clock):
     assert store.resolve("zalo", "u1", "1") is None
 
 
+def test_a_pushed_card_without_numbers_keeps_the_dialog_numbers(clock):
+    """An outbox copy (a vote card: only a start word) arriving mid-dialog adds its word; the numbers
+    the person is answering keep working. A reply to the person's own message replaces them."""
+    store = PendingChoices(ttl=timedelta(minutes=30), clock=clock)
+    store.remember_reply("zalo", "u1", rsvp())
+    card = Reply("Bỏ phiếu kín #2", actions=[[Action("Bỏ phiếu", "v_2", "start")]])
+    store.remember_reply("zalo", "u1", card, pushed=True)
+    assert store.resolve("zalo", "u1", "1") == "m:5:y" and store.resolve("zalo", "u1", "phieu 2") == "start:v_2"
+    store.remember_reply("zalo", "u1", Reply("Cảm ơn"), pushed=True)  # nothing to answer: nothing lost
+    assert store.resolve("zalo", "u1", "1") == "m:5:y"
+    store.remember_reply("zalo", "u1", card)  # the person's own answer: the card replaces the list
+    assert store.resolve("zalo", "u1", "1") is None and store.resolve("zalo", "u1", "phieu 2") == "start:v_2"
+
+
 def test_pending_store_is_bounded(clock):
     store = PendingChoices(clock=clock, max_entries=3)
     for i in range(5):

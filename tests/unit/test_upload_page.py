@@ -70,7 +70,7 @@ async def test_an_evidence_file_through_the_one_time_page(db, clock, settings):
     screen = "\n".join(await front.say(REP, "Mai", _letter(card, "Minh chứng")))
     assert "không gửi được tệp" in screen and "30 phút" in screen
     token = _token(screen)
-    assert "đường dẫn" in (await front.say(REP, "Mai", "gửi rồi"))[-1]  # text here: pointed to the link
+    assert "bằng link" in (await front.say(REP, "Mai", "gửi rồi"))[-1]  # text here: pointed to the link
     async with db.session() as session:
         (ticket,) = (await session.execute(select(UploadTicket))).scalars().all()
         assert token not in ticket.token_hash and ticket.used_at is None  # only a hash of the token is kept

@@ -268,6 +268,6 @@ def test_vote_defaults_come_from_bloc_settings():
                 settings={"vote": {"threshold": "2/3", "base": "valid", "cap_merit": "20%", "junk": 1}})
     d = svc.vote_defaults(bloc)
     assert d["threshold"] == "2/3" and d["quorum"] == "2/3" and "junk" not in d
-    rule = svc.default_rule(bloc, "merit", 5, 14)
-    assert rule.cap == 2 and rule.base == "valid" and rule.max_choices == 5  # 20% of the 13 other units
+    rule = svc.default_rule(bloc, "merit", 5, 14, proposed_before=1)
+    assert rule.effective_cap(14) == 2 and rule.base == "valid" and rule.max_choices == 5  # 20% of the 13 others
     assert svc.default_rule(bloc, "flag", 1, 14).cap == 1

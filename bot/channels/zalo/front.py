@@ -170,7 +170,7 @@ class ZaloSender:
         if zalo_id is None:
             raise Unreachable("no such Zalo user")
         pending = self.front.text.pending
-        parts = (pending.remember_reply(CHANNEL, str(chat_id), reply) if pending is not None
+        parts = (pending.remember_reply(CHANNEL, str(chat_id), reply, pushed=True) if pending is not None
                  else render_textual(reply)[0])
         message_id: int | str = 0
         count = 0

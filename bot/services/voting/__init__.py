@@ -58,6 +58,15 @@ from bot.services.voting.lifecycle import (
     representatives,
     set_group_message,
 )
+from bot.services.voting.minutes import (
+    advance_count,
+    meeting_start,
+    minutes_facts,
+    parse_form,
+    poll_for_minutes,
+    set_minutes,
+    split_number,
+)
 from bot.services.voting.parse import (
     _DATE,
     _DATE_LIKE,
@@ -126,4 +135,6 @@ __all__ = [
     "parse_vote_line", "poll_in_bloc", "polls_for_unit", "receipt_code", "record_share_messages",
     "recount_board", "representatives", "resolve_cap", "rule_of", "seat_of", "set_group_message", "toggle",
     "turnout", "usage", "vote_defaults", "voter_for", "zone",
+    "advance_count", "meeting_start", "minutes_facts", "parse_form", "poll_for_minutes", "set_minutes",
+    "split_number",
 ]

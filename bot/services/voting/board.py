@@ -134,7 +134,6 @@ for _key, _label, _parse, _show in (
     ("base", N_("votes: base of the share (eligible, returned, valid)"), _parse_base, _show_base),
     ("quorum", N_("votes: quorum, share of eligible units"), _parse_share, str),
     ("self_vote", N_("votes: a unit may vote for itself"), settings_service.parse_bool, settings_service.show_bool),
-    ("blank_allowed", N_("votes: blank ballots are valid"), settings_service.parse_bool, settings_service.show_bool),
     ("cap_merit", N_("votes: most units proposed for the certificate of merit"), _parse_cap, str),
     ("remind_before_minutes", N_("votes: reminder before closing (minutes)"), _parse_minutes, str),
     ("publish_board", N_("votes: publish the receipt list after closing"), settings_service.parse_bool,

@@ -3,7 +3,8 @@
 The ballot box of a vote is one row (storage/models/voting.py): cast ballots as [random id,
 choices] sorted by the random id, and the sorted unit ids that have voted, rewritten together
 in one write transaction (BEGIN IMMEDIATE on SQLite; the box row locked FOR UPDATE on
-PostgreSQL). Nothing else is written at cast time: no audit event, no timestamp, no log line."""
+PostgreSQL). Nothing else is written at cast time but the minute of the cast, into the box's SORTED
+list of cast times (the minutes count ballots sent before the conference): no audit event, no log line."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
@@ -25,6 +27,14 @@ from bot.services.voting.polls import get_box, get_poll, is_open
 from bot.services.voting.rules import rule_of
 from storage.db import abort, begin_write, is_sqlite
 from storage.models import Bloc, Person, Poll, Unit
+
+CAST_MINUTE = "%Y-%m-%dT%H:%M"  # the cast times' format (UTC): sorts as it compares
+
+
+def cast_minute(when: datetime) -> str:
+    """A cast time as kept in the box: the UTC minute."""
+    return when.astimezone(UTC).strftime(CAST_MINUTE)
+
 
 # -- casting ----------------------------------------------------------------------------------
 
@@ -146,6 +156,7 @@ async def cast(session: AsyncSession, clock: Clock, poll_id: int, person: Person
         code = receipt_code(ballot_id)
         box.ballots = sorted([*box.ballots, [ballot_id, chosen]], key=lambda b: b[0])
     box.voters = sorted([*box.voters, unit.id])
+    box.cast_at = sorted([*(box.cast_at or []), cast_minute(clock.now())])  # sorted: names nobody
     box.version += 1
     voted = len(box.voters)
     await session.commit()

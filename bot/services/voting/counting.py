@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
@@ -11,6 +12,7 @@ from bot.i18n import _
 from bot.services.blocs import bloc_of
 from bot.services.errors import UserError
 from bot.services.tally import Rule, TallyResult, tally
+from bot.services.voting.minutes import minutes_facts
 from bot.services.voting.polls import get_box
 from bot.services.voting.rules import rule_of
 from storage.models import Bloc, Poll
@@ -24,6 +26,7 @@ class Outcome:
     result: TallyResult[int]
     rule: Rule
     runoff_id: int | None = None
+    minutes: dict[str, Any] = field(default_factory=dict)  # the minutes' facts (voting/minutes.py)
 
 
 async def outcome(session: AsyncSession, poll: Poll) -> Outcome:
@@ -35,4 +38,4 @@ async def outcome(session: AsyncSession, poll: Poll) -> Outcome:
     rule = rule_of(poll)
     result = tally(list(range(len(poll.options))), len(poll.eligible), [b[1] for b in box.ballots], rule)
     runoff = (await session.execute(select(Poll.id).where(Poll.runoff_of_id == poll.id))).scalar()
-    return Outcome(poll, bloc, result, rule, runoff)
+    return Outcome(poll, bloc, result, rule, runoff, await minutes_facts(session, poll, bloc))

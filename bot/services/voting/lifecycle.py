@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import update
@@ -24,6 +25,7 @@ from bot.services.voting.casting import has_voted
 from bot.services.voting.counting import outcome
 from bot.services.voting.parse import VoteSpec, check_closing, usage
 from bot.services.voting.polls import get_box, get_poll, is_open, open_polls
+from bot.services.voting.quota import flag_proposed
 from bot.services.voting.rules import (
     KINDS,
     MAX_OPTION,
@@ -32,6 +34,7 @@ from bot.services.voting.rules import (
     default_rule,
     vote_defaults,
 )
+from bot.services.voting.scores import candidates_from_scores
 from bot.views import usage as views  # refusals that name a command (no cycle: usage imports no service)
 from storage.db import abort, begin_write, is_sqlite, rowcount
 from storage.models import AuditEvent, BallotBox, Bloc, Person, Poll, Representative, Unit
@@ -124,6 +127,7 @@ async def open_vote(session: AsyncSession, clock: Clock, member: Member, spec: V
     units = await list_units(session, bloc.id)
     if not units:
         raise UserError(views.no_units_yet())
+    flagged: list[tuple[int, int]] = []
     if spec.kind == "custom":
         if not spec.question:
             raise UserError(views.question_usage())
@@ -141,23 +145,69 @@ async def open_vote(session: AsyncSession, clock: Clock, member: Member, spec: V
             if not 1 <= number <= len(units):
                 raise UserError(views.no_unit_number(number))
         skip = {units[n - 1].id for n in spec.exclude}
-        options = [{"label": u.name, "unit_id": u.id} for u in units if u.id not in skip]
+        if spec.kind == "merit" and not spec.keep_flag and vote_defaults(bloc)["merit_skip_flag"]:
+            # One achievement, one reward: the unit the bloc proposed for the flag is not a merit candidate.
+            active = {u.id for u in units}
+            flagged = [(u, p) for u, p in await flag_proposed(session, bloc, now) if u in active]
+            skip |= {u for u, _p in flagged}
+        if spec.kind == "approval":
+            options = await _proposals(session, bloc, units, spec, skip)
+        elif spec.from_scores:
+            _round, options = await candidates_from_scores(session, bloc, spec.top, skip)
+        else:
+            options = [{"label": u.name, "unit_id": u.id} for u in units if u.id not in skip]
         if not options:
             raise UserError(_("No candidate is left after the exclusions."))
-    default_max = {"flag": 1, "head": 1, "deputy": 1, "merit": 3, "custom": 1}[spec.kind]
+    default_max = {"flag": 1, "head": 1, "deputy": 1, "merit": 3, "custom": 1, "approval": len(options)}[spec.kind]
     max_choices = spec.max_choices if spec.kind in ("merit", "custom") and spec.max_choices else default_max
     if not 1 <= max_choices <= len(options):
         raise UserError(_("The number of choices must be between 1 and {count} (the number of candidates).").format(
             count=len(options)))
     committee = await _committee(session, member, units, spec.committee)
-    rule = default_rule(bloc, spec.kind, max_choices, len(units))
+    rule = default_rule(bloc, spec.kind, max_choices, len(units), proposed_before=len(flagged))
+    if spec.kind == "approval":
+        rule = approval_rule(rule, spec)
+    rule_json = rule.to_json()
+    if flagged:
+        names = {u.id: u.name for u in units}
+        rule_json["flag_proposed"] = [{"unit_id": u, "poll_id": p, "label": names[u]} for u, p in flagged]
     publish = vote_defaults(bloc)["publish_board"] if spec.publish_board is None else spec.publish_board
     await begin_write(session)
     return await _create(session, now, member, Poll(
         bloc_id=bloc.id, kind=spec.kind, question=spec.question if spec.kind == "custom" else "",
-        options=options, eligible=sorted(u.id for u in units), rule=rule.to_json(),
+        options=options, eligible=sorted(u.id for u in units), rule=rule_json,
         publish_board=bool(publish), opened_at=now, opened_by_person_id=member.person.id,
         closing_at=spec.closing_at), committee, "vote.open")
+
+
+async def _proposals(session: AsyncSession, bloc: Bloc, units: list[Unit], spec: VoteSpec,
+                     skip: set[int]) -> list[dict[str, Any]]:
+    """An approval vote's proposals: the top of the last closed self-assessment ranking, units by
+    number, or proposals written after "|"."""
+    if spec.from_scores:
+        return (await candidates_from_scores(session, bloc, spec.top, skip))[1]
+    if spec.proposals:
+        for number in spec.proposals:
+            if not 1 <= number <= len(units):
+                raise UserError(views.no_unit_number(number))
+        chosen = [units[n - 1] for n in dict.fromkeys(spec.proposals)]
+        return [{"label": u.name, "unit_id": u.id} for u in chosen if u.id not in skip]
+    labels = list(dict.fromkeys(spec.options))
+    if not labels:
+        raise UserError(views.approval_usage())
+    if len(labels) > MAX_OPTIONS or any(len(o) > MAX_OPTION for o in labels):
+        raise UserError(_("At most {count} options of at most {limit} characters each.").format(
+            count=MAX_OPTIONS, limit=MAX_OPTION))
+    return [{"label": o, "unit_id": None} for o in labels]
+
+
+def approval_rule(rule: Rule, spec: VoteSpec) -> Rule:
+    """Agree / disagree per proposal: a ballot marks every proposal (unmarked: disagree), so an
+    all-disagree ballot is valid; every proposal whose agree share reaches the threshold passes."""
+    threshold = Fraction(spec.threshold) if spec.threshold else rule.threshold
+    strict = rule.strict if spec.strict is None or spec.threshold is None else spec.strict
+    return Rule(max_choices=rule.max_choices, threshold=threshold, strict=strict, base=rule.base,
+                quorum=rule.quorum, self_vote=True, blank_allowed=True, blank_invalid=False, cap=None)
 
 
 async def _create(session: AsyncSession, now: datetime, member: Member, poll: Poll,
@@ -259,7 +309,7 @@ async def cancel_vote(session: AsyncSession, clock: Clock, poll_id: int, member:
         await abort(session)
         raise
     box = await get_box(session, poll_id, lock=True)
-    box.ballots, box.voters = [], []
+    box.ballots, box.voters, box.cast_at = [], [], []
     poll.status, poll.closed_at = "cancelled", clock.now()
     session.add(AuditEvent(bloc_id=poll.bloc_id, at=clock.now(), actor_person_id=member.person.id,
                            action="vote.cancel", detail={"poll_id": poll.id}))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from fractions import Fraction
 
 from bot.i18n import _
 from bot.services.errors import UserError
@@ -26,10 +27,14 @@ KIND_WORDS = {
     "phocum": "deputy", "phócụm": "deputy", "photruongcum": "deputy", "phótrưởngcụm": "deputy",
     "custom": "custom", "khac": "custom", "khác": "custom", "hoi": "custom", "hỏi": "custom",
     "bieuquyet": "custom", "biểuquyết": "custom", "layykien": "custom", "lấyýkiến": "custom",
+    "approval": "approval", "dongy": "approval", "đồngý": "approval", "tanthanh": "approval", "tánthành": "approval",
 }
+SCORE_WORDS = {"diem", "điểm", "scores", "xephang", "xếphạng"}  # candidates: the last closed round's ranking
+_SHARE = re.compile(r"^(>|>=|≥|tu|từ)?(\d{1,3}(?:[.,]\d{1,2})?)%$")  # approval: "80%" = at least 80%
 MANUAL_WORDS = {"manual", "tay", "thucong", "thủcông", "thu-cong", "thủ-công"}
 BOARD_WORDS = {"board", "congkhai", "côngkhai", "công-khai"}
 EXCEPT_WORDS = {"trừ", "tru", "except"}
+KEEP_FLAG_WORDS = {"kemco", "kèmcờ", "kem-co", "kèm-cờ", "withflag"}  # merit: keep the flag-proposed unit
 COMMITTEE_WORDS = {"committee", "bankiemphieu", "bankiểmphiếu", "bkp", "kiemphieu", "kiểmphiếu"}
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")  # a clock time; "2h" is a duration and "2h30" is refused
 _DATE = re.compile(r"^(\d{1,2})/(\d{1,2})(?:/(\d{4}))?$")
@@ -53,6 +58,12 @@ class VoteSpec:
     options: list[str] = field(default_factory=list)
     publish_board: bool | None = None
     committee: list[int] = field(default_factory=list)  # unit numbers as in /units; empty: the default
+    keep_flag: bool = False  # merit: the unit proposed for the flag stays a candidate
+    from_scores: bool = False  # candidates (proposals): the ranking of the last closed self-assessment round
+    top: int | None = None  # with from_scores: the first `top` units (and those tied with the last)
+    proposals: list[int] = field(default_factory=list)  # approval: unit numbers as in /units
+    threshold: str | None = None  # approval: "4/5" (None: the bloc's threshold)
+    strict: bool | None = None  # approval: more than (True) or at least (False) the threshold
 
 
 def usage() -> str:
@@ -104,6 +115,23 @@ def parse_vote_line(args: str, bloc: Bloc, now: datetime) -> VoteSpec:
             spec.closing_at = None
         elif low in BOARD_WORDS:
             spec.publish_board = True
+        elif low in KEEP_FLAG_WORDS and kind == "merit":
+            spec.keep_flag = True
+        elif low in SCORE_WORDS and kind != "custom":
+            spec.from_scores = True
+            if _NUMBER.match(following):
+                spec.top = int(following)
+                i += 1
+                if spec.top < 1:
+                    raise UserError(views.numbers_after(token[:20]) + "\n" + usage())
+        elif kind == "approval" and _NUMBERS.match(token):
+            spec.proposals += _numbers(token)
+        elif kind == "approval" and (m := _SHARE.match(low)):
+            share = Fraction(m.group(2).replace(",", ".")) / 100
+            if not 0 < share <= 1:
+                raise UserError(_unknown(token))
+            spec.threshold = f"{share.numerator}/{share.denominator}"
+            spec.strict = m.group(1) in (">",)
         elif _NUMBER.match(token) and spec.max_choices is None and kind in ("merit", "custom"):
             spec.max_choices = int(token)
             if spec.max_choices < 1:
@@ -116,9 +144,9 @@ def parse_vote_line(args: str, bloc: Bloc, now: datetime) -> VoteSpec:
         i += 1
     if clock_time or date:
         spec.closing_at = _combine(clock_time, date, bloc, now)
-    if kind == "custom":
+    if kind in ("custom", "approval"):
         parts = [clean_name(p) for p in extra if clean_name(p)]
-        if not spec.question and parts:
+        if not spec.question and parts and kind == "custom":
             spec.question, parts = parts[0], parts[1:]
         spec.question = clean_name(spec.question)
         spec.options = parts

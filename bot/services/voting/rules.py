@@ -5,11 +5,11 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from bot.services.tally import Rule
+from bot.services.tally import BLANK_MODES, Rule
 from storage.models import Bloc, Poll
 
 PAYLOAD_PREFIX = "v_"
-KINDS = ("flag", "merit", "head", "deputy", "custom")
+KINDS = ("flag", "merit", "head", "deputy", "custom", "approval")
 UNIT_KINDS = ("flag", "merit", "head", "deputy")
 MAX_QUESTION = 300
 MAX_OPTION = 100
@@ -23,13 +23,15 @@ DEFAULTS: dict[str, Any] = {
     "base": "eligible",  # eligible | returned | valid ballots
     "quorum": "2/3",  # of eligible units returning a ballot
     "self_vote": True,
-    "blank_allowed": True,
+    "blank_allowed": True,  # before blank_mode: False reads as "refused"
+    "blank_mode": None,  # valid | invalid | refused (tally.BLANK_MODES); None: from blank_allowed
     "cap_flag": 1,
     "cap_head": 1,
     "cap_deputy": 1,
     "cap_merit": None,  # None: as many as may be chosen; a count (3) or a share of the remaining units ("20%")
     "remind_before_minutes": 60,
     "publish_board": False,
+    "merit_skip_flag": True,  # the unit proposed for the flag is not a merit candidate (one achievement, one reward)
 }
 
 
@@ -57,18 +59,40 @@ def resolve_cap(raw: Any, remaining: int) -> int | None:
     return int(text)
 
 
-def default_rule(bloc: Bloc, kind: str, max_choices: int, unit_count: int) -> Rule:
+def is_share(raw: Any) -> bool:
+    """ "50%" or "1/2": a quota, a share of the units not already proposed (not a number of units)."""
+    text = str(raw or "").strip()
+    return text.endswith("%") or "/" in text
+
+
+def blank_mode(d: dict[str, Any]) -> str:
+    mode = d.get("blank_mode")
+    if mode in BLANK_MODES:
+        return str(mode)
+    return "valid" if d.get("blank_allowed", True) else "refused"
+
+
+def default_rule(bloc: Bloc, kind: str, max_choices: int, unit_count: int, proposed_before: int = 0) -> Rule:
+    """The bloc's rule for a new vote. `proposed_before`: units already proposed for a higher reward
+    (the flag unit, left out of a merit vote); a merit quota ("50%") is a share of the others."""
     d = vote_defaults(bloc)
+    blank = Rule.blank_fields(blank_mode(d))
+    cap_share = None
+    cap: int
     if kind == "merit":
-        cap = resolve_cap(d["cap_merit"], max(0, unit_count - 1))
-        cap = max_choices if cap is None else min(cap, max_choices)
-    elif kind == "custom":
+        if is_share(d["cap_merit"]):
+            cap, cap_share = max_choices, _fraction(d["cap_merit"])
+        else:
+            count = resolve_cap(d["cap_merit"], unit_count)
+            cap = max_choices if count is None else min(count, max_choices)
+    elif kind in ("custom", "approval"):
         cap = max_choices
     else:
         cap = resolve_cap(d.get(f"cap_{kind}"), unit_count) or 1
     return Rule(max_choices=max_choices, threshold=_fraction(d["threshold"]), strict=bool(d["strict"]),
                 base=d["base"], quorum=_fraction(d["quorum"]), self_vote=bool(d["self_vote"]),
-                blank_allowed=bool(d["blank_allowed"]), cap=cap)
+                cap=cap, cap_share=cap_share, proposed_before=proposed_before if cap_share is not None else 0,
+                **blank)
 
 
 def rule_of(poll: Poll) -> Rule:
