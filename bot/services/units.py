@@ -56,6 +56,15 @@ async def list_units(session: AsyncSession, bloc_id: int, active_only: bool = Tr
     return list(result.scalars())
 
 
+async def units_and_reps(session: AsyncSession, bloc_id: int) -> tuple[list[Unit], dict[int, int]]:
+    """The active units (as `list_units`) and how many active representatives each has, in one query."""
+    reps = (select(func.count()).where(Representative.unit_id == Unit.id, Representative.revoked_at == None)  # noqa: E711
+            .correlate(Unit).scalar_subquery())
+    rows = (await session.execute(select(Unit, reps).where(Unit.bloc_id == bloc_id, Unit.is_active == True)  # noqa: E712
+                                  .order_by(col(Unit.position), col(Unit.id)))).all()
+    return [unit for unit, _n in rows], {unit.id: n for unit, n in rows if n}
+
+
 async def unit_by_number(session: AsyncSession, bloc_id: int, number: str | int) -> Unit:
     """Units are addressed by their number in `/units` (1-based)."""
 
