@@ -36,6 +36,13 @@ def cmd_run(settings: Settings) -> int:
         return 2
     from bot.locking import DatabaseBusy, DatabaseLock
     from bot.runner import run
+    from bot.services.vault import VaultKeyMissing, make_vault
+
+    try:
+        make_vault(settings)  # refuses a multi-instance setup without VAULT_KEY before anything starts
+    except (VaultKeyMissing, ValueError) as err:
+        print(str(err), file=sys.stderr)
+        return 2
 
     path = settings.sqlite_path()
     try:
