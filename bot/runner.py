@@ -97,14 +97,20 @@ async def _serve(web_app: web.Application, settings: Settings) -> web.AppRunner:
 
 
 def build_webhook_app(app: App, bot: Bot, settings: Settings) -> web.Application:
-    """aiogram's webhook handler on aiohttp; requests without the secret-token header are refused."""
+    """aiogram's webhook handler on aiohttp; requests without the secret-token header are refused.
+
+    Each update is handled before its request is answered (`handle_in_background=False`): the 200
+    means "done". An instance that dies mid-update leaves the request unanswered, and Telegram sends
+    the update again (to another instance, behind a proxy): nothing handled is lost, nothing is lost
+    unhandled."""
     from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 
     if not settings.webhook_base_url or settings.webhook_secret is None:
         raise SystemExit("MODE=webhook needs WEBHOOK_BASE_URL and WEBHOOK_SECRET")
     secret = settings.webhook_secret.get_secret_value()
     web_app = web.Application()
-    SimpleRequestHandler(dispatcher=app.dp, bot=bot, secret_token=secret).register(web_app, path=settings.webhook_path)
+    SimpleRequestHandler(dispatcher=app.dp, bot=bot, secret_token=secret,
+                         handle_in_background=False).register(web_app, path=settings.webhook_path)
     setup_application(web_app, app.dp, bot=bot)
     if app.zalo is not None:
         app.zalo.add_routes(web_app)
