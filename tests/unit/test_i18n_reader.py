@@ -3,7 +3,6 @@ it must read every catalog exactly as Babel does."""
 
 from __future__ import annotations
 
-
 from babel.messages.pofile import read_po
 
 from bot.i18n import LOCALES_DIR, _Catalog, read_catalog
