@@ -14,7 +14,6 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
-from aiogram.fsm.storage.redis import RedisStorage
 
 from bot.app import App, build_app, on_shutdown, start_workers
 from bot.channels.base import ChannelSender
@@ -42,6 +41,8 @@ def make_bot(settings: Settings, token: str | None = None) -> Bot:
 
 def make_storage(settings: Settings) -> BaseStorage:
     if settings.redis_url:
+        from aiogram.fsm.storage.redis import RedisStorage  # imports redis: only when it is used
+
         ttl = max(1, settings.fsm_ttl_hours) * 3600
         return RedisStorage.from_url(settings.redis_url, state_ttl=ttl, data_ttl=ttl)
     return MemoryStorage()
