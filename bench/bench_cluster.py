@@ -67,7 +67,8 @@ async def run(instances: int, blocs: int, pg: str) -> None:
                   f"{blocs} blocs x {UNITS} units = "
                   f"{n} ballots at once, 4 updates each")
             print(f"  {n / elapsed:8.1f} ballots/s ({elapsed:.1f} s)   "
-                  f"whole ballot p50 {statistics.median(whole):7.0f} ms   p99 {pct(whole, 0.99):7.0f} ms   every ballot in its box once: {exact}   "
+                  f"whole ballot p50 {statistics.median(whole):7.0f} ms   p99 {pct(whole, 0.99):7.0f} ms   "
+                  f"every ballot in its box once: {exact}   "
                   f"webhook answers by status: {answers}")
 
 
