@@ -10,6 +10,7 @@ workers claim from one table), every outbox message sent once."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -22,8 +23,12 @@ from bot.clock import SystemClock
 from bot.conversations import ballot as act
 from storage.db import Database
 from storage.models import Bloc, OutboxMessage, Person, Poll, Representative, Unit
+from tests.e2e.httpflow import HttpFlow
+from tests.flows.test_assessment_form import bloc_with_reps, button, open_round
+from tests.flows.test_assessment_scenario import TABLE, fill, submit
 from tests.support import databases
 from tests.support.cluster import Cluster, haproxy_path
+from tests.unit.test_scoring import xlsx
 
 pytestmark = pytest.mark.slow
 UNITS = 14
@@ -181,6 +186,8 @@ async def test_two_instances_behind_a_proxy_lose_nothing(pg_url):
             assert [len(reminders(tg, u["id"])) for u in [group, *reps]] == [1] * (UNITS + 1)
             assert len(results_in(tg, group, poll)) == len(results_in(tg, group, second)) == 1
 
+            served = cluster.served()
+            assert served["bot0"] > 50 and served["bot1"] > 50, served  # both instances took updates
             # Every update ended in one 2xx (retries after the kill included); no failure told to anyone.
             assert tg.webhook_answers.count(200) == tg.pushed, Counter(tg.webhook_answers)
             assert not [t for t in tg.bot_texts(group["id"]) if "gặp sự cố" in t]
@@ -240,3 +247,50 @@ async def _outbox_sent_once(db_url: str, tg) -> None:
                      if (m.get("html") or m.get("text") or "")[:40] == body and m["message_id"] != row.message_id]
             assert not twins, (row.kind, body)
     print("outbox:", Counter((r.kind, r.status) for r in rows))
+
+
+class ClusterFlow(HttpFlow):
+    """The HTTP flow API over a cluster: each update is handled before the fake's webhook POST
+    returns (handle_in_background=False), so settling only waits for the outbox's sends."""
+
+    def __init__(self, cluster: Cluster) -> None:  # noqa: D107 -- no Dispatcher in this process
+        self.tg, self.app, self.run = cluster.tg, None, None
+        self.sent = []
+        self._users = {}
+        self._events = self.tg.subscribe()
+        self._names = itertools.count(1)
+
+    async def settle(self, timeout: float = 10) -> None:
+        await asyncio.sleep(0.05)
+        self._drain()
+
+
+async def test_self_assessment_round_across_two_instances(pg_url):
+    """A bloc set up through the group (join links), a scoring table uploaded, a round opened, and
+    three units filling the form in private: every typed score is one step of a dialog whose state
+    lives in Redis, on alternating instances. The ranking reaches the group once."""
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    async with Cluster.start(pg_url, REDIS_URL) as cluster:
+        flow = await ClusterFlow(cluster).setup()
+        head, reps = await bloc_with_reps(flow, count=3)
+        await flow.send(head, "/table")
+        await flow.send_document(head, "khung_tieu_chi_2026.xlsx", xlsx(TABLE))
+        assert "Tổng điểm các tiêu chí: <b>100</b>" in flow.last_text(head.id)
+        payload = await open_round(flow, head, "31/12/2026 17:00")
+        await fill(flow, reps[0], payload, ["60", "20", "19,5", "5", "2"])
+        assert "<b>Tổng điểm: 102,5</b>" in flow.last(reps[0].id).text
+        await submit(flow, reps[0])
+        await fill(flow, reps[1], payload, ["50", "15,5", "20", "", ""])
+        await submit(flow, reps[1])
+        await fill(flow, reps[2], payload, ["40", "10", "10", "", "0"])
+        await submit(flow, reps[2])
+        await flow.send(head, "/assessment close", chat=flow.group)
+        confirm = flow.last(flow.group.id)
+        await flow.click(head, confirm, button(flow, confirm, "Đóng"))
+        results = [t for t in flow.texts(flow.group.id) if "Kết quả tự chấm điểm" in t]
+        assert len(results) == 1 and "1. TTYT thị xã Đông Triều — <b>102,5</b>" in results[0]
+        assert cluster.tg.webhook_answers.count(200) == cluster.tg.pushed
+        served = cluster.served()  # round robin: both instances took half of the updates
+        assert min(served.values()) >= cluster.tg.pushed // 2 - 1, served

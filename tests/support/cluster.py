@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456:CLUSTER-test-token"
 HAPROXY_CFG = """global
     maxconn 256
+    stats socket {stats}
 defaults
     mode http
     timeout connect 1s
@@ -91,6 +92,20 @@ class Cluster:
             proc.wait(10)
             self.procs[i] = None
 
+    def served(self) -> dict[str, int]:
+        """Requests haproxy sent to each instance so far (its `show stat`, column stot)."""
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(str(self.folder / "stats.sock"))
+            s.sendall(b"show stat\n")
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        lines = data.decode().splitlines()
+        header = lines[0].lstrip("# ").split(",")
+        rows = [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line]
+        return {r["svname"]: int(r["stot"] or 0) for r in rows if r.get("pxname") == "thidua"
+                and r["svname"] not in ("BACKEND", "FRONTEND")}
+
     def log(self, i: int) -> str:
         return (self.folder / f"bot{i}.log").read_text(errors="replace")
 
@@ -123,7 +138,7 @@ class Cluster:
             servers = "\n".join(f"    server bot{i} 127.0.0.1:{p} check inter 300ms fall 1 rise 1"
                                 for i, p in enumerate(cluster.ports))
             cfg = folder / "haproxy.cfg"
-            cfg.write_text(HAPROXY_CFG.format(servers=servers, port=cluster.proxy_port))
+            cfg.write_text(HAPROXY_CFG.format(servers=servers, port=cluster.proxy_port, stats=folder / "stats.sock"))
             try:
                 for i in range(instances):
                     cluster.spawn(i)
