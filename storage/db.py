@@ -114,7 +114,6 @@ class ChangeFeed:
         self.writing = 0
         self.remote = engine.dialect.name != "sqlite"
         self.listening = False
-        self._listener: Any = None
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         self.caches: dict[str, Any] = {}  # caches that follow this feed, by name (bot/conversations/context.py)
