@@ -169,8 +169,9 @@ async def cmd_setdeputy(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
 @conv.command("status", where=GROUP)
 async def cmd_status(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     bloc = need_bloc(actor.bloc)
-    units, reps = await unit_service.units_and_reps(ctx.session, bloc.id)
-    extra = await ctx.table.status_lines(ctx.session, ctx.clock, bloc) if ctx.table is not None else []
+    probes = ctx.table.status_probes(bloc.id, ctx.clock.now()) if ctx.table is not None else []
+    units, reps, probed = await unit_service.units_and_reps(ctx.session, bloc.id, probes)  # one round trip
+    extra = await ctx.table.status_lines(ctx.session, ctx.clock, bloc, probed) if ctx.table is not None else []
     return say(views.status(bloc, units, reps, extra))
 
 

@@ -26,7 +26,7 @@ the front answers it (an alert under a button, a message otherwise) and nothing 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -386,17 +386,27 @@ class Table:
         self.deadline_sources = [s for part in self.parts for s in part.deadline_sources]
         self.jobs = [j for part in self.parts for j in part.jobs]
 
-    async def status_lines(self, session: AsyncSession, clock: Clock, bloc: Bloc) -> list[str]:
+    def _probes(self) -> list[tuple[int, StatusProbe]]:
+        return [(i, p) for i, s in enumerate(self.status_sources) if (p := getattr(s, "status_probe", None))]
+
+    def status_probes(self, bloc_id: int, now: datetime) -> list[Any]:
+        """The probes as labelled SQL columns, for a caller that adds them to its own SELECT (/status
+        puts them beside its units) and hands the values back to `status_lines(probed=...)`."""
+        return [p(bloc_id, now).label(f"p{i}") for i, p in self._probes()]
+
+    async def status_lines(self, session: AsyncSession, clock: Clock, bloc: Bloc,
+                           probed: Sequence[Any] | None = None) -> list[str]:
         """The /status dashboard's lines, every feature's in table order (the probes first, in one
-        SELECT: a source whose probe is false has nothing to say and is not run)."""
+        SELECT, or already read by the caller: a source whose probe is false has nothing to say and
+        is not run)."""
         from sqlalchemy import select
 
-        probes = [(i, p) for i, s in enumerate(self.status_sources) if (p := getattr(s, "status_probe", None))]
+        probes = self._probes()
         quiet: set[int] = set()
         if probes:
-            now = clock.now()
-            row = (await session.execute(select(*[p(bloc.id, now).label(f"p{i}") for i, p in probes]))).one()
-            quiet = {i for (i, _p), value in zip(probes, row, strict=True) if not value}
+            if probed is None:
+                probed = (await session.execute(select(*self.status_probes(bloc.id, clock.now())))).one()
+            quiet = {i for (i, _p), value in zip(probes, probed, strict=True) if not value}
         lines: list[str] = []
         for i, source in enumerate(self.status_sources):
             if i not in quiet:

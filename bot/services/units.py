@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, func, select
@@ -56,13 +58,16 @@ async def list_units(session: AsyncSession, bloc_id: int, active_only: bool = Tr
     return list(result.scalars())
 
 
-async def units_and_reps(session: AsyncSession, bloc_id: int) -> tuple[list[Unit], dict[int, int]]:
-    """The active units (as `list_units`) and how many active representatives each has, in one query."""
+async def units_and_reps(session: AsyncSession, bloc_id: int, extra: Sequence[Any] = ()
+                         ) -> tuple[list[Unit], dict[int, int], tuple | None]:
+    """The active units (as `list_units`) and how many active representatives each has, in one query;
+    `extra` columns ride along (their values from the first row; None without units)."""
     reps = (select(func.count()).where(Representative.unit_id == Unit.id, Representative.revoked_at == None)  # noqa: E711
             .correlate(Unit).scalar_subquery())
-    rows = (await session.execute(select(Unit, reps).where(Unit.bloc_id == bloc_id, Unit.is_active == True)  # noqa: E712
+    rows = (await session.execute(select(Unit, reps, *extra).where(Unit.bloc_id == bloc_id, Unit.is_active == True)  # noqa: E712
                                   .order_by(col(Unit.position), col(Unit.id)))).all()
-    return [unit for unit, _n in rows], {unit.id: n for unit, n in rows if n}
+    probed = tuple(rows[0][2:]) if rows and extra else None
+    return [row[0] for row in rows], {row[0].id: row[1] for row in rows if row[1]}, probed
 
 
 async def unit_by_number(session: AsyncSession, bloc_id: int, number: str | int) -> Unit:
