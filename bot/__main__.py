@@ -11,7 +11,8 @@ import sys
 from bot.config import Settings, get_settings
 
 NO_TOKEN = ("BOT_TOKEN is not set. Create a bot with @BotFather in Telegram (/newbot), then put "
-            "BOT_TOKEN=<the token> in a .env file here or in the environment, and run again.")
+            "BOT_TOKEN=<the token> in a .env file here or in the environment, and run again "
+            "(or set only ZALO_BOT_TOKEN to serve Zalo alone).")
 
 
 def _logging(level: str) -> None:
@@ -24,17 +25,24 @@ def _logging(level: str) -> None:
 def cmd_migrate(settings: Settings) -> int:
     from storage.migrate import upgrade
 
-    asyncio.run(upgrade(settings.database_url))
+    asyncio.run(upgrade(settings.database_url))  # always asks Alembic (a no-op when current)
     print("database is up to date")
     return 0
 
 
 def cmd_run(settings: Settings) -> int:
-    if settings.bot_token is None:
+    if settings.bot_token is None and settings.zalo_bot_token is None:
         print(NO_TOKEN, file=sys.stderr)
         return 2
     from bot.locking import DatabaseBusy, DatabaseLock
     from bot.runner import run
+    from bot.services.vault import VaultKeyMissing, make_vault
+
+    try:
+        make_vault(settings)  # refuses a multi-instance setup without VAULT_KEY before anything starts
+    except (VaultKeyMissing, ValueError) as err:
+        print(str(err), file=sys.stderr)
+        return 2
 
     path = settings.sqlite_path()
     try:

@@ -1,9 +1,15 @@
-"""Composition root: settings -> database -> Bot + Dispatcher + middlewares + routers + workers.
+"""Composition root: settings -> database -> conversation table -> workers, and the fronts.
 
-Start-up and shutdown are aiogram's own: `dp.startup` / `dp.shutdown` observers. `start_polling`
-emits them itself, and in webhook mode `setup_application` does (on the aiohttp app's start-up and
-clean-up); where nothing emits them (the sandbox, the e2e harness, tests) call
-`await dp.emit_startup(bot=bot, **dp.workflow_data)` and `dp.emit_shutdown(...)` once.
+The Telegram front (aiogram's Bot + Dispatcher + middlewares + routers) is wired in
+bot/telegram_app.py, imported only when it is used: a process serving only Zalo never imports
+aiogram. `build_dispatcher`, `make_bot`, `make_storage` and `prepare` are still importable from here
+(they are fetched from bot/telegram_app.py on first use).
+
+Start-up and shutdown with Telegram are aiogram's own: `dp.startup` / `dp.shutdown` observers.
+`start_polling` emits them itself, and in webhook mode `setup_application` does (on the aiohttp
+app's start-up and clean-up); where nothing emits them (the sandbox, the e2e harness, tests) call
+`await dp.emit_startup(bot=bot, **dp.workflow_data)` and `dp.emit_shutdown(...)` once. Without
+Telegram, bot/runner.py calls `start_workers` and `on_shutdown` itself.
 
 One clock per app: `App.scheduler`, an APScheduler AsyncIOScheduler with the in-memory job store
 (the database is the truth; the scheduler only wakes things). It wakes the outbox worker and runs
@@ -13,65 +19,61 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from aiogram import Bot, Dispatcher
-from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.enums import ParseMode
-from aiogram.fsm.storage.base import BaseStorage
-from aiogram.fsm.storage.memory import MemoryStorage
-from aiogram.fsm.storage.redis import RedisStorage
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.channels.base import ChannelSender
-from bot.channels.telegram import TelegramSender
+from bot.channels.textfront import TextDelivery
 from bot.channels.zalo.front import ZaloSender
 from bot.channels.zalo.service import ZaloService
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.conversations.core import CardKey, Ctx, Job, MemoryState, Outcome, Table
+from bot.conversations.core import Actor, CardKey, Chat, Ctx, Job, MemoryStates, Outcome, Table
 from bot.conversations.groupcopy import copy_outcome
 from bot.conversations.table import build_table
 from bot.outbox import OutboxService, OutboxWorker
 from bot.services.ballot_box import KeyVault
-from handlers import build_router
-from handlers.bridge import FsmStates, TelegramDelivery
-from handlers.middlewares import ContextMiddleware, DbSessionMiddleware
+from bot.services.vault import make_vault
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+_TELEGRAM_NAMES = ("build_dispatcher", "make_bot", "make_storage", "prepare", "on_startup")
 
 
-def make_bot(settings: Settings, token: str | None = None) -> Bot:
-    token = token or (settings.bot_token.get_secret_value() if settings.bot_token else None)
-    if token is None:  # the command line checks BOT_TOKEN first (bot/__main__.py)
-        raise RuntimeError("BOT_TOKEN is not set")
-    session = None
-    if settings.telegram_api_base:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
-    return Bot(token=token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+def __getattr__(name: str) -> Any:
+    """`from bot.app import build_dispatcher` (and the other Telegram names) imports aiogram then."""
+    if name in _TELEGRAM_NAMES:
+        from bot import telegram_app
+
+        return getattr(telegram_app, name)
+    raise AttributeError(name)
 
 
-def make_storage(settings: Settings) -> BaseStorage:
-    if settings.redis_url:
-        ttl = max(1, settings.fsm_ttl_hours) * 3600
-        return RedisStorage.from_url(settings.redis_url, state_ttl=ttl, data_ttl=ttl)
-    return MemoryStorage()
+class Sending(Protocol):
+    """How the app sends outside an update: the Telegram front's (bot/telegram_app.TelegramOut) or,
+    with only Zalo, the text front's (`ZaloOut`)."""
+
+    def senders(self) -> dict[str, ChannelSender]: ...
+
+    async def deliver_outcome(self, ctx: Ctx, outcome: Outcome) -> None: ...
+
+    async def deliver(self, outcome: Outcome) -> None: ...
 
 
 @dataclass
 class App:
     settings: Settings
     db: Database
-    dp: Dispatcher
     clock: Clock
     table: Table
+    dp: Any = None  # aiogram's Dispatcher when Telegram is served (bot/telegram_app.py)
     scheduler: AsyncIOScheduler = field(default_factory=lambda: AsyncIOScheduler(timezone="UTC"))
-    bot: Bot | None = None  # known from start-up on
+    bot: Any = None  # aiogram's Bot, known from start-up on
     zalo: ZaloService | None = None  # with ZALO_BOT_TOKEN: the same table served on Zalo
+    out: Sending | None = None  # known from start-up on
     extras: dict[str, Any] = field(default_factory=dict)
+    _vault: KeyVault | None = None
 
     def kick(self) -> None:
         """Wake this process's outbox worker (rows due now were queued)."""
@@ -79,10 +81,10 @@ class App:
         if service is not None:
             service.kick()
 
-    def senders(self, bot: Bot) -> dict[str, ChannelSender]:
-        """The outbox's senders, by `Person.channel`: Telegram, and Zalo when it is configured (rows
-        for people on a channel this process does not serve stay pending)."""
-        senders: dict[str, ChannelSender] = {"telegram": TelegramSender(bot, self.dp.get("bot_username") or "")}
+    def senders(self, bot: Any = None) -> dict[str, ChannelSender]:
+        """The outbox's senders, by `Person.channel`: Telegram when it is served, Zalo when it is
+        configured (rows for people on a channel this process does not serve stay pending)."""
+        senders: dict[str, ChannelSender] = dict(self.out.senders()) if self.out is not None else {}
         if self.zalo is not None:
             senders["zalo"] = ZaloSender(self.zalo.front)
         return senders
@@ -94,29 +96,49 @@ class App:
 
     @property
     def vault(self) -> KeyVault:
-        return self.dp["vault"]
+        if self.dp is not None and "vault" in self.dp.workflow_data:
+            return self.dp["vault"]
+        assert self._vault is not None
+        return self._vault
 
     async def deliver_outcome(self, ctx: Ctx, outcome: Outcome) -> None:
         """Send an Outcome built inside `ctx` (a periodic job's session) outside any update."""
-        if self.bot is None:
+        if self.out is None:
             raise RuntimeError("App.deliver_outcome before start-up: the bot is not known yet")
-        outcome = await copy_outcome(ctx, outcome)  # group posts also reach members off the group
-        await TelegramDelivery(self.bot, self.table, ctx, None, None).send_all(outcome)
+        await self.out.deliver_outcome(ctx, outcome)
 
     async def deliver(self, outcome: Outcome) -> None:
         """Send an Outcome outside any update (periodic jobs, e.g. closing a vote at its time):
-        `Out`s addressed ToPerson/ToGroup go through the Telegram front's sending code, cards in
+        `Out`s addressed ToPerson/ToGroup go through the front's sending code, cards in
         `outcome.refresh` are re-rendered. There is no pressed message and no actor: `HERE`
         replies and `replace` edits have nowhere to go."""
-        if self.bot is None:
+        if self.out is None:
             raise RuntimeError("App.deliver before start-up: the bot is not known yet")
-        async with self.db.session() as session:
-            ctx = Ctx(session=session, clock=self.clock, settings=self.settings, vault=self.dp["vault"],
-                      state=MemoryState({}, ()), states=FsmStates(self.dp.storage, self.bot.id), kick=self.kick,
-                      table=self.table,
-                      extras={"bot_username": self.dp.get("bot_username", ""), "app": self})
-            outcome = await copy_outcome(ctx, outcome)
-            await TelegramDelivery(self.bot, self.table, ctx, None, None).send_all(outcome)
+        await self.out.deliver(outcome)
+
+
+class ZaloOut:
+    """Sending outside an update when only Zalo is served: the text front's delivery."""
+
+    _NOWHERE = Chat("zalo", 0, False)
+
+    def __init__(self, app: App, zalo: ZaloService) -> None:
+        self.app, self.zalo = app, zalo
+
+    def senders(self) -> dict[str, ChannelSender]:
+        return {}
+
+    async def deliver_outcome(self, ctx: Ctx, outcome: Outcome) -> None:
+        outcome = await copy_outcome(ctx, outcome)  # group posts reach the members (no group on Zalo)
+        await TextDelivery(self.zalo.front.text, ctx, Actor(None, None, None, self._NOWHERE)).send_all(outcome)
+
+    async def deliver(self, outcome: Outcome) -> None:
+        async with self.app.db.session() as session:
+            states = MemoryStates()
+            ctx = Ctx(session=session, clock=self.app.clock, settings=self.app.settings, vault=self.app.vault,
+                      state=states.of(self._NOWHERE, 0), states=states, kick=self.app.kick, table=self.app.table,
+                      extras={"app": self.app})
+            await self.deliver_outcome(ctx, outcome)
 
 
 async def run_job(app: App, job: Job) -> None:
@@ -134,10 +156,12 @@ def schedule_jobs(app: App) -> None:
                               coalesce=True, max_instances=1, replace_existing=True)
 
 
-async def on_startup(bot: Bot, app: App) -> None:
-    """dp.startup: the clock, the outbox worker, the periodic jobs."""
-    app.bot = bot
-    service = OutboxService(OutboxWorker(app.db, app.senders(bot), app.clock), app.scheduler)
+async def start_workers(app: App) -> None:
+    """The clock, the outbox worker, the periodic jobs, Zalo (on dp.startup with Telegram; by
+    bot/runner.py without it)."""
+    if app.out is None and app.zalo is not None:
+        app.out = ZaloOut(app, app.zalo)
+    service = OutboxService(OutboxWorker(app.db, app.senders(), app.clock), app.scheduler)
     app.extras["outbox"] = service
     schedule_jobs(app)
     app.scheduler.start()
@@ -157,29 +181,13 @@ async def on_shutdown(app: App) -> None:
         app.scheduler.shutdown(wait=False)
 
 
-def build_dispatcher(settings: Settings, db: Database, clock: Clock | None = None,
-                     storage: BaseStorage | None = None, table: Table | None = None) -> App:
+def build_app(settings: Settings, db: Database, clock: Clock | None = None, table: Table | None = None) -> App:
+    """Everything but the Telegram front: the table, the vault, the clock, Zalo when configured."""
     clock = clock or SystemClock()
     table = table if table is not None else build_table()
-    dp = Dispatcher(storage=storage or make_storage(settings))
-    dp.update.outer_middleware(DbSessionMiddleware(db))
-    dp.update.outer_middleware(ContextMiddleware(clock, settings))
-    dp.include_router(build_router(table))
-    dp["db"] = db
-    dp["vault"] = KeyVault()  # key shares handed back for locked ballot boxes: this process's memory only
-    app = App(settings=settings, db=db, dp=dp, clock=clock, table=table)
+    app = App(settings=settings, db=db, clock=clock, table=table, _vault=make_vault(settings))
     if settings.zalo_enabled:
-        app.zalo = ZaloService(settings, db, table, clock, dp["vault"])
+        app.zalo = ZaloService(settings, db, table, clock, app._vault)
         app.zalo.front.text.kick = app.kick
         app.zalo.front.text.on_refresh = app.refresh_cards
-    dp["app"] = app
-    dp.startup.register(on_startup)
-    dp.shutdown.register(on_shutdown)
     return app
-
-
-async def prepare(app: App, bot: Bot) -> None:
-    """What must happen once the bot is known: its username (for deep links), its command menu."""
-    me = await bot.get_me()
-    app.dp["bot_username"] = me.username
-    log.info("bot @%s ready", me.username)

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     zalo_monthly_quota: int = 3000  # outbound messages a month on the bot's plan (Basic: 3,000); 80% warns the heads
     # Public https base of the bot's web app (signed download links, upload pages, webhooks).
     public_base_url: str | None = None
+    # Several instances behind a proxy share the counting committee's handed-back key shares through
+    # Redis, encrypted under this key (64 hex characters), which lives only in the instances'
+    # environment. Required with REDIS_URL in webhook mode (bot/services/vault.py).
+    vault_key: SecretStr | None = None
+    vault_ttl_minutes: int = 120  # a share waits this long for the others, then is asked again
 
     @field_validator("default_locale")
     @classmethod
@@ -53,7 +58,7 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("bot_token", "redis_url", "telegram_api_base", "webhook_base_url", "webhook_secret",
-                     "zalo_bot_token", "zalo_webhook_secret", "public_base_url", mode="before")
+                     "zalo_bot_token", "zalo_webhook_secret", "public_base_url", "vault_key", mode="before")
     @classmethod
     def _empty_is_none(cls, value):
         return None if value == "" else value

@@ -1,42 +1,57 @@
-"""Run the bot: migrate, build, poll or serve the webhook.
+"""Run the bot: migrate (only when the schema is behind), build, poll or serve the webhook.
 
-The workers (the scheduler, the outbox, periodic jobs) start on the Dispatcher's startup event and
-stop on its shutdown event (bot/app.py on_startup/on_shutdown): `start_polling` emits both itself,
-and in webhook mode aiogram's `setup_application` emits them with the aiohttp app's start-up and
-clean-up. Nothing here emits them again."""
+With BOT_TOKEN the workers (the scheduler, the outbox, periodic jobs, Zalo) start on the
+Dispatcher's startup event and stop on its shutdown event (bot/telegram_app.py on_startup, bot/app.py
+on_shutdown): `start_polling` emits both itself, and in webhook mode aiogram's `setup_application`
+emits them with the aiohttp app's start-up and clean-up. With only ZALO_BOT_TOKEN there is no
+Dispatcher: `run_zalo` starts and stops the workers itself, and aiogram is never imported."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING, Any
 
-from aiogram import Bot
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
-from bot.app import App, build_dispatcher, make_bot, prepare
+from bot.app import App, build_app, on_shutdown, start_workers
 from bot.config import Mode, Settings
 from storage.db import Database
-from storage.migrate import upgrade
+from storage.migrate import upgrade_if_needed
+
+if TYPE_CHECKING:
+    from aiogram import Bot
 
 log = logging.getLogger(__name__)
 
 
-async def start_app(settings: Settings) -> tuple[App, Bot]:
-    await upgrade(settings.database_url)
+async def open_database(settings: Settings) -> Database:
     db = Database(settings.database_url)
+    if await upgrade_if_needed(db.engine, settings.database_url):
+        log.info("database migrated")
+    return db
+
+
+async def start_app(settings: Settings) -> tuple[App, Bot]:
+    from bot.telegram_app import build_dispatcher, make_bot, prepare
+
+    db = await open_database(settings)
     app = build_dispatcher(settings, db)
     bot = make_bot(settings)
     await prepare(app, bot)
     return app, bot
 
 
-async def stop_app(app: App, bot: Bot) -> None:
-    await bot.session.close()
+async def stop_app(app: App, bot: Any) -> None:
+    if bot is not None:
+        await bot.session.close()
     await app.db.dispose()
 
 
 async def run(settings: Settings) -> None:
+    if settings.bot_token is None:
+        await run_zalo(settings)
+        return
     app, bot = await start_app(settings)
     side: web.AppRunner | None = None
     try:
@@ -51,6 +66,20 @@ async def run(settings: Settings) -> None:
         if side is not None:
             await side.cleanup()
         await stop_app(app, bot)
+
+
+async def run_zalo(settings: Settings) -> None:
+    """Only Zalo: its poller (or webhook), the outbox, the periodic jobs; no aiogram."""
+    db = await open_database(settings)
+    app = build_app(settings, db)
+    side = await _serve(_side_app(app), settings)
+    try:
+        await start_workers(app)
+        await asyncio.Event().wait()
+    finally:
+        await on_shutdown(app)
+        await side.cleanup()
+        await stop_app(app, None)
 
 
 def _side_app(app: App) -> web.Application:
@@ -68,12 +97,20 @@ async def _serve(web_app: web.Application, settings: Settings) -> web.AppRunner:
 
 
 def build_webhook_app(app: App, bot: Bot, settings: Settings) -> web.Application:
-    """aiogram's webhook handler on aiohttp; requests without the secret-token header are refused."""
+    """aiogram's webhook handler on aiohttp; requests without the secret-token header are refused.
+
+    Each update is handled before its request is answered (`handle_in_background=False`): the 200
+    means "done". An instance that dies mid-update leaves the request unanswered, and Telegram sends
+    the update again (to another instance, behind a proxy): nothing handled is lost, nothing is lost
+    unhandled."""
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+
     if not settings.webhook_base_url or settings.webhook_secret is None:
         raise SystemExit("MODE=webhook needs WEBHOOK_BASE_URL and WEBHOOK_SECRET")
     secret = settings.webhook_secret.get_secret_value()
     web_app = web.Application()
-    SimpleRequestHandler(dispatcher=app.dp, bot=bot, secret_token=secret).register(web_app, path=settings.webhook_path)
+    SimpleRequestHandler(dispatcher=app.dp, bot=bot, secret_token=secret,
+                         handle_in_background=False).register(web_app, path=settings.webhook_path)
     setup_application(web_app, app.dp, bot=bot)
     if app.zalo is not None:
         app.zalo.add_routes(web_app)

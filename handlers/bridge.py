@@ -102,10 +102,25 @@ def _chat_filters(where: str) -> list[Filter]:
     return [IN_PRIVATE if where == PRIVATE else IN_GROUP]
 
 
+class Named(Filter):
+    """A cheap first look before aiogram's `Command` (which parses the text and checks the mention
+    for every command handler in turn): is this "/name" or "/name@bot" one of ours at all?"""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = frozenset(names)
+
+    async def __call__(self, message: Message) -> bool:
+        text = message.text or message.caption
+        if not text or text[0] != "/":
+            return False
+        head = text[1:].split(maxsplit=1)[0] if len(text) > 1 else ""
+        return head.split("@", 1)[0] in self.names
+
+
 def _filters(entry: Entry) -> tuple[str, list[Any]]:
     where = _chat_filters(entry.where)
     if entry.kind == "command":
-        return "message", [Command(*entry.names), *where]
+        return "message", [Named(entry.names), Command(*entry.names), *where]
     if entry.kind == "start":
         if not entry.names:
             return "message", [CommandStart(), *where]

@@ -19,6 +19,16 @@ if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
     || { echo "could not install chromium (needs root or sudo)"; [[ "${CI:-}" != "true" ]] || exit 1; }
 fi
 
+# The two-instance test (tests/e2e/test_two_instances.py) puts Debian's haproxy in front of two bots.
+if ! command -v haproxy >/dev/null && [[ ! -x /usr/sbin/haproxy ]]; then
+  echo "== installing Debian's haproxy for the two-instance test"
+  SUDO=""; [[ "$(id -u)" != 0 ]] && command -v sudo >/dev/null && SUDO="sudo -n"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get install -y -qq haproxy >/dev/null 2>&1 \
+    || { $SUDO apt-get update -qq >/dev/null 2>&1 && $SUDO apt-get install -y -qq haproxy >/dev/null 2>&1; } \
+    || { echo "could not install haproxy (needs root or sudo)"; [[ "${CI:-}" != "true" ]] || exit 1; }
+fi
+
 # Linter and type checker (configuration in pyproject.toml). Their verdict is kept and decides the
 # exit status at the end, so the suite still runs and its closing lines stay visible.
 checks=0

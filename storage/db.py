@@ -8,17 +8,21 @@ so we control every BEGIN. PostgreSQL: asyncpg, plain READ COMMITTED with explic
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Result, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 WRITE_OPTION = "thidua_write"
+log = logging.getLogger(__name__)
 
 
 
@@ -83,6 +87,126 @@ def is_sqlite(engine_or_session) -> bool:
     return bind.dialect.name == "sqlite"
 
 
+WATCHED_TABLES = ("person", "bloc", "unit", "representative")
+NOTIFY_CHANNEL = "thidua_actors"
+_WRITE = re.compile(r"\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)
+_DIRTY = "thidua_actor_write"
+
+
+class ChangeFeed:
+    """Tells a cache whether the rows it copied (people, blocs, units, representatives: who is who
+    in which bloc) may have changed since. Nothing is cached while `usable` is false.
+
+    Every statement that writes one of the WATCHED_TABLES, through any session, bulk UPDATE or raw
+    SQL on this engine, marks its connection. While such a transaction is open `writing` is above
+    zero (a reader must not store what it read: it may be the old row); when the connection goes
+    back to the pool (after its commit or rollback) `generation` goes up, so whatever a reader copied
+    before is dropped. On PostgreSQL, where other processes may write the same rows, the committing
+    transaction also sends `NOTIFY thidua_actors` (delivered by PostgreSQL at commit, to every
+    listener): each process listens on one connection of its own and bumps its generation when it
+    hears one. While that listening connection is not up, `usable` is false and every update reads
+    the database. On SQLite only one process may use the file (bot/locking.py), so the local hooks
+    are the whole story."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.generation = 0
+        self.writing = 0
+        self.remote = engine.dialect.name != "sqlite"
+        self.listening = False
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+        self.caches: dict[str, Any] = {}  # caches that follow this feed, by name (bot/conversations/context.py)
+        sync = engine.sync_engine
+        event.listen(sync, "after_cursor_execute", self._after_execute)
+        event.listen(sync, "commit", self._before_commit)
+        event.listen(sync.pool, "checkin", self._checkin)
+
+    @property
+    def usable(self) -> bool:
+        return not self.remote or self.listening
+
+    def bump(self) -> None:
+        self.generation += 1
+
+    def _after_execute(self, conn: Connection, cursor, statement: str, parameters, context, executemany) -> None:
+        match = _WRITE.match(statement)
+        if match is None or match.group(1).lower() not in WATCHED_TABLES:
+            return
+        if not conn.info.get(_DIRTY):
+            conn.info[_DIRTY] = True
+            self.writing += 1
+        self.bump()
+
+    def _before_commit(self, conn: Connection) -> None:
+        if self.remote and conn.info.get(_DIRTY):
+            conn.exec_driver_sql(f"NOTIFY {NOTIFY_CHANNEL}")
+
+    def _checkin(self, dbapi_connection, record) -> None:
+        if record.info.pop(_DIRTY, False):
+            self.writing -= 1
+            self.bump()
+
+    async def listen(self) -> None:
+        """PostgreSQL: start listening (once; a lost connection is retried every few seconds). The
+        first call waits, briefly, for the listening connection to be up."""
+        if not self.remote or self._task is not None:
+            return
+        self._ready = asyncio.Event()
+        self._task = asyncio.get_running_loop().create_task(self._listen_loop())
+        try:
+            await asyncio.wait_for(self._ready.wait(), 5)
+        except TimeoutError:
+            log.warning("not listening for changes yet: every update reads the database meanwhile")
+
+    async def _listen_loop(self) -> None:
+        import asyncpg
+
+        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        while True:
+            lost = asyncio.Event()
+            try:
+                conn = await asyncpg.connect(url)
+            except (OSError, asyncpg.PostgresError):
+                self._ready.set()  # nobody waits for a server that is down; retried below
+                await asyncio.sleep(5)
+                continue
+            try:
+                conn.add_termination_listener(lambda _c, lost=lost: lost.set())
+                await conn.add_listener(NOTIFY_CHANNEL, lambda *_a: self.bump())
+                self.bump()  # whatever was copied before we listened may be old
+                self.listening = True
+                self._ready.set()
+                await lost.wait()
+            except (OSError, asyncpg.PostgresError):
+                pass
+            finally:
+                self.listening = False
+                self.bump()
+                if not conn.is_closed():
+                    await conn.close()
+            await asyncio.sleep(1)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 -- stopping anyway
+                pass
+            self._task = None
+        self.listening = False
+
+
+_FEEDS: weakref.WeakKeyDictionary[Any, ChangeFeed] = weakref.WeakKeyDictionary()
+
+
+def changes_of(session: AsyncSession) -> ChangeFeed | None:
+    """The ChangeFeed of the Database a session came from (None for a session made otherwise)."""
+    bind = session.bind
+    return _FEEDS.get(bind.sync_engine) if isinstance(bind, AsyncEngine) else None
+
+
 class Database:
     """Owns the engine; hands out one AsyncSession per unit of work (per update)."""
 
@@ -90,6 +214,8 @@ class Database:
         self.url = url
         self.engine = create_engine(url, **engine_kwargs)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self.changes = ChangeFeed(self.engine)
+        _FEEDS[self.engine.sync_engine] = self.changes
 
     @property
     def dialect(self) -> str:
@@ -99,6 +225,7 @@ class Database:
         return self.sessionmaker()
 
     async def dispose(self) -> None:
+        await self.changes.stop()
         await self.engine.dispose()
 
 
@@ -117,7 +244,61 @@ async def begin_write(session: AsyncSession) -> None:
     """
     if session.in_transaction():
         await session.commit()
-    await session.connection(execution_options={WRITE_OPTION: True})
+    queue = _writers_of(session)
+    if queue is None:
+        await session.connection(execution_options={WRITE_OPTION: True})
+        return
+    await queue.acquire()
+    try:
+        conn = await session.connection(execution_options={WRITE_OPTION: True})
+    except BaseException:
+        queue.release()
+        raise
+    conn.info[_QUEUED] = queue  # released when this connection goes back to the pool (commit/rollback)
+
+
+_QUEUED = "thidua_write_queue"
+
+
+class WriteQueue:
+    """SQLite: this process's write transactions wait here, in order, rather than in SQLite's busy
+    handler. That handler sleeps and polls (1, 2, 5 ... 100 ms) while the lock is taken; with tens of
+    writers waiting at once (a vote's casts), most of the time went to sleeping. Only one process
+    may use the file (bot/locking.py), so an in-process queue sees every writer; the lock is handed
+    to the next one the moment the connection of the last one goes back to the pool. A writer that
+    waits longer than busy_timeout fails as SQLite would have."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._lock = asyncio.Lock()
+        event.listen(engine.sync_engine.pool, "checkin", self._checkin)
+
+    async def acquire(self) -> None:
+        try:
+            await asyncio.wait_for(self._lock.acquire(), SQLITE_BUSY_TIMEOUT_MS / 1000)
+        except TimeoutError:
+            raise TimeoutError("database is locked: no write transaction could start within busy_timeout") from None
+
+    def release(self) -> None:
+        if self._lock.locked():
+            self._lock.release()
+
+    def _checkin(self, dbapi_connection, record) -> None:
+        queue = record.info.pop(_QUEUED, None)
+        if queue is not None:
+            queue.release()
+
+
+_QUEUES: weakref.WeakKeyDictionary[Any, WriteQueue] = weakref.WeakKeyDictionary()
+
+
+def _writers_of(session: AsyncSession) -> WriteQueue | None:
+    bind = session.bind
+    if not isinstance(bind, AsyncEngine) or bind.dialect.name != "sqlite":
+        return None
+    queue = _QUEUES.get(bind.sync_engine)
+    if queue is None:
+        queue = _QUEUES[bind.sync_engine] = WriteQueue(bind)
+    return queue
 
 
 async def abort(session: AsyncSession) -> None:

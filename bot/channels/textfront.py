@@ -126,7 +126,7 @@ class TextFront:
                     event = self._event(user_id, text, file)  # a typed pick may be refused here
                     picked = isinstance(event.action, PickBloc)
                     if isinstance(event.action, PickBloc):  # the answer to "which bloc?": the command runs now
-                        actor, event = await self._picked(session, ctx, chat, user_id, name, event.action)
+                        actor, event = await self._picked(session, ctx, chat, user_id, name, event.action, actor)
                     state_name, _data = await ctx.state.get()
                     entry = await self.table.route(actor, event, state_name)
                     if entry is None:
@@ -192,9 +192,9 @@ class TextFront:
         return Outcome().say(core_views.pick_bloc(event.command, [(b, PickBloc(b.id).pack()) for b in blocs]))
 
     async def _picked(self, session, ctx: Ctx, chat: Chat, user_id: int, name: str,
-                      picked: PickBloc) -> tuple[Actor, Event]:
+                      picked: PickBloc, actor: Actor) -> tuple[Actor, Event]:
         state_name, data = await ctx.state.get()
-        person = (await resolve_actor(session, self.clock, chat, user_id, name)).person
+        person = actor.person
         if state_name != PICK_STATE or person is None:
             raise UserError(core_views.button_invalid())
         await ctx.state.clear()

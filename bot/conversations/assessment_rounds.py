@@ -427,7 +427,7 @@ async def cmd_return(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
 
 
 # -- /status line and deadline reminders ----------------------------------------------------------------------
-@conv.status
+@conv.status(probe=svc.status_probe)
 async def status_lines(session: AsyncSession, clock: Clock, bloc: Bloc) -> list[str]:
     rnd = await svc.open_round_of(session, bloc.id)
     if rnd is None:

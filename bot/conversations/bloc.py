@@ -207,9 +207,10 @@ async def cmd_setdeputy(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
 @conv.command("status", where=GROUP)
 async def cmd_status(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     bloc = need_bloc(actor.bloc)
-    units = await unit_service.list_units(ctx.session, bloc.id)
-    extra = await ctx.table.status_lines(ctx.session, ctx.clock, bloc) if ctx.table is not None else []
-    return say(views.status(bloc, units, await invite_service.rep_counts(ctx.session, bloc.id), extra))
+    probes = ctx.table.status_probes(bloc.id, ctx.clock.now()) if ctx.table is not None else []
+    units, reps, probed = await unit_service.units_and_reps(ctx.session, bloc.id, probes)  # one round trip
+    extra = await ctx.table.status_lines(ctx.session, ctx.clock, bloc, probed) if ctx.table is not None else []
+    return say(views.status(bloc, units, reps, extra))
 
 
 @conv.command("settings", where=GROUP)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -35,6 +35,8 @@ from bot.conversations.actions import ActionData, BadAction
 from bot.views.base import Reply
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from bot.clock import Clock
@@ -286,6 +288,7 @@ class CardView:
 CardRender = Callable[[Ctx, int], Awaitable[CardView | None]]
 Job = Callable[[Any], Awaitable[Any]]
 StatusSource = Callable[["AsyncSession", "Clock", "Bloc"], Awaitable[list[str]]]
+StatusProbe = Callable[[int, "datetime"], Any]  # (bloc id, now) -> a SQL boolean (EXISTS ...)
 CardRemember = Callable[[Ctx, int, int], Awaitable[None]]
 
 
@@ -306,10 +309,19 @@ class Conversations:
         self.deadline_sources: list[Any] = []  # bot.services.reminders.DeadlineSource
         self.jobs: list[tuple[float, Job]] = []
 
-    def status(self, source: StatusSource) -> StatusSource:
-        """Decorator: this feature's lines of the /status dashboard (already localized)."""
-        self.status_sources.append(source)
-        return source
+    def status(self, source: StatusSource | None = None, *, probe: StatusProbe | None = None) -> Any:
+        """Decorator: this feature's lines of the /status dashboard (already localized).
+
+        `@conv.status(probe=...)`: `probe(bloc_id, now)` is a SQL boolean (an EXISTS) that is true
+        whenever the source may have a line; /status asks all the probes in one SELECT and runs only
+        the sources whose probe is true (an idle bloc's dashboard is then one round trip)."""
+        def register(fn: StatusSource) -> StatusSource:
+            if probe is not None:
+                fn.status_probe = probe  # type: ignore[attr-defined]
+            self.status_sources.append(fn)
+            return fn
+
+        return register(source) if source is not None else register
 
     def every(self, seconds: float) -> Callable[[Job], Job]:
         """Decorator: `async def job(app) -> None`, run every `seconds` on the app's one scheduler
@@ -398,11 +410,31 @@ class Table:
         self.deadline_sources = [s for part in self.parts for s in part.deadline_sources]
         self.jobs = [j for part in self.parts for j in part.jobs]
 
-    async def status_lines(self, session: AsyncSession, clock: Clock, bloc: Bloc) -> list[str]:
-        """The /status dashboard's lines, every feature's in table order."""
+    def _probes(self) -> list[tuple[int, StatusProbe]]:
+        return [(i, p) for i, s in enumerate(self.status_sources) if (p := getattr(s, "status_probe", None))]
+
+    def status_probes(self, bloc_id: int, now: datetime) -> list[Any]:
+        """The probes as labelled SQL columns, for a caller that adds them to its own SELECT (/status
+        puts them beside its units) and hands the values back to `status_lines(probed=...)`."""
+        return [p(bloc_id, now).label(f"p{i}") for i, p in self._probes()]
+
+    async def status_lines(self, session: AsyncSession, clock: Clock, bloc: Bloc,
+                           probed: Sequence[Any] | None = None) -> list[str]:
+        """The /status dashboard's lines, every feature's in table order (the probes first, in one
+        SELECT, or already read by the caller: a source whose probe is false has nothing to say and
+        is not run)."""
+        from sqlalchemy import select
+
+        probes = self._probes()
+        quiet: set[int] = set()
+        if probes:
+            if probed is None:
+                probed = (await session.execute(select(*self.status_probes(bloc.id, clock.now())))).one()
+            quiet = {i for (i, _p), value in zip(probes, probed, strict=True) if not value}
         lines: list[str] = []
-        for source in self.status_sources:
-            lines += await source(session, clock, bloc)
+        for i, source in enumerate(self.status_sources):
+            if i not in quiet:
+                lines += await source(session, clock, bloc)
         return lines
 
     @property

@@ -260,7 +260,7 @@ def _person(actor: Actor) -> Person:
 
 
 # -- /status line and deadline reminders --------------------------------------------------------------------
-@conv.status
+@conv.status(probe=svc.status_probe)
 async def status_lines(session: AsyncSession, clock: Clock, bloc: Bloc) -> list[str]:
     meetings = await svc.upcoming(session, bloc.id, clock.now())
     if not meetings:

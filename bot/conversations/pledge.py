@@ -160,7 +160,7 @@ def _person(actor: Actor) -> Person:
 
 
 # -- /status line and deadline reminders (registered by the composition root) -----------------------------
-@conv.status
+@conv.status(probe=svc.status_probe)
 async def status_lines(session: AsyncSession, clock: Clock, bloc: Bloc) -> list[str]:
     pledge = await svc.current_pledge(session, bloc.id)
     if pledge is None:

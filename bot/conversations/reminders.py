@@ -22,6 +22,7 @@ from bot.views.base import Reply
 from storage.models import Bloc, Unit
 
 conv = Conversations("reminders")
+FAILED_WINDOW = timedelta(days=30)  # /status lists deliveries that failed in this window
 
 
 @action("rm")
@@ -53,7 +54,7 @@ async def mute_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     return Outcome(toast=views.muted(), alert=True)
 
 
-@conv.status
+@conv.status(probe=lambda bloc_id, now: reminders.failed_probe(bloc_id, now - FAILED_WINDOW))
 async def delivery_status(session: AsyncSession, clock: Clock, bloc: Bloc) -> list[str]:
-    failed = await reminders.failed_deliveries(session, bloc.id, clock.now() - timedelta(days=30))
+    failed = await reminders.failed_deliveries(session, bloc.id, clock.now() - FAILED_WINDOW)
     return views.delivery_status(failed)

@@ -44,6 +44,7 @@ from bot.services import voting as svc
 from bot.services.blocs import Member, bloc_of, require_representative
 from bot.services.errors import UserError
 from bot.services.units import count_units
+from bot.services.voting.polls import status_probe as poll_probe
 from bot.views import core as core_views
 from bot.views import voting as views
 from bot.views.base import Attachment, Reply
@@ -424,7 +425,7 @@ async def cast_button(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
 
 
 # -- /status ------------------------------------------------------------------------------------------------------
-@conv.status
+@conv.status(probe=poll_probe)
 async def status_lines(session: AsyncSession, clock: Clock, bloc: Bloc) -> list[str]:
     lines = []
     for poll in await svc.open_polls(session, bloc.id):

@@ -88,6 +88,8 @@ class FakeTelegram:
         self.limits: Limits | None = None
         self.stats: dict[str, Any] = {"ok": 0, "429": 0, "429_at": []}
         self.webhook: dict | None = None
+        self.webhook_attempts = 1  # raise it to retry refused webhook deliveries, as Telegram does
+        self.webhook_answers: list[int] = []  # HTTP status of every webhook delivery (0: no answer)
         self.pushed = 0  # updates produced by the human side so far
         self.closing = False  # set by release_pollers(): long polls return at once
         self._updates: list[dict] = []
@@ -486,8 +488,18 @@ class FakeTelegram:
             import aiohttp
 
             headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook["secret"]} if self.webhook["secret"] else {}
+            # Like Telegram: an update whose webhook answered anything but 2xx (or not at all) is sent
+            # again, a few times, until one answer is a 2xx.
             async with aiohttp.ClientSession() as http:
-                await http.post(self.webhook["url"], json=update, headers=headers)
+                for attempt in range(self.webhook_attempts):
+                    try:
+                        async with http.post(self.webhook["url"], json=update, headers=headers) as response:
+                            self.webhook_answers.append(response.status)
+                            if response.status < 300:
+                                break
+                    except aiohttp.ClientError:
+                        self.webhook_answers.append(0)
+                    await asyncio.sleep(min(2.0, 0.1 * 2 ** attempt))
         else:
             self._updates.append(update)
         await self._notify({"type": "update", "chat_id": None, "update": update})

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
+if TYPE_CHECKING:  # openpyxl is imported when a file is made, not with the bot
+    from openpyxl import Workbook
 
 from bot.i18n import _
 from bot.services import scoring
@@ -29,6 +29,9 @@ def _plain(value: str) -> str:
 
 def template_xlsx(rows: list[scoring.CriterionRow] | None = None) -> bytes:
     """One sheet, the header the parser expects, the built-in table as the example (re-uploadable)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     book = Workbook()
     sheet = book.active
     sheet.title = "Bang cham diem"
@@ -49,6 +52,10 @@ def export_filename(data: ExportData) -> str:
 def export_xlsx(data: ExportData) -> bytes:
     """Sheet 1: one row per unit, one column per criterion, subtotals, total, rank, late, who/when.
     Sheet 2: every evidence file."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
     book = Workbook()
     sheet = book.active
     sheet.title = _("Scores")[:31]

@@ -150,6 +150,12 @@ async def open_round_of(session: AsyncSession, bloc_id: int) -> AssessmentRound 
     return result.scalar_one_or_none()
 
 
+def status_probe(bloc_id: int, now: datetime):
+    """/status: true when `open_round_of` finds a round (one SELECT with the other features')."""
+    return select(AssessmentRound.id).where(
+        AssessmentRound.bloc_id == bloc_id, AssessmentRound.closed_at == None).exists()  # noqa: E711
+
+
 async def latest_round(session: AsyncSession, bloc_id: int) -> AssessmentRound | None:
     result = await session.execute(select(AssessmentRound).where(AssessmentRound.bloc_id == bloc_id)
                                    .order_by(col(AssessmentRound.id).desc()).limit(1))

@@ -130,6 +130,12 @@ async def upcoming(session: AsyncSession, bloc_id: int, now: datetime) -> list[M
     return list(result.scalars().all())
 
 
+def status_probe(bloc_id: int, now: datetime):
+    """/status: true when `upcoming` finds a meeting (one SELECT with the other features')."""
+    return select(Meeting.id).where(Meeting.bloc_id == bloc_id, Meeting.status == "scheduled",
+                                    Meeting.starts_at > now - timedelta(hours=3)).exists()
+
+
 async def meeting_by_number(session: AsyncSession, bloc: Bloc, raw: str, now: datetime) -> Meeting:
     meetings = await upcoming(session, bloc.id, now)
     text = (raw or "").strip()

@@ -32,7 +32,7 @@ async def touch_person(
 
     Writing happens only when something changed, so most updates stay read-only."""
     person = await get_person(session, external_id, channel)
-    if person is not None and not _changes(person, full_name, username, language_code, private):
+    if person is not None and not changes(person, full_name, username, language_code, private):
         return person
     # Something to write: take the write lock first (a deferred read-then-write transaction
     # fails at once with "database is locked" on SQLite when another update writes meanwhile).
@@ -52,13 +52,13 @@ async def touch_person(
             assert theirs is not None  # the unique key that refused our row is theirs
             return theirs
         return person
-    for attr, value in _changes(person, full_name, username, language_code, private).items():
+    for attr, value in changes(person, full_name, username, language_code, private).items():
         setattr(person, attr, value)
     await session.commit()
     return person
 
 
-def _changes(person: Person, full_name: str, username: str | None, language_code: str | None,
+def changes(person: Person, full_name: str, username: str | None, language_code: str | None,
              private: bool) -> dict:
     wanted: dict[str, object] = {"full_name": full_name[:256], "username": username, "language_code": language_code}
     changes: dict[str, object] = {k: v for k, v in wanted.items() if v is not None and getattr(person, k) != v}

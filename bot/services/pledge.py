@@ -30,6 +30,11 @@ async def current_pledge(session: AsyncSession, bloc_id: int) -> Pledge | None:
     return result.scalar_one_or_none()
 
 
+def status_probe(bloc_id: int, now: datetime):
+    """/status: true when `current_pledge` finds a pledge (one SELECT with the other features')."""
+    return select(Pledge.id).where(Pledge.bloc_id == bloc_id, Pledge.is_active == True).exists()  # noqa: E712
+
+
 async def post_pledge(session: AsyncSession, clock: Clock, member: Member, text: str, file_id: str | None = None,
                       file_name: str | None = None) -> Pledge:
     """A new pledge replaces the previous one of the bloc (its signatures stay recorded)."""

@@ -482,6 +482,13 @@ class FailedDelivery:
     count: int
 
 
+def failed_probe(bloc_id: int, since: datetime):
+    """/status: true when `failed_deliveries` finds a row (one SELECT with the other features')."""
+    return select(OutboxMessage.id).where(
+        OutboxMessage.bloc_id == bloc_id, OutboxMessage.status == "failed",
+        or_(col(OutboxMessage.sent_at) == None, col(OutboxMessage.sent_at) >= since)).exists()  # noqa: E711
+
+
 async def failed_deliveries(session: AsyncSession, bloc_id: int, since: datetime) -> list[FailedDelivery]:
     rows = (await session.execute(
         select(OutboxMessage.person_id, OutboxMessage.unit_id, OutboxMessage.last_error, func.count())

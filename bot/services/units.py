@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, func, select
@@ -54,6 +56,18 @@ async def list_units(session: AsyncSession, bloc_id: int, active_only: bool = Tr
         query = query.where(Unit.is_active == True)  # noqa: E712
     result = await session.execute(query.order_by(col(Unit.position), col(Unit.id)))
     return list(result.scalars())
+
+
+async def units_and_reps(session: AsyncSession, bloc_id: int, extra: Sequence[Any] = ()
+                         ) -> tuple[list[Unit], dict[int, int], tuple | None]:
+    """The active units (as `list_units`) and how many active representatives each has, in one query;
+    `extra` columns ride along (their values from the first row; None without units)."""
+    reps = (select(func.count()).where(Representative.unit_id == Unit.id, Representative.revoked_at == None)  # noqa: E711
+            .correlate(Unit).scalar_subquery())
+    rows = (await session.execute(select(Unit, reps, *extra).where(Unit.bloc_id == bloc_id, Unit.is_active == True)  # noqa: E712
+                                  .order_by(col(Unit.position), col(Unit.id)))).all()
+    probed = tuple(rows[0][2:]) if rows and extra else None
+    return [row[0] for row in rows], {row[0].id: row[1] for row in rows if row[1]}, probed
 
 
 async def unit_by_number(session: AsyncSession, bloc_id: int, number: str | int) -> Unit:

@@ -9,8 +9,6 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 
-from babel.numbers import format_decimal as _babel_decimal
-
 from bot.i18n import current_locale
 
 
@@ -20,6 +18,8 @@ def format_decimal(
     """1234 -> "1.234" (vi) / "1,234" (en); 7.5 -> "7,5" / "7.5"; `places` fixes the decimals."""
     if isinstance(value, Fraction):
         value = Decimal(value.numerator) / Decimal(value.denominator)
+    from babel.numbers import format_decimal as _babel_decimal  # imported when a number is first shown
+
     pattern = "#,##0." + "0" * places if places else ("#,##0" if places == 0 else "#,##0.##")
     return _babel_decimal(value, format=pattern, locale=locale or current_locale())
 

@@ -61,6 +61,12 @@ async def locked_polls(session: AsyncSession, bloc_id: int) -> list[Poll]:
     return list(result.scalars())
 
 
+def status_probe(bloc_id: int, now: datetime):
+    """/status: true when `open_polls` or `locked_polls` finds a vote (one SELECT with the other
+    features')."""
+    return select(Poll.id).where(Poll.bloc_id == bloc_id, col(Poll.status).in_(("open", "locked"))).exists()
+
+
 async def all_locked_polls(session: AsyncSession) -> list[Poll]:
     return list((await session.execute(
         select(Poll).where(col(Poll.status) == "locked").order_by(col(Poll.id)))).scalars())
