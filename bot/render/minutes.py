@@ -260,9 +260,8 @@ def _body(doc, sheet: ResultSheet) -> None:
         advance = " " + _("Of these, {number} sent their ballot before the conference.").format(
             number=format_count(sheet.advance_ballots))
     _units_line(doc, _("Units that voted:"), sheet.returned, advance)
-    _para(doc, _("Secret ballot (each member unit casts one ballot)."), indent=5)
-    if sheet.method:
-        _para(doc, sheet.method, indent=5).alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+    method = sheet.method or _("Secret ballot (each member unit casts one ballot).")
+    _para(doc, method, indent=5).alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
 
     _heading(doc, _("III. BALLOTS"))
     _count_line(doc, _("Ballots issued:"), sheet.issued)

@@ -455,7 +455,7 @@ def result_sheet(out: svc.Outcome):
         kind_label=kind_label(poll.kind), opened_at=poll.opened_at, closed_at=closed_at, tz=bloc.timezone,
         issued=r.issued, returned=r.returned, valid=r.valid, invalid=r.invalid, blank=r.blank,
         base_label=base_label(r.base), base_count=r.base_count, threshold=threshold_text(rule), rows=rows,
-        adopted_at=closed_at, method=_("secret ballot in the bot, one ballot per unit"),
+        adopted_at=closed_at, method=_("Secret ballot in the bot (each member unit casts one ballot)."),
         quorum=_("at least {share} of the units vote").format(share=percent(rule.quorum)),
         threshold_votes=float(rule.threshold * r.base_count), kind=poll.kind, notes=notes,
         year=term_year(bloc, poll),

@@ -124,3 +124,12 @@ def test_percentages_follow_the_locale():
     assert rows[1][3] == "57,14%"
     with use_locale("en"):
         assert table_rows(render_minutes(make_sheet()))[1][3] == "57.14%"
+
+
+def test_the_voting_method_is_stated_once():
+    """The method of the vote is one line: the vote's own wording, or the template's when it has none."""
+    own = doc_lines(render_minutes(full_sheet(method="Bỏ phiếu kín qua bot (mỗi đơn vị thành viên bỏ một phiếu).")))
+    assert own.count("Bỏ phiếu kín qua bot (mỗi đơn vị thành viên bỏ một phiếu).") == 1
+    assert not any(line.startswith("Bỏ phiếu kín (mỗi đơn vị") for line in own)
+    default = doc_lines(render_minutes(full_sheet(method="")))
+    assert sum(line.lower().startswith("bỏ phiếu kín") for line in default) == 1

@@ -146,7 +146,6 @@ def test_minutes_in_vietnamese_carry_every_field():
         "1. Nguyễn Văn An – Trưởng ban",
         "2. Trần Thị Bình – Thư ký",
         "3. Lê Văn Cường – Ủy viên",
-        "Bỏ phiếu kín (mỗi đơn vị thành viên bỏ một phiếu).",
         "Mỗi đơn vị bỏ một phiếu qua tin nhắn riêng với chatbot.",
         "Số phiếu phát ra: 14 (mười bốn) phiếu.",
         "Số phiếu thu về: 13 (mười ba) phiếu.",
