@@ -48,10 +48,11 @@ def number_of(text: str, label: str) -> str:
 class Bench:
     """A Zalo-only deployment in one test: fake API, client, front, poller, outbox worker."""
 
-    def __init__(self, zalo: FakeZalo, db, clock, settings) -> None:
+    def __init__(self, zalo: FakeZalo, db, clock, settings, front: ZaloFront | None = None) -> None:
+        """`front`: the one a ZaloService built (its web routes mounted on a served app), else a new one."""
         self.zalo, self.db, self.clock, self.settings = zalo, db, clock, settings
-        self.client = ZaloClient(TOKEN, zalo.base_url)
-        self.front = ZaloFront(self.client, build_table(), db, clock, settings)
+        self.front = front or ZaloFront(ZaloClient(TOKEN, zalo.base_url), build_table(), db, clock, settings)
+        self.client = self.front.client
         self.handled = 0
 
         async def counting(update) -> None:
@@ -96,7 +97,8 @@ class Bench:
             self.clock.advance(seconds=5)
 
     def counts(self, users: dict[str, dict]) -> dict[str, int]:
-        return {name: len(self.zalo.texts_to(u["id"])) for name, u in users.items()}
+        """Sends to each member so far: texts and photos (a sendPhoto counts in Zalo's quota too)."""
+        return {name: len(self.zalo.sent.get(u["id"], [])) for name, u in users.items()}
 
     async def pushed(self, users: dict[str, dict], after_id: int) -> dict[str, int]:
         """Messages the outbox sent each member (not answers to what they typed) since row `after_id`."""
