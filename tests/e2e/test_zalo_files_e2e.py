@@ -130,17 +130,17 @@ async def test_evidence_through_the_upload_page_minutes_and_export_by_link(zalo,
         assert (await browser.get(url)).status_code == 200
 
         before = len(zalo.texts_to(rep["id"]))
-        sent = await browser.post(url, files={"file": ("bao-cao-2026.pdf", PDF, "application/pdf")})
-        assert sent.status_code == 200 and "bao-cao-2026.pdf" in sent.text
+        sent = await browser.post(url, files={"file": ("Báo cáo quý IV 2026.pdf", PDF, "application/pdf")})
+        assert sent.status_code == 200 and "Báo cáo quý IV 2026.pdf" in sent.text
         told = zalo.texts_to(rep["id"])[before:]
-        assert len(told) == 1 and "bao-cao-2026.pdf" in told[0], told  # the Zalo chat confirms it
+        assert len(told) == 1 and "Báo cáo quý IV 2026.pdf" in told[0], told  # the Zalo chat confirms it
         next_link = UPLOAD.search(told[0])
         assert next_link and next_link.group(1) != url  # a fresh link for the next file
         async with db.session() as session:
             item = (await session.execute(select(EvidenceFile))).scalar_one()
             kept = (await session.execute(select(StoredFile))).scalar_one()
             ticket = (await session.execute(select(UploadTicket).where(UploadTicket.used_at.is_not(None)))).scalar_one()
-        assert item.name == "bao-cao-2026.pdf" and item.size == len(PDF) and item.file_id.startswith("stored:")
+        assert item.name == "Báo cáo quý IV 2026.pdf" and item.size == len(PDF) and item.file_id.startswith("stored:")
         assert kept.content == PDF and kept.media_type == "application/pdf"
         assert ticket.person_id == item.uploaded_by_person_id
 
@@ -169,7 +169,7 @@ async def test_evidence_through_the_upload_page_minutes_and_export_by_link(zalo,
         header = next(row for row in rows if "1.1" in row)
         scored = dict(zip(header, next(row for row in rows if UNITS[0] in row), strict=False))
         assert (scored["1.1"], scored["1.2"], scored["Tổng điểm"]) == (8, 9.5, 57.5), scored
-        evidence = next(row for row in rows if "bao-cao-2026.pdf" in row)  # the uploaded file is listed
+        evidence = next(row for row in rows if "Báo cáo quý IV 2026.pdf" in row)  # the uploaded file is listed
         assert UNITS[0] in evidence and "application/pdf" in evidence
 
         # -- a sealed vote counted: minutes by link, the chart by sendPhoto -------------------------

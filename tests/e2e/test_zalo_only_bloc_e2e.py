@@ -7,6 +7,9 @@ The head creates the bloc in a private chat, adds 3 units, gets one join code pe
 counting committee types its keys back), a meeting with RSVP and a reminder; the quota case (the
 fake refuses past N sends: the messages arrive later, once) and the replay case.
 
+Files (the evidence upload page, the scoring template, the export and the minutes by signed link,
+the chart by sendPhoto) over real HTTP: tests/e2e/test_zalo_files_e2e.py, with the same Bench.
+
 Run with `-s` to see how many messages each member received for the vote and for the meeting."""
 
 from __future__ import annotations
