@@ -66,7 +66,7 @@ from bot.channels.base import BadContent, ChannelSender, Rejected, RetryLater, S
 from bot.clock import Clock, SystemClock
 from bot.ratelimit import RateLimiter
 from bot.services import reminders
-from bot.views.base import Action, Reply
+from bot.views.base import Action, Attachment, Reply
 from storage.db import Database, rowcount, write
 from storage.models import OutboxMessage, Person
 
@@ -244,7 +244,10 @@ class OutboxWorker:
         # [label, data, kind] or, with a short label for channels without buttons, [label, data, kind, short]
         actions = [[Action(label, data, kind, short=rest[0] if rest else None) for label, data, kind, *rest in r]
                    for r in (row.actions or [])]
-        return Reply(row.text or "", actions=actions)
+        # A photo to send by its public URL after the text (payload "photos": [[url, caption]], Zalo's sendPhoto)
+        photos = [Attachment("", b"", kind="photo", caption=caption, ref=url)
+                  for url, caption in (row.payload or {}).get("photos", [])]
+        return Reply(row.text or "", actions=actions, attachments=photos)
 
     async def _send(self, sender: ChannelSender, row: OutboxMessage, chat_id: int) -> SentRef:
         reply = self._reply(row)

@@ -37,6 +37,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+# Channels whose outbox sender sends a photo by its public URL (Zalo's sendPhoto): a group post's
+# chart reaches their members as a photo (the row's payload "photos"), not as a link line.
+PHOTOS_BY_URL = frozenset({"zalo"})
+
+
 @dataclass(frozen=True)
 class Photo:
     url: str
@@ -96,10 +101,11 @@ async def queue_copies(ctx: Ctx, out: Out) -> int:
                 view = await ctx.table.cards[out.card.kind].render(ctx, out.card.id)
                 if view is not None:
                     reply = Reply(view.reply.text, view.reply.actions, out.reply.attachments)
-            reply, _photos = await files_as_links(session, ctx.clock, ctx.settings.public_base_url, reply)
-        extra: dict[str, Any] = {}
+            reply, photos = await files_as_links(session, ctx.clock, ctx.settings.public_base_url, reply,
+                                                 photos_by_url=person.channel in PHOTOS_BY_URL)
+        extra: dict[str, Any] = {"payload": {"photos": [[p.url, p.caption] for p in photos]}} if photos else {}
         if person.blocked:  # refused before (403): recorded for the head's /status, not sent again
-            extra = {"status": "failed", "last_error": "403 blocked earlier; not sent", "sent_at": now}
+            extra |= {"status": "failed", "last_error": "403 blocked earlier; not sent", "sent_at": now}
         rows.append({"dedup_key": f"{event}:p{person.id}"[:200], "bloc_id": bloc.id, "kind": "notice",
                      "item_kind": out.card.kind[:16] if out.card else "", "item_id": out.card.id if out.card else None,
                      "chat_id": person.external_id, "person_id": person.id, "unit_id": unit.id if unit else None,

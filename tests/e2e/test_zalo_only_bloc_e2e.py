@@ -7,6 +7,9 @@ The head creates the bloc in a private chat, adds 3 units, gets one join code pe
 counting committee types its keys back), a meeting with RSVP and a reminder; the quota case (the
 fake refuses past N sends: the messages arrive later, once) and the replay case.
 
+Files (the evidence upload page, the scoring template, the export and the minutes by signed link,
+the chart by sendPhoto) over real HTTP: tests/e2e/test_zalo_files_e2e.py, with the same Bench.
+
 Run with `-s` to see how many messages each member received for the vote and for the meeting."""
 
 from __future__ import annotations
@@ -48,10 +51,11 @@ def number_of(text: str, label: str) -> str:
 class Bench:
     """A Zalo-only deployment in one test: fake API, client, front, poller, outbox worker."""
 
-    def __init__(self, zalo: FakeZalo, db, clock, settings) -> None:
+    def __init__(self, zalo: FakeZalo, db, clock, settings, front: ZaloFront | None = None) -> None:
+        """`front`: the one a ZaloService built (its web routes mounted on a served app), else a new one."""
         self.zalo, self.db, self.clock, self.settings = zalo, db, clock, settings
-        self.client = ZaloClient(TOKEN, zalo.base_url)
-        self.front = ZaloFront(self.client, build_table(), db, clock, settings)
+        self.front = front or ZaloFront(ZaloClient(TOKEN, zalo.base_url), build_table(), db, clock, settings)
+        self.client = self.front.client
         self.handled = 0
 
         async def counting(update) -> None:
@@ -96,7 +100,8 @@ class Bench:
             self.clock.advance(seconds=5)
 
     def counts(self, users: dict[str, dict]) -> dict[str, int]:
-        return {name: len(self.zalo.texts_to(u["id"])) for name, u in users.items()}
+        """Sends to each member so far: texts and photos (a sendPhoto counts in Zalo's quota too)."""
+        return {name: len(self.zalo.sent.get(u["id"], [])) for name, u in users.items()}
 
     async def pushed(self, users: dict[str, dict], after_id: int) -> dict[str, int]:
         """Messages the outbox sent each member (not answers to what they typed) since row `after_id`."""

@@ -23,6 +23,7 @@ from sqlmodel import col
 from bot.channels.base import Rejected, RetryLater, SentRef, Transient, Unreachable
 from bot.channels.textfront import TextFront
 from bot.channels.textual import TEXT_LIMIT, render_textual
+from bot.channels.textual import plain as to_plain
 from bot.channels.zalo.client import BadRequest, Forbidden, NotFound, QuotaExceeded, ZaloClient, ZaloError
 from bot.channels.zalo.client import RetryLater as ZaloRetryLater
 from bot.channels.zalo.updates import ZaloUpdate
@@ -192,4 +193,7 @@ class ZaloSender:
             raise Transient(type(err).__name__) from None
         finally:
             await self.front.count(count)
+        for photo in reply.attachments:  # the chart, by its signed URL; a photo lost is not a message lost
+            if photo.kind == "photo" and photo.ref:
+                await self.front.send_photo(chat_id, photo.ref, to_plain(photo.caption) if photo.caption else None)
         return SentRef(chat_id, message_id)
