@@ -421,7 +421,23 @@ async def cast_button(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     poll = await svc.get_poll(ctx.session, action.poll)
     selection = act.selection(action.mask, len(poll.options))
     receipt = await svc.cast(ctx.session, ctx.clock, action.poll, person, selection, actor.member)
-    return edit(views.cast_done(receipt)).update(CardKey(CARD, action.poll))
+    return refresh_soon(ctx, edit(views.cast_done(receipt)), CardKey(CARD, action.poll))
+
+
+def refresh_soon(ctx: Ctx, outcome: Outcome, key: CardKey) -> Outcome:
+    """A cast moves the card's turnout line only: the card may lag a few seconds. With the app's card
+    refresher (bot/app.py CardRefresher) the card is marked once the cast is committed and edited
+    by the scheduler, at most once per CARD_DELAY for a whole burst of casts; without one (a text
+    front's own ctx, a bare step) it is refreshed with this outcome, as any other change."""
+    cards = getattr(ctx.extras.get("app"), "cards", None)
+    if cards is None:
+        return outcome.update(key)
+
+    async def mark(_delivery: Delivery) -> None:  # runs after the front committed the step
+        cards.mark(key)
+
+    outcome.after.append(mark)
+    return outcome
 
 
 # -- /status ------------------------------------------------------------------------------------------------------
