@@ -160,9 +160,25 @@ async def voting_run(label: str, url: str, blocs: int, units: int) -> float:
             counts[choice] = counts.get(choice, 0) + 1
             jobs.append(one_voter(poll, user, choice))
     rng.shuffle(jobs)
+    edits_before = sum(1 for x in flow.sent if x.method == "editMessageText" and x.chat_id < 0)
+    cards = getattr(app, "cards", None)
+
+    async def card_refresher() -> None:
+        """What the app's scheduler does during the run: the cards the casts marked, edited."""
+        from bot.app import CARD_TICK
+
+        while True:
+            await asyncio.sleep(CARD_TICK)
+            await cards.flush()
+
+    refresher = asyncio.create_task(card_refresher()) if cards is not None else None
     start = time.perf_counter()
     await asyncio.gather(*jobs)
     elapsed = time.perf_counter() - start
+    if refresher is not None:
+        refresher.cancel()
+        await cards.flush(everything=True)
+    card_edits = sum(1 for x in flow.sent if x.method == "editMessageText" and x.chat_id < 0) - edits_before
 
     exact = 0
     vault = ballot_box.KeyVault()
@@ -189,6 +205,7 @@ async def voting_run(label: str, url: str, blocs: int, units: int) -> float:
     print(f"  counted exactly once: {exact}/{len(polls)} votes match the ballots cast "
           f"({sum(sum(v.values()) for v in expected.values())} ballots expected)")
     print(f"  updates that failed: {failed}")
+    print(f"  group card edits: {card_edits} for {len(polls)} cards ({total} casts)")
     await db.dispose()
     return statistics.median(cast_ms)
 
