@@ -149,10 +149,14 @@ async def committee_names(session: AsyncSession, poll: Poll) -> list[tuple[str, 
     entries = sorted(poll.committee, key=lambda c: c["seat"])
     person_ids = {e["person_id"] for e in entries}
     unit_ids = {e["unit_id"] for e in entries if e.get("unit_id")}
-    people = dict((await session.execute(select(Person.id, Person.full_name)
-                                         .where(col(Person.id).in_(person_ids)))).tuples().all()) if person_ids else {}
-    units = dict((await session.execute(select(Unit.id, Unit.name)
-                                        .where(col(Unit.id).in_(unit_ids)))).tuples().all()) if unit_ids else {}
+    people: dict[int, str] = {}
+    units: dict[int, str] = {}
+    if person_ids:
+        query = select(Person.id, Person.full_name).where(col(Person.id).in_(person_ids))
+        people = {pid: name for pid, name in (await session.execute(query)).all()}
+    if unit_ids:
+        units = {uid: name for uid, name in (await session.execute(
+            select(Unit.id, Unit.name).where(col(Unit.id).in_(unit_ids)))).all()}
     return [(people.get(e["person_id"], "?"), units.get(e["unit_id"], "") if e.get("unit_id") else "")
             for e in entries]
 
