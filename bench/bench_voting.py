@@ -10,7 +10,10 @@ aiogram callback echo (one handler answering the callback) measured in the same 
 and on PostgreSQL (TEST_DATABASE_URL, else postgresql+asyncpg://postgres@127.0.0.1:5432/test, if
 reachable). Then every vote is closed and checked: each ballot counted exactly once.
 
-Run: .venv/bin/python bench/bench_voting.py [blocs] [units]
+First, one voter at a time: p50 of each ballot step (open, tick, confirm, cast) and its SQL
+statements, beside a bare aiogram callback echo fed one at a time; the group card's edits per vote.
+
+Run: .venv/bin/python bench/bench_voting.py [blocs] [units] [--steps-only]
 """
 
 from __future__ import annotations
@@ -157,9 +160,25 @@ async def voting_run(label: str, url: str, blocs: int, units: int) -> float:
             counts[choice] = counts.get(choice, 0) + 1
             jobs.append(one_voter(poll, user, choice))
     rng.shuffle(jobs)
+    edits_before = sum(1 for x in flow.sent if x.method == "editMessageText" and x.chat_id < 0)
+    cards = getattr(app, "cards", None)
+
+    async def card_refresher() -> None:
+        """What the app's scheduler does during the run: the cards the casts marked, edited."""
+        from bot.app import CARD_TICK
+
+        while True:
+            await asyncio.sleep(CARD_TICK)
+            await cards.flush()
+
+    refresher = asyncio.create_task(card_refresher()) if cards is not None else None
     start = time.perf_counter()
     await asyncio.gather(*jobs)
     elapsed = time.perf_counter() - start
+    if refresher is not None:
+        refresher.cancel()
+        await cards.flush(everything=True)
+    card_edits = sum(1 for x in flow.sent if x.method == "editMessageText" and x.chat_id < 0) - edits_before
 
     exact = 0
     vault = ballot_box.KeyVault()
@@ -186,6 +205,7 @@ async def voting_run(label: str, url: str, blocs: int, units: int) -> float:
     print(f"  counted exactly once: {exact}/{len(polls)} votes match the ballots cast "
           f"({sum(sum(v.values()) for v in expected.values())} ballots expected)")
     print(f"  updates that failed: {failed}")
+    print(f"  group card edits: {card_edits} for {len(polls)} cards ({total} casts)")
     await db.dispose()
     return statistics.median(cast_ms)
 
@@ -226,6 +246,96 @@ async def opening_run(label: str, url: str, units: int) -> None:
     print(f"{label}: {units} units, k-th key -> results in the group (chart + minutes): {elapsed * 1000:.0f} ms"
           f" (announced: {announced})")
     await db.dispose()
+
+
+async def steps_run(label: str, url: str, polls_n: int = 20, units: int = 14) -> dict[str, float]:
+    """One voter at a time: the p50 of each step, its SQL statements, and the group card's edits
+    (a cast marks the card; the app's scheduler edits it at most once per CARD_DELAY seconds: here,
+    after each vote, one flush stands for that)."""
+    from sqlalchemy import event
+
+    db = Database(url)
+    clock = SystemClock()
+    settings = Settings(_env_file=None, bot_token="1:x", database_url=url)
+    app = build_dispatcher(settings, db, clock=clock, storage=MemoryStorage())
+    flow = Flow(app)
+    seeded = await seed(db, clock, polls_n, units)
+    polls = []
+    for bloc, founder, voters in seeded:
+        async with db.session() as s:
+            member = await member_of(s, bloc, founder)
+            opened = await svc.open_vote(s, clock, member, svc.VoteSpec(kind="flag"))
+            await post_card(app, flow.bot, s, clock, opened.poll)
+        polls.append((opened.poll, bloc, voters))
+    statements = [0]
+
+    def count(*_args) -> None:
+        statements[0] += 1
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    steps: dict[str, list[float]] = {"start": [], "tick": [], "confirm": [], "cast": []}
+    sql: dict[str, list[int]] = {k: [] for k in steps}
+    edits: list[int] = []
+
+    async def timed(name: str, update) -> None:
+        statements[0] = 0
+        t = time.perf_counter()
+        await update
+        steps[name].append((time.perf_counter() - t) * 1000)
+        sql[name].append(statements[0])
+
+    for poll, bloc, voters in polls:
+        before = sum(1 for x in flow.sent if x.method == "editMessageText" and x.chat_id == bloc.chat_id)
+        for i, (user, _unit) in enumerate(voters):
+            await timed("start", flow.send(user, f"/start v_{poll.id}"))
+            ballot = flow.last(user.id)
+            await timed("tick", flow.click(user, ballot, act.Tick(poll.id, "0", i).pack()))
+            await timed("confirm", flow.click(user, ballot, act.Review(poll.id, act.mask([i])).pack()))
+            await timed("cast", flow.click(user, ballot, act.Cast(poll.id, act.mask([i])).pack()))
+        cards = getattr(app, "cards", None)
+        if cards is not None:
+            await cards.flush(everything=True)
+        edits.append(sum(1 for x in flow.sent if x.method == "editMessageText" and x.chat_id == bloc.chat_id)
+                     - before)
+        flow.sent.clear()
+    echo = await echo_sequential(len(steps["cast"]))
+    print(f"{label}: ballot steps one voter at a time ({len(steps['cast'])} ballots), bare echo p50 {echo:.2f} ms:")
+    out = {}
+    for name, values in steps.items():
+        p50 = statistics.median(values)
+        out[name] = p50
+        print(f"  {name:8s} p50 {p50:6.2f} ms  p99 {pct(values, 0.99):6.2f} ms  = {p50 / echo:5.1f}x bare echo p50  "
+              f"SQL statements {statistics.median(sql[name]):.0f}")
+    print(f"  group card edits per vote of {units} casts: {statistics.median(edits):.0f}")
+    event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+    await db.dispose()
+    return out
+
+
+async def echo_sequential(n: int) -> float:
+    """The bare aiogram callback echo, one update at a time: p50 ms."""
+    dp = Dispatcher(storage=MemoryStorage())
+    router = Router()
+
+    @router.callback_query(F.data.startswith("vk:"))
+    async def echo(callback: CallbackQuery) -> None:
+        await callback.answer("ok")
+
+    dp.include_router(router)
+    holder = type("A", (), {})()
+    holder.dp, holder.clock = dp, SystemClock()
+    flow = Flow(holder)
+    user = User(id=50_000, is_bot=False, first_name="x")
+    chat = Chat(id=user.id, type="private")
+    latencies = []
+    for i in range(n):
+        message = Message(message_id=i + 1, date=holder.clock.now(), chat=chat, text="ballot")
+        update = Update(update_id=i + 1, callback_query=CallbackQuery(id=str(i), from_user=user, chat_instance="c",
+                                                                      message=message, data="vk:1"))
+        t = time.perf_counter()
+        await dp.feed_update(flow.bot, update)
+        latencies.append((time.perf_counter() - t) * 1000)
+    return statistics.median(latencies)
 
 
 async def echo_run(n: int) -> float:
@@ -277,9 +387,15 @@ async def pg_url() -> str | None:
 
 
 def main() -> None:
-    blocs = int(sys.argv[1]) if len(sys.argv) > 1 else 100
-    units = int(sys.argv[2]) if len(sys.argv) > 2 else 14
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    blocs = int(args[0]) if args else 100
+    units = int(args[1]) if len(args) > 1 else 14
     folder = Path(tempfile.mkdtemp())
+    steps = f"sqlite+aiosqlite:///{folder}/steps.sqlite3"
+    asyncio.run(upgrade(steps))
+    asyncio.run(steps_run("SQLite", steps))
+    if "--steps-only" in sys.argv:
+        return
     url = f"sqlite+aiosqlite:///{folder}/bench.sqlite3"
     asyncio.run(upgrade(url))
     echo = asyncio.run(echo_run(blocs * units))

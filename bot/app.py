@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -38,6 +39,8 @@ from bot.services.vault import make_vault
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+CARD_DELAY = 3.0  # seconds a card may lag behind a change that marked it (Telegram: 20 edits/min per group)
+CARD_TICK = 1.0  # seconds between two looks at the marked cards
 _TELEGRAM_NAMES = ("build_dispatcher", "make_bot", "make_storage", "prepare", "on_startup")
 
 
@@ -61,6 +64,35 @@ class Sending(Protocol):
     async def deliver(self, outcome: Outcome) -> None: ...
 
 
+class CardRefresher:
+    """Card edits that may wait a little: a cast changes the vote card's turnout line, and 14 casts
+    in a minute need not be 14 edits of the group card (nor 14 renders on the casts' own path). A
+    step marks the card (after its transaction is committed); the app's scheduler edits each marked
+    card once it has been marked for `delay` seconds, with what the database says then. So a card
+    is edited at most once per `delay` and shows every change at most `delay` + CARD_TICK later.
+    Marks live in this process: an instance that stops first edits what it has (`flush(everything=True)`
+    on shutdown); one that dies loses them, and the card catches up at its next change."""
+
+    def __init__(self, app: App, delay: float = CARD_DELAY) -> None:
+        self.app, self.delay = app, delay
+        self.marked: dict[CardKey, datetime] = {}
+
+    def mark(self, *keys: CardKey) -> None:
+        now = self.app.clock.now()
+        for key in keys:
+            self.marked.setdefault(key, now)  # the first mark counts: a steady stream still gets edits
+
+    async def flush(self, everything: bool = False) -> list[CardKey]:
+        """Edit the cards marked `delay` seconds ago or more (all of them with `everything`)."""
+        now = self.app.clock.now()
+        due = [k for k, at in self.marked.items() if everything or (now - at).total_seconds() >= self.delay]
+        for key in due:
+            del self.marked[key]
+        if due:
+            await self.app.refresh_cards(due)
+        return due
+
+
 @dataclass
 class App:
     settings: Settings
@@ -74,6 +106,10 @@ class App:
     out: Sending | None = None  # known from start-up on
     extras: dict[str, Any] = field(default_factory=dict)
     _vault: KeyVault | None = None
+    cards: CardRefresher = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.cards = CardRefresher(self)
 
     def kick(self) -> None:
         """Wake this process's outbox worker (rows due now were queued)."""
@@ -149,7 +185,14 @@ async def run_job(app: App, job: Job) -> None:
         log.exception("periodic job %s failed; the next run retries", getattr(job, "__qualname__", job))
 
 
+async def flush_cards(app: App) -> None:
+    """The card refresher's pass on the app's scheduler."""
+    await app.cards.flush()
+
+
 def schedule_jobs(app: App) -> None:
+    app.scheduler.add_job(run_job, "interval", seconds=CARD_TICK, args=(app, flush_cards), id="cards:flush",
+                          coalesce=True, max_instances=1, replace_existing=True)
     for seconds, job in app.table.jobs:
         name = f"{getattr(job, '__module__', '')}.{getattr(job, '__qualname__', repr(job))}"
         app.scheduler.add_job(run_job, "interval", seconds=seconds, args=(app, job), id=f"every:{name}",
@@ -171,7 +214,12 @@ async def start_workers(app: App) -> None:
 
 
 async def on_shutdown(app: App) -> None:
-    """dp.shutdown: stop the clock and the outbox worker (their rows stay in the database)."""
+    """dp.shutdown: edit the cards still marked, stop the clock and the outbox worker (their rows
+    stay in the database)."""
+    try:
+        await app.cards.flush(everything=True)
+    except Exception:
+        log.exception("cards not edited at shutdown; they catch up at their next change")
     if app.zalo is not None:
         await app.zalo.stop()
     service = app.extras.pop("outbox", None)

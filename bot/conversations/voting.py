@@ -358,8 +358,8 @@ def _private_only(actor: Actor) -> Person:
 
 async def _voter(ctx: Ctx, actor: Actor, poll_id: int) -> svc.Voter:
     person = _private_only(actor)  # the buttons' callers checked it already; this narrows the type
-    voter = await svc.voter_for(ctx.session, ctx.clock, poll_id, person, actor.member)
-    if await svc.has_voted(ctx.session, poll_id, voter.unit.id):
+    voter, voted = await svc.voter_and_voted(ctx.session, ctx.clock, poll_id, person, actor.member)
+    if voted:
         raise svc.already_voted()
     return voter
 
@@ -369,8 +369,8 @@ async def start_ballot(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     poll_id = svc.parse_payload(event.args)
     if actor.person is None:
         raise UserError(views.vote_in_private_only())
-    voter = await svc.voter_for(ctx.session, ctx.clock, poll_id, actor.person, actor.member)
-    if await svc.has_voted(ctx.session, poll_id, voter.unit.id):
+    voter, voted = await svc.voter_and_voted(ctx.session, ctx.clock, poll_id, actor.person, actor.member)
+    if voted:
         return say(views.already_voted(voter.bloc, voter.poll, voter.unit))
     return say(views.ballot(voter.bloc, voter.poll, voter.unit, []))
 
@@ -418,10 +418,25 @@ async def cast_button(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     action = event.action
     assert isinstance(action, act.Cast)
     person = _private_only(actor)
-    poll = await svc.get_poll(ctx.session, action.poll)
-    selection = act.selection(action.mask, len(poll.options))
-    receipt = await svc.cast(ctx.session, ctx.clock, action.poll, person, selection, actor.member)
-    return edit(views.cast_done(receipt)).update(CardKey(CARD, action.poll))
+    receipt = await svc.cast(ctx.session, ctx.clock, action.poll, person,
+                             lambda poll: act.selection(action.mask, len(poll.options)), actor.member)
+    return refresh_soon(ctx, edit(views.cast_done(receipt)), CardKey(CARD, action.poll))
+
+
+def refresh_soon(ctx: Ctx, outcome: Outcome, key: CardKey) -> Outcome:
+    """A cast moves the card's turnout line only: the card may lag a few seconds. With the app's card
+    refresher (bot/app.py CardRefresher) the card is marked once the cast is committed and edited
+    by the scheduler, at most once per CARD_DELAY for a whole burst of casts; without one (a text
+    front's own ctx, a bare step) it is refreshed with this outcome, as any other change."""
+    cards = getattr(ctx.extras.get("app"), "cards", None)
+    if cards is None:
+        return outcome.update(key)
+
+    async def mark(_delivery: Delivery) -> None:  # runs after the front committed the step
+        cards.mark(key)
+
+    outcome.after.append(mark)
+    return outcome
 
 
 # -- /status ------------------------------------------------------------------------------------------------------

@@ -118,6 +118,7 @@ async def test_board_csv_is_formula_safe_and_long_card_keeps_its_turnout(flow, f
     payload = start_payloads(flow, card, "v_")[0]
     for rep, picks in zip(reps, ([1], [1, 2], [3]), strict=False):
         await vote(flow, rep, payload, picks)
+        await flow.app.cards.flush(everything=True)  # what the scheduler does within CARD_DELAY seconds
         assert "đơn vị đã bỏ phiếu" in current_text(flow, card)  # the last part keeps its turnout line
     assert "3/5 đơn vị đã bỏ phiếu" in current_text(flow, card)
     await close_and_count(flow, head, poll.id)

@@ -120,6 +120,10 @@ class Flow(Inspection):
         self.bot = Bot("42:TEST", session=RecordingSession(self), default=DefaultBotProperties(parse_mode="HTML"))
         self.app.dp["bot_username"] = BOT_USERNAME
         self.app.bot = self.bot  # what startup would set: App.deliver (periodic jobs) sends through it
+        if getattr(self.app, "table", None) is not None:  # a real app (the benches pass a bare holder)
+            from bot.telegram_app import TelegramOut
+
+            self.app.out = TelegramOut(self.app, self.bot)
         self.group = Chat(id=-1001234567890, type="supergroup", title="Khối thi đua TTYT")
         self.messages: dict[tuple[int, int], Message] = {}
 

@@ -9,6 +9,7 @@ from fractions import Fraction
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from bot.i18n import N_, _
 from bot.services import settings as settings_service
@@ -143,13 +144,21 @@ for _key, _label, _parse, _show in (
 
 
 async def committee_names(session: AsyncSession, poll: Poll) -> list[tuple[str, str]]:
-    """(person, unit) names of the counting committee, in seat order."""
-    out = []
-    for entry in sorted(poll.committee, key=lambda c: c["seat"]):
-        person = await session.get(Person, entry["person_id"])
-        unit = await session.get(Unit, entry["unit_id"]) if entry.get("unit_id") else None
-        out.append((person.full_name if person else "?", unit.name if unit else ""))
-    return out
+    """(person, unit) names of the counting committee, in seat order (two queries, whatever its size:
+    the vote card shows them on every refresh)."""
+    entries = sorted(poll.committee, key=lambda c: c["seat"])
+    person_ids = {e["person_id"] for e in entries}
+    unit_ids = {e["unit_id"] for e in entries if e.get("unit_id")}
+    people: dict[int, str] = {}
+    units: dict[int, str] = {}
+    if person_ids:
+        query = select(Person.id, Person.full_name).where(col(Person.id).in_(person_ids))
+        people = {pid: name for pid, name in (await session.execute(query)).all()}
+    if unit_ids:
+        units = {uid: name for uid, name in (await session.execute(
+            select(Unit.id, Unit.name).where(col(Unit.id).in_(unit_ids)))).all()}
+    return [(people.get(e["person_id"], "?"), units.get(e["unit_id"], "") if e.get("unit_id") else "")
+            for e in entries]
 
 
 async def committee_people(session: AsyncSession, poll: Poll) -> list[tuple[Person, Unit | None, dict]]:

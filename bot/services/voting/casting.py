@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -23,10 +23,10 @@ from bot.i18n import _
 from bot.services import ballot_box
 from bot.services.blocs import Member, member_of, require_representative
 from bot.services.errors import NotAllowed, UserError
-from bot.services.voting.polls import get_box, get_poll, is_open
+from bot.services.voting.polls import MAX_ID, get_poll, is_open
 from bot.services.voting.rules import rule_of
 from storage.db import abort, begin_write, is_sqlite
-from storage.models import Bloc, Person, Poll, Unit
+from storage.models import BallotBox, Bloc, Person, Poll, Unit
 
 CAST_MINUTE = "%Y-%m-%dT%H:%M"  # the cast times' format (UTC): sorts as it compares
 
@@ -59,10 +59,12 @@ class Voter:
 
 
 async def voter_for(session: AsyncSession, clock: Clock, poll_id: int, person: Person,
-                    known: Member | None = None) -> Voter:
+                    known: Member | None = None, poll: Poll | None = None) -> Voter:
     """May this person vote in this poll now, for their unit? Clear UserErrors otherwise.
-    `known`: the membership the middleware already loaded (reused when it is the poll's bloc)."""
-    poll = await get_poll(session, poll_id)
+    `known`: the membership the middleware already loaded (reused when it is the poll's bloc);
+    `poll`: the poll already read in this transaction."""
+    if poll is None:
+        poll = await get_poll(session, poll_id)
     if known is not None and known.bloc.id == poll.bloc_id and known.person.id == person.id:
         bloc, member = known.bloc, known
     else:
@@ -127,22 +129,52 @@ class Receipt:
     eligible: int
 
 
-async def cast(session: AsyncSession, clock: Clock, poll_id: int, person: Person, choices: Sequence[int],
-               known: Member | None = None) -> Receipt:
+def _poll_row(poll_id: int) -> None:
+    if not 0 < poll_id <= MAX_ID:
+        raise UserError(_("This vote does not exist."))
+
+
+async def voter_and_voted(session: AsyncSession, clock: Clock, poll_id: int, person: Person,
+                          known: Member | None = None) -> tuple[Voter, bool]:
+    """`voter_for` and "has this voter's unit voted?" in one round trip (the poll and the box's
+    voter list), for the ballot's steps before the cast."""
+    _poll_row(poll_id)
+    query = (select(Poll, BallotBox.voters).join(BallotBox, BallotBox.poll_id == Poll.id)  # type: ignore[arg-type]
+             .where(Poll.id == poll_id).execution_options(populate_existing=True))
+    row = (await session.execute(query)).first()
+    if row is None:
+        raise UserError(_("This vote does not exist."))
+    poll, voters = row
+    voter = await voter_for(session, clock, poll_id, person, known, poll=poll)
+    return voter, voter.unit.id in voters
+
+
+async def cast(session: AsyncSession, clock: Clock, poll_id: int, person: Person,
+               choices: Sequence[int] | Callable[[Poll], Sequence[int]], known: Member | None = None) -> Receipt:
     """Put the unit's one ballot into the box. A second ballot of the unit (another representative,
-    a double tap, a replayed button) raises AlreadyVoted and changes nothing."""
+    a double tap, a replayed button) raises AlreadyVoted and changes nothing. `choices` may be
+    read off the poll (a ballot button's mask needs the number of options)."""
+    _poll_row(poll_id)
     await begin_write(session)
     if not is_sqlite(session):
         # A closer holds the poll row FOR UPDATE while it closes: a cast waits for it, then sees
         # "closed", so no ballot slips in between the close and the count.
         await session.execute(select(Poll.id).where(Poll.id == poll_id).with_for_update(read=True))
     try:
-        voter = await voter_for(session, clock, poll_id, person, known)
+        # The poll and its box in one round trip (the box row locked FOR UPDATE on PostgreSQL).
+        query = (select(Poll, BallotBox).join(BallotBox, BallotBox.poll_id == Poll.id)  # type: ignore[arg-type]
+                 .where(Poll.id == poll_id).execution_options(populate_existing=True))
+        if not is_sqlite(session):
+            query = query.with_for_update(of=BallotBox)
+        row = (await session.execute(query)).first()
+        if row is None:
+            raise UserError(_("This vote does not exist."))
+        voter = await voter_for(session, clock, poll_id, person, known, poll=row[0])
         unit = voter.unit
-        box = await get_box(session, poll_id, lock=True)
+        box = row[1]
         if unit.id in box.voters:
             raise already_voted()
-        chosen = check_choices(voter.poll, choices, unit.id)
+        chosen = check_choices(voter.poll, choices(voter.poll) if callable(choices) else choices, unit.id)
     except UserError:
         await abort(session)
         raise
@@ -164,4 +196,5 @@ async def cast(session: AsyncSession, clock: Clock, poll_id: int, person: Person
 
 
 async def has_voted(session: AsyncSession, poll_id: int, unit_id: int) -> bool:
-    return unit_id in (await get_box(session, poll_id)).voters
+    voters = (await session.execute(select(BallotBox.voters).where(BallotBox.poll_id == poll_id))).scalar_one()
+    return unit_id in voters

@@ -45,8 +45,9 @@ def is_open(poll: Poll, now: datetime) -> bool:
 
 
 async def turnout(session: AsyncSession, poll: Poll) -> tuple[int, int]:
-    box = await get_box(session, poll.id)
-    return len(box.voters), len(poll.eligible)
+    """(units voted, units eligible): the box's voter list only, not its ballots."""
+    voters = (await session.execute(select(BallotBox.voters).where(BallotBox.poll_id == poll.id))).scalar_one()
+    return len(voters), len(poll.eligible)
 
 
 async def open_polls(session: AsyncSession, bloc_id: int) -> list[Poll]:
