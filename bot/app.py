@@ -1,9 +1,9 @@
 """Composition root: settings -> database -> conversation table -> workers, and the fronts.
 
 The Telegram front (aiogram's Bot + Dispatcher + middlewares + routers) is wired in
-bot/telegram_app.py, imported only when it is used: a process serving only Zalo never imports
+handlers/app.py, imported only when it is used: a process serving only Zalo never imports
 aiogram. `build_dispatcher`, `make_bot`, `make_storage` and `prepare` are still importable from here
-(they are fetched from bot/telegram_app.py on first use).
+(they are fetched from handlers/app.py on first use).
 
 Start-up and shutdown with Telegram are aiogram's own: `dp.startup` / `dp.shutdown` observers.
 `start_polling` emits them itself, and in webhook mode `setup_application` does (on the aiohttp
@@ -47,14 +47,14 @@ _TELEGRAM_NAMES = ("build_dispatcher", "make_bot", "make_storage", "prepare", "o
 def __getattr__(name: str) -> Any:
     """`from bot.app import build_dispatcher` (and the other Telegram names) imports aiogram then."""
     if name in _TELEGRAM_NAMES:
-        from bot import telegram_app
+        from handlers import app as telegram_app
 
         return getattr(telegram_app, name)
     raise AttributeError(name)
 
 
 class Sending(Protocol):
-    """How the app sends outside an update: the Telegram front's (bot/telegram_app.TelegramOut) or,
+    """How the app sends outside an update: the Telegram front's (handlers/app.TelegramOut) or,
     with only Zalo, the text front's (`ZaloOut`)."""
 
     def senders(self) -> dict[str, ChannelSender]: ...
@@ -99,7 +99,7 @@ class App:
     db: Database
     clock: Clock
     table: Table
-    dp: Any = None  # aiogram's Dispatcher when Telegram is served (bot/telegram_app.py)
+    dp: Any = None  # aiogram's Dispatcher when Telegram is served (handlers/app.py)
     scheduler: AsyncIOScheduler = field(default_factory=lambda: AsyncIOScheduler(timezone="UTC"))
     bot: Any = None  # aiogram's Bot, known from start-up on
     zalo: ZaloService | None = None  # with ZALO_BOT_TOKEN: the same table served on Zalo

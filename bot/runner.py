@@ -1,7 +1,7 @@
 """Run the bot: migrate (only when the schema is behind), build, poll or serve the webhook.
 
 With BOT_TOKEN the workers (the scheduler, the outbox, periodic jobs, Zalo) start on the
-Dispatcher's startup event and stop on its shutdown event (bot/telegram_app.py on_startup, bot/app.py
+Dispatcher's startup event and stop on its shutdown event (handlers/app.py on_startup, bot/app.py
 on_shutdown): `start_polling` emits both itself, and in webhook mode aiogram's `setup_application`
 emits them with the aiohttp app's start-up and clean-up. With only ZALO_BOT_TOKEN there is no
 Dispatcher: `run_zalo` starts and stops the workers itself, and aiogram is never imported."""
@@ -33,7 +33,7 @@ async def open_database(settings: Settings) -> Database:
 
 
 async def start_app(settings: Settings) -> tuple[App, Bot]:
-    from bot.telegram_app import build_dispatcher, make_bot, prepare
+    from handlers.app import build_dispatcher, make_bot, prepare
 
     db = await open_database(settings)
     app = build_dispatcher(settings, db)

@@ -4,6 +4,7 @@ numbers and the confirmation word, next to the Telegram representatives."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from bot.sandbox.server import UNITS
@@ -24,6 +25,13 @@ async def test_a_zalo_persona_votes_by_typed_numbers(page: Page):
     card = await page.last_bot("head", group, "Bỏ phiếu kín")
     number = re.search(r"Bỏ phiếu kín #(\d+)", card["html"])
     assert number is not None
+    # The card's copy reaches Thảo through the outbox; wait for it, so what follows reads replies only.
+    for _ in range(200):
+        if any(f"phieu {number.group(1)}" in t for t in await page.bot_html("thao", THAO)):
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the vote card never reached Thảo on Zalo")
     await page.send("thao", THAO, f"phieu {number.group(1)}")
     messages = await page.messages("thao", THAO)
     ballot = messages[-1]

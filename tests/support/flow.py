@@ -121,7 +121,7 @@ class Flow(Inspection):
         self.app.dp["bot_username"] = BOT_USERNAME
         self.app.bot = self.bot  # what startup would set: App.deliver (periodic jobs) sends through it
         if getattr(self.app, "table", None) is not None:  # a real app (the benches pass a bare holder)
-            from bot.telegram_app import TelegramOut
+            from handlers.app import TelegramOut
 
             self.app.out = TelegramOut(self.app, self.bot)
         self.group = Chat(id=-1001234567890, type="supergroup", title="Khối thi đua TTYT")
