@@ -25,6 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -312,8 +313,9 @@ async def steps_run(label: str, url: str, polls_n: int = 20, units: int = 14) ->
     return out
 
 
-async def echo_sequential(n: int) -> float:
-    """The bare aiogram callback echo, one update at a time: p50 ms."""
+def echo_dispatcher() -> tuple[Dispatcher, Flow, Callable[..., Update]]:
+    """A bare aiogram Dispatcher whose one handler answers the callback, the recorder's bot to feed it
+    with (Flow: only its recorder and bot are used), and the i-th callback update."""
     dp = Dispatcher(storage=MemoryStorage())
     router = Router()
 
@@ -324,45 +326,40 @@ async def echo_sequential(n: int) -> float:
     dp.include_router(router)
     holder = type("A", (), {})()
     holder.dp, holder.clock = dp, SystemClock()
-    flow = Flow(holder)
-    user = User(id=50_000, is_bot=False, first_name="x")
-    chat = Chat(id=user.id, type="private")
+
+    def update(i: int, user_id: int = 50_000) -> Update:
+        user = User(id=user_id, is_bot=False, first_name="x")
+        chat = Chat(id=user.id, type="private")
+        message = Message(message_id=i + 1, date=holder.clock.now(), chat=chat, text="ballot")
+        return Update(update_id=i + 1, callback_query=CallbackQuery(id=str(i), from_user=user, chat_instance="c",
+                                                                    message=message, data="vk:1"))
+
+    return dp, Flow(holder), update
+
+
+async def echo_sequential(n: int) -> float:
+    """The bare aiogram callback echo, one update at a time: p50 ms."""
+    dp, flow, update = echo_dispatcher()
     latencies = []
     for i in range(n):
-        message = Message(message_id=i + 1, date=holder.clock.now(), chat=chat, text="ballot")
-        update = Update(update_id=i + 1, callback_query=CallbackQuery(id=str(i), from_user=user, chat_instance="c",
-                                                                      message=message, data="vk:1"))
+        one = update(i)
         t = time.perf_counter()
-        await dp.feed_update(flow.bot, update)
+        await dp.feed_update(flow.bot, one)
         latencies.append((time.perf_counter() - t) * 1000)
     return statistics.median(latencies)
 
 
 async def echo_run(n: int) -> float:
     """A bare aiogram Dispatcher answering callbacks, fed the same way, concurrently."""
-    dp = Dispatcher(storage=MemoryStorage())
-    router = Router()
-
-    @router.callback_query(F.data.startswith("vk:"))
-    async def echo(callback: CallbackQuery) -> None:
-        await callback.answer("ok")
-
-    dp.include_router(router)
-    holder = type("A", (), {})()
-    holder.dp, holder.clock = dp, SystemClock()
-    flow = Flow(holder)  # only its recorder and bot are used
+    dp, flow, update = echo_dispatcher()
     latencies: list[float] = []
     sem = asyncio.Semaphore(INFLIGHT)
 
     async def one(i: int) -> None:
-        user = User(id=50_000 + i, is_bot=False, first_name="x")
-        chat = Chat(id=user.id, type="private")
-        message = Message(message_id=i + 1, date=holder.clock.now(), chat=chat, text="ballot")
-        update = Update(update_id=i + 1, callback_query=CallbackQuery(id=str(i), from_user=user, chat_instance="c",
-                                                                      message=message, data="vk:1"))
+        item = update(i, 50_000 + i)
         async with sem:
             t = time.perf_counter()
-            await dp.feed_update(flow.bot, update)
+            await dp.feed_update(flow.bot, item)
             latencies.append((time.perf_counter() - t) * 1000)
 
     start = time.perf_counter()
