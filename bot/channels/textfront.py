@@ -247,9 +247,7 @@ class TextDelivery:
             return Delivered(False)
         session, now = self.ctx.session, self.front.clock.now()
         reply, _photos = await self._with_links(out.reply)  # the outbox carries no photos: links only
-        row = {"dedup_key": f"elsewhere:{secrets.token_hex(12)}", "kind": "notice", "chat_id": person.external_id,
-               "person_id": person.id, "due_at": now, "urgent": True, "created_at": now,
-               **reminders.reply_fields(reply)}
+        row = reminders.notice_row(f"elsewhere:{secrets.token_hex(12)}", person.external_id, person.id, reply, now)
         await begin_write(session)
         await reminders.insert_rows(session, [row])
         await session.commit()

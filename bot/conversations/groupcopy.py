@@ -106,11 +106,10 @@ async def queue_copies(ctx: Ctx, out: Out) -> int:
         extra: dict[str, Any] = {"payload": {"photos": [[p.url, p.caption] for p in photos]}} if photos else {}
         if person.blocked:  # refused before (403): recorded for the head's /status, not sent again
             extra |= {"status": "failed", "last_error": "403 blocked earlier; not sent", "sent_at": now}
-        rows.append({"dedup_key": f"{event}:p{person.id}"[:200], "bloc_id": bloc.id, "kind": "notice",
-                     "item_kind": out.card.kind[:16] if out.card else "", "item_id": out.card.id if out.card else None,
-                     "chat_id": person.external_id, "person_id": person.id, "unit_id": unit.id if unit else None,
-                     "due_at": now, "urgent": True, "created_at": now,
-                     **reminder_service.reply_fields(reply), **extra})
+        rows.append(reminder_service.notice_row(
+            f"{event}:p{person.id}"[:200], person.external_id, person.id, reply, now, bloc_id=bloc.id,
+            item_kind=out.card.kind[:16] if out.card else "", item_id=out.card.id if out.card else None,
+            unit_id=unit.id if unit else None, **extra))
     await begin_write(session)
     queued = await reminder_service.insert_rows(session, rows)
     await session.commit()

@@ -273,6 +273,14 @@ def reply_fields(reply) -> dict[str, Any]:
                         for row in reply.actions]}
 
 
+def notice_row(dedup_key: str, chat_id: int | str, person_id: int | None, reply, now: datetime,
+               due_at: datetime | None = None, **columns: Any) -> dict[str, Any]:
+    """One urgent private message for the outbox (kind "notice"), due now unless `due_at`; `columns`
+    adds what the caller knows (bloc_id, item_kind, item_id, unit_id, payload, status...)."""
+    return {"dedup_key": dedup_key, "kind": "notice", "chat_id": chat_id, "person_id": person_id,
+            "due_at": due_at or now, "urgent": True, "created_at": now, **reply_fields(reply), **columns}
+
+
 async def insert_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     """Insert outbox rows; a row whose dedup_key exists already is left alone (idempotent)."""
     if not rows:
@@ -329,10 +337,8 @@ async def notify_people(session: AsyncSession, clock: Clock, bloc: Bloc, kind: s
     for person, unit in await representatives(session, bloc.id):
         with use_locale(person_locale(person, bloc)):
             reply = render()
-        rows.append({"dedup_key": key(kind, item_id, 0, event, f"p{person.id}"), "bloc_id": bloc.id,
-                     "item_kind": kind, "item_id": item_id, "kind": "notice", "chat_id": person.external_id,
-                     "person_id": person.id, "unit_id": unit.id, "due_at": now, "urgent": True, "created_at": now,
-                     **reply_fields(reply)})
+        rows.append(notice_row(key(kind, item_id, 0, event, f"p{person.id}"), person.external_id, person.id, reply,
+                               now, bloc_id=bloc.id, item_kind=kind, item_id=item_id, unit_id=unit.id))
     return await insert_rows(session, rows)
 
 
@@ -347,10 +353,8 @@ async def queue_now(session: AsyncSession, clock: Clock, bloc: Bloc, kind: str, 
     for person, unit in targets:
         with use_locale(person_locale(person, bloc)):
             reply = render(unit)
-        rows.append({"dedup_key": key(kind, item_id, 0, event, f"p{person.id}"), "bloc_id": bloc.id,
-                     "item_kind": kind, "item_id": item_id, "kind": "notice", "chat_id": person.external_id,
-                     "person_id": person.id, "unit_id": unit.id, "due_at": now, "urgent": True, "created_at": now,
-                     **reply_fields(reply)})
+        rows.append(notice_row(key(kind, item_id, 0, event, f"p{person.id}"), person.external_id, person.id, reply,
+                               now, bloc_id=bloc.id, item_kind=kind, item_id=item_id, unit_id=unit.id))
     async with write(session):
         queued = await insert_rows(session, rows)
     return queued

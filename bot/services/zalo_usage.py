@@ -71,9 +71,8 @@ async def warn_heads(db: Database, clock: Clock, bot_id: str, quota: int, timezo
             for person in await managers(session, bloc):
                 with use_locale(reminders.person_locale(person, bloc)):
                     reply = render(sent, quota)
-                rows.append({"dedup_key": f"zalo-quota:{bot_id}:{month}:p{person.id}", "bloc_id": bloc.id,
-                             "kind": "notice", "chat_id": person.external_id, "person_id": person.id,
-                             "due_at": now, "urgent": True, "created_at": now, **reminders.reply_fields(reply)})
+                rows.append(reminders.notice_row(f"zalo-quota:{bot_id}:{month}:p{person.id}", person.external_id,
+                                                 person.id, reply, now, bloc_id=bloc.id))
         async with write(session):
             return await reminders.insert_rows(session, rows)
 

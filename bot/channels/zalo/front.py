@@ -108,10 +108,9 @@ class ZaloFront:
         async with self.db.session() as session:
             person = (await session.execute(select(Person).where(
                 col(Person.channel) == CHANNEL, col(Person.external_id) == number))).scalars().first()
-            rows = [{"dedup_key": f"zalo-later:{number}:{secrets.token_hex(8)}", "kind": "notice",
-                     "chat_id": number, "person_id": person.id if person else None,
-                     "due_at": now + timedelta(seconds=retry_after), "urgent": True, "created_at": now,
-                     "text": "\n".join(parts), "actions": []}]
+            rows = [reminders.notice_row(f"zalo-later:{number}:{secrets.token_hex(8)}", number,
+                                         person.id if person else None, Reply("\n".join(parts)), now,
+                                         due_at=now + timedelta(seconds=retry_after))]
             async with write(session):
                 await reminders.insert_rows(session, rows)
         log.info("zalo reply held for %ss (429)", retry_after)
