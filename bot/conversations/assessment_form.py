@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.conversations.actions import ActionData, action
 from bot.conversations.assessment_rounds import CARD
 from bot.conversations.core import GROUP, PRIVATE, Actor, CardKey, Conversations, Ctx, Event, Outcome, edit, say
+from bot.conversations.guards import need_person
 from bot.i18n import _
 from bot.services import assessments as svc
 from bot.services import files, uploads
@@ -138,12 +139,6 @@ def _b(form: svc.Form) -> FormButtons:
     return FormButtons(form.round.id)
 
 
-def _person(actor: Actor) -> Person:
-    if actor.person is None:
-        raise UserError(_("This button is no longer valid."))
-    return actor.person
-
-
 def _round_of(data: dict) -> int:
     """The round the open form belongs to (every form state stores it; a missing one reads as a lost round)."""
     round_id = data.get("round_id")
@@ -172,12 +167,12 @@ async def cmd_assess(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     rnd = await svc.open_round_of(ctx.session, actor.bloc.id)
     if rnd is None:
         return say(views.no_open_round())
-    return await _open_form(ctx, _person(actor), rnd.id)
+    return await _open_form(ctx, need_person(actor.person), rnd.id)
 
 
 @conv.start(svc.PAYLOAD_PREFIX)
 async def start_form(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
-    return await _open_form(ctx, _person(actor), svc.parse_payload(event.args))
+    return await _open_form(ctx, need_person(actor.person), svc.parse_payload(event.args))
 
 
 async def _open_form(ctx: Ctx, person: Person, round_id: int) -> Outcome:
@@ -194,7 +189,7 @@ async def _open_form(ctx: Ctx, person: Person, round_id: int) -> Outcome:
 def _private(actor: Actor) -> Person:
     if not actor.private:
         raise UserError(_("The self-assessment is filled in private, not in the group."))
-    return _person(actor)
+    return need_person(actor.person)
 
 
 @conv.action(Score)
@@ -326,7 +321,7 @@ async def typed_score(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     round_id, index = _round_of(data), data.get("index", 0)
     if SEVERAL.fullmatch(event.text or ""):
         return await _typed_scores(ctx, actor, round_id, event.text or "")
-    form = await svc.set_score(ctx.session, ctx.clock, round_id, _person(actor), index, event.text or "")
+    form = await svc.set_score(ctx.session, ctx.clock, round_id, need_person(actor.person), index, event.text or "")
     if index + 1 < len(form.criteria):
         await _at(ctx, SCORE, round_id, index + 1)
         return say(views.criterion_card(form, index + 1, _b(form)))
@@ -337,7 +332,7 @@ async def _typed_scores(ctx: Ctx, actor: Actor, round_id: int, text: str) -> Out
     """"1:8 2:9,5 3:10": several criteria at once (numbered as in the form), then the first one
     still without a score, or the summary when none is left."""
     pairs = [(int(number) - 1, score) for number, score in PAIR.findall(text)]
-    form = await svc.set_scores(ctx.session, ctx.clock, round_id, _person(actor), pairs)
+    form = await svc.set_scores(ctx.session, ctx.clock, round_id, need_person(actor.person), pairs)
     note = _("Saved {n} scores.").format(n=len(pairs))
     left = [i for i, c in enumerate(form.criteria) if str(c.id) not in form.scores]
     if left:
@@ -359,7 +354,7 @@ async def typed_note(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     round_id, index = _round_of(data), data.get("index", 0)
     text = event.text or ""
     text = "" if text.strip() == "-" else text
-    form = await svc.set_note(ctx.session, ctx.clock, round_id, _person(actor), index, text)
+    form = await svc.set_note(ctx.session, ctx.clock, round_id, need_person(actor.person), index, text)
     await _at(ctx, SCORE, round_id, index)
     return say(views.criterion_card(form, index, _b(form)))
 
@@ -381,7 +376,7 @@ async def _evidence_file(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     assert file is not None  # only called when the message carries a file
     max_mb = ctx.settings.max_upload_mb
     # The channel's file reference stands for the file's identity too (Telegram: the file_id).
-    form, item = await svc.add_evidence(ctx.session, ctx.clock, round_id, _person(actor), file.ref, file.ref,
+    form, item = await svc.add_evidence(ctx.session, ctx.clock, round_id, need_person(actor.person), file.ref, file.ref,
                                         file.name, file.size, max_mb)
     await _at(ctx, EVIDENCE, round_id)
     return say(views.evidence_added(form, item.name, max_mb, _b(form)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.i18n import _
 from bot.services.blocs import Member, require_manager
 from bot.services.errors import NotAllowed, UserError
-from storage.models import Bloc
+from storage.models import Bloc, Person
 
 
 def need_bloc(bloc: Bloc | None) -> Bloc:
@@ -28,3 +28,10 @@ def need_member(member: Member | None) -> Member:
     if member is None:
         raise NotAllowed(_("You are not a member of any bloc yet. Open the join link your bloc head sent you."))
     return member
+
+
+def need_person(actor_person: Person | None) -> Person:
+    """The person behind a button (absent only for a button pressed by nobody we know)."""
+    if actor_person is None:
+        raise UserError(_("This button is no longer valid."))
+    return actor_person

@@ -32,7 +32,7 @@ from bot.conversations.core import (
     ToPerson,
     say,
 )
-from bot.conversations.guards import need_bloc, need_manager
+from bot.conversations.guards import need_bloc, need_manager, need_person
 from bot.conversations.reminders import Mute
 from bot.i18n import _, use_locale
 from bot.services import meetings as svc
@@ -41,7 +41,7 @@ from bot.services.errors import UserError
 from bot.services.reminders import DeadlineItem, DeadlineSource
 from bot.views import meetings as views
 from bot.views.base import Attachment, Reply
-from storage.models import Bloc, Meeting, Person, Unit
+from storage.models import Bloc, Meeting, Unit
 
 conv = Conversations("meetings")
 CARD = "meeting"
@@ -221,7 +221,7 @@ async def cmd_cancelmeeting(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
 async def rsvp_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     assert isinstance(event.action, Rsvp)
     pressed = event.action
-    person = _person(actor)
+    person = need_person(actor.person)
     answer = views.ANSWER_CODES.get(pressed.answer)
     if answer is None:
         raise UserError(_("This button is no longer valid."))
@@ -247,16 +247,10 @@ async def rsvp_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
 @conv.state(SUBSTITUTE, where=PRIVATE)
 async def substitute_name(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     _name, data = await ctx.state.get()
-    result = await svc.set_substitute(ctx.session, ctx.clock, int(data["meeting_id"]), _person(actor),
+    result = await svc.set_substitute(ctx.session, ctx.clock, int(data["meeting_id"]), need_person(actor.person),
                                       event.text or "")
     await ctx.state.clear()
     return say(views.substitute_saved((event.text or "").strip())).update(CardKey(CARD, result.meeting.id))
-
-
-def _person(actor: Actor) -> Person:
-    if actor.person is None:
-        raise UserError(_("This button is no longer valid."))
-    return actor.person
 
 
 # -- /status line and deadline reminders --------------------------------------------------------------------

@@ -25,7 +25,7 @@ from bot.conversations.core import (
     edit,
     say,
 )
-from bot.conversations.guards import need_bloc, need_manager
+from bot.conversations.guards import need_bloc, need_manager, need_person
 from bot.conversations.reminders import with_mute
 from bot.i18n import _, use_locale
 from bot.services import pledge as svc
@@ -133,7 +133,7 @@ async def _prompt(ctx: Ctx, pledge_id: int, person: Person) -> Outcome:
 
 @conv.start(svc.PAYLOAD_PREFIX)
 async def start_pledge(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
-    return await _prompt(ctx, svc.parse_payload(event.args), _person(actor))
+    return await _prompt(ctx, svc.parse_payload(event.args), need_person(actor.person))
 
 
 @conv.command("sign", where=PRIVATE)
@@ -141,22 +141,16 @@ async def cmd_sign(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     pledge = await svc.current_pledge(ctx.session, actor.bloc.id) if actor.bloc else None
     if pledge is None:
         return say(views.no_pledge(False))
-    return await _prompt(ctx, pledge.id, _person(actor))
+    return await _prompt(ctx, pledge.id, need_person(actor.person))
 
 
 @conv.action(Sign)
 async def sign_pressed(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     assert isinstance(event.action, Sign)
-    pledge, unit, result = await svc.sign(ctx.session, ctx.clock, event.action.pledge, _person(actor))
+    pledge, unit, result = await svc.sign(ctx.session, ctx.clock, event.action.pledge, need_person(actor.person))
     bloc = await bloc_of(ctx.session, pledge.bloc_id)
     outcome = edit(views.signed(unit, pledge, bloc, result))
     return outcome.update(CardKey(CARD, pledge.id)) if result.new else outcome
-
-
-def _person(actor: Actor) -> Person:
-    if actor.person is None:
-        raise UserError(_("This button is no longer valid."))
-    return actor.person
 
 
 # -- /status line and deadline reminders (registered by the composition root) -----------------------------
