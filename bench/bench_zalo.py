@@ -45,6 +45,7 @@ from bot.services.blocs import Role  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Meeting, OutboxMessage, Person, Representative, Unit  # noqa: E402
+from tests.support.textbloc import number_of  # noqa: E402
 
 TOKEN = "9090909090:bench-secret"
 GROUP = -777
@@ -177,14 +178,6 @@ async def _bloc(db, clock) -> tuple[TextFront, list[int]]:
     return front, reps
 
 
-def _number(text: str, label: str) -> str:
-    for line in text.splitlines():
-        found = re.match(r"^\s*(\d+)\s*·\s*(.*)$", line)
-        if found and label in found.group(2):
-            return found.group(1)
-    raise AssertionError(f"no choice {label!r} in:\n{text}")
-
-
 def _per_member(steps: list[tuple[str, Counter, bool]], members: list[int]) -> tuple[dict[int, int], list[str]]:
     """Sends per member: private sends, plus each post to the bloc once per member (fan-out)."""
     total = dict.fromkeys(members, 0)
@@ -219,7 +212,7 @@ async def vote_messages() -> dict[int, int]:
             codes[person] = re.search(r"(K\d+-\d-[A-Z2-7-]+)", keys[0]).group(1)
     for rep in reps:
         ballot = (await front.say(rep, "x", "phieu 1"))[-1]
-        await front.say(rep, "x", _number(ballot, "Trung tâm Y tế số 2"))
+        await front.say(rep, "x", number_of(ballot, "Trung tâm Y tế số 2"))
         await front.say(rep, "x", "co")
     steps.append(("ballot, confirmation, receipt", count.step(), False))
     clock.advance(hours=3)

@@ -33,19 +33,12 @@ from bot.ratelimit import RateLimiter
 from bot.services import assessments, scoring
 from bot.services.blocs import member_of
 from storage.models import Bloc, MeetingRsvp, OutboxMessage, Person, PledgeSignature, ZaloUsage
+from tests.support.textbloc import number_of
 
 TOKEN = "6060606060:zalo-only-secret"
 CODE = re.compile(r"\b([2-9A-Z]{4}-[2-9A-Z]{4})\b")
 KEY = re.compile(r"(K\d+-\d-[A-Z2-7-]+)")
 UNITS = ["TTYT huyện Tiên Yên", "TTYT thị xã Quảng Yên", "TTYT thành phố Uông Bí"]
-
-
-def number_of(text: str, label: str) -> str:
-    for line in text.splitlines():
-        m = re.match(r"^\s*(\d+)\s*·\s*(.*)$", line)
-        if m and label in m.group(2):
-            return m.group(1)
-    raise AssertionError(f"no choice {label!r} in:\n{text}")
 
 
 class Bench:

@@ -8,6 +8,7 @@ who founded the bloc and represents unit 1, and representatives of the next unit
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from bot.channels.textfront import TextFront
@@ -22,6 +23,15 @@ CHANNEL = "text"
 GROUP_ID = -100777
 UNIT_NAMES = ["TTYT huyện Tiên Yên", "TTYT thị xã Đông Triều", "TTYT thị xã Quảng Yên", "TTYT thành phố Uông Bí",
               "TTYT huyện Hải Hà"]
+
+
+def number_of(text: str, label: str) -> str:
+    """The number typed to choose the line `N · label…` of a reply."""
+    for line in text.splitlines():
+        m = re.match(r"^\s*(\d+)\s*·\s*(.*)$", line)
+        if m and label in m.group(2):
+            return m.group(1)
+    raise AssertionError(f"no choice {label!r} in:\n{text}")
 
 
 @dataclass

@@ -18,6 +18,7 @@ from bot.services import assessments as svc
 from bot.services import blocs
 from bot.web.uploads import add_routes
 from storage.models import EvidenceFile, StoredFile, UploadTicket
+from tests.support.textbloc import number_of
 from tests.unit.test_assessment_text import GROUP_ID, HEAD, REP, _bloc, _Choices
 
 BASE = "https://thidua.example.vn"
@@ -98,7 +99,7 @@ async def test_an_evidence_file_through_the_one_time_page(db, clock, settings):
             # The chat is told, with a fresh link for the next file; the form goes on from there.
             told = front.last_to(REP)
             assert "Đã nhận: bao-cao.pdf" in told and _token(told) != token
-            summary = "\n".join(await front.say(REP, "Mai", str(_number(told, "Tổng hợp"))))
+            summary = "\n".join(await front.say(REP, "Mai", number_of(told, "Tổng hợp")))
             assert "Tệp minh chứng: 1" in summary
 
             # Single use: the same link again stores nothing.
@@ -118,12 +119,6 @@ async def test_an_evidence_file_through_the_one_time_page(db, clock, settings):
         await runner.cleanup()
 
 
-def _number(text: str, label: str) -> int:
-    for line in text.splitlines():
-        found = re.match(r"\s*(\d+) · (.*)", line)
-        if found and label in found.group(2):
-            return int(found.group(1))
-    raise AssertionError(f"no choice {label!r} in:\n{text}")
 
 
 async def test_no_public_address_says_so_plainly(db, clock, settings):

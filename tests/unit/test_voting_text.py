@@ -17,6 +17,7 @@ from bot.channels.textual import PendingChoices
 from bot.conversations import voting
 from bot.conversations.core import Actor, CardKey, Chat
 from storage.models import Bloc, Person, Representative, Unit
+from tests.support.textbloc import number_of
 
 GROUP = -500
 HEAD = 1
@@ -28,15 +29,6 @@ class Choices(PendingChoices):
 
     def __bool__(self) -> bool:
         return True
-
-
-def number_of(text: str, label: str) -> str:
-    """The number typed to choose the line `N · label…` of a reply."""
-    for line in text.splitlines():
-        m = re.match(r"^\s*(\d+)\s*·\s*(.*)$", line)
-        if m and label in m.group(2):
-            return m.group(1)
-    raise AssertionError(f"no choice {label!r} in:\n{text}")
 
 
 async def _seed(front: TextFront, clock) -> None:
