@@ -49,3 +49,18 @@ async def running_bot(db: Database, db_url: str, clock, **settings_overrides):
             await app.dp.emit_shutdown(bot=bot, **app.dp.workflow_data)
         await bot.session.close()
         await tg.stop()
+
+
+async def group_bloc(tg, units: tuple[str, ...] = ("TTYT huyện Tiên Yên", "TTYT thị xã Quảng Yên"),
+                     opened_private: bool = False) -> tuple[dict, dict]:
+    """A Telegram group made a bloc by its head Lan, with `units`: (head, group)."""
+    head = tg.add_user("Lan")
+    group = await tg.create_group("Khối thi đua TTYT", creator=head, members=[])
+    await tg.wait_bot_message(group["id"], "Xin chào")
+    if opened_private:  # the head opened the bot, so it may write to them in private
+        await tg.send_text(head, tg.private_chat(head), "/start")
+    await tg.send_text(head, group, "/setup Khối thi đua các TTYT")
+    await tg.wait_bot_message(group["id"], "đã được lập thành")
+    await tg.send_text(head, group, "/addunit\n" + "\n".join(units))
+    await tg.wait_bot_message(group["id"], f"Đã thêm {len(units)} đơn vị")
+    return head, group

@@ -12,7 +12,7 @@ from bot.fakeapi.zalo import FakeZalo
 from bot.services import invites, units
 from bot.services.people import touch_person
 from storage.models import Bloc, PledgeSignature
-from tests.e2e.harness import running_bot
+from tests.e2e.harness import group_bloc, running_bot
 
 ZALO_TOKEN = "9090909090:mixed-secret"
 
@@ -22,13 +22,7 @@ async def test_telegram_group_with_a_zalo_representative(db, db_url, clock):
         async with running_bot(db, db_url, clock, zalo_bot_token=SecretStr(ZALO_TOKEN),
                                zalo_api_base=zalo.base_url) as run:
             tg = run.tg
-            head = tg.add_user("Lan")
-            group = await tg.create_group("Khối thi đua TTYT", creator=head, members=[])
-            await tg.wait_bot_message(group["id"], "Xin chào")
-            await tg.send_text(head, group, "/setup Khối thi đua các TTYT")
-            await tg.wait_bot_message(group["id"], "đã được lập thành")
-            await tg.send_text(head, group, "/addunit\nTTYT huyện Tiên Yên\nTTYT thị xã Quảng Yên")
-            await tg.wait_bot_message(group["id"], "Đã thêm 2 đơn vị")
+            head, group = await group_bloc(tg)
             await tg.send_text(head, group, "/pledge Các đơn vị cam kết hoàn thành chỉ tiêu năm 2026")
             await tg.wait_bot_message(group["id"], "Giao ước thi đua")
 

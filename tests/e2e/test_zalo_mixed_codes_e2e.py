@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from bot.fakeapi.zalo import FakeZalo
 from storage.models import PledgeSignature
-from tests.e2e.harness import running_bot
+from tests.e2e.harness import group_bloc, running_bot
 
 ZALO_TOKEN = "9191919191:mixed-codes-secret"
 CODE = re.compile(r"\b([2-9A-Z]{4}-[2-9A-Z]{4})\b")
@@ -24,14 +24,7 @@ async def test_zalo_code_join_and_group_card_copy(db, db_url, clock):
         async with running_bot(db, db_url, clock, zalo_bot_token=SecretStr(ZALO_TOKEN),
                                zalo_api_base=zalo.base_url) as run:
             tg = run.tg
-            head = tg.add_user("Lan")
-            group = await tg.create_group("Khối thi đua TTYT", creator=head, members=[])
-            await tg.wait_bot_message(group["id"], "Xin chào")
-            await tg.send_text(head, tg.private_chat(head), "/start")
-            await tg.send_text(head, group, "/setup Khối thi đua các TTYT")
-            await tg.wait_bot_message(group["id"], "đã được lập thành")
-            await tg.send_text(head, group, "/addunit\nTTYT huyện Tiên Yên\nTTYT thị xã Quảng Yên")
-            await tg.wait_bot_message(group["id"], "Đã thêm 2 đơn vị")
+            head, group = await group_bloc(tg, opened_private=True)
             await tg.send_text(head, group, "/invite")
             await tg.wait_bot_message(head["id"], "Mã Zalo")
             links = "\n".join(tg.bot_texts(head["id"]))
