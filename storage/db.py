@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,8 +19,11 @@ from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Result, event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 WRITE_OPTION = "thidua_write"
 log = logging.getLogger(__name__)
@@ -87,31 +91,36 @@ def is_sqlite(engine_or_session) -> bool:
     return bind.dialect.name == "sqlite"
 
 
-WATCHED_TABLES = ("person", "bloc", "unit", "representative")
+WATCHED_TABLES = ("person", "bloc", "unit", "representative")  # who is who (the actor cache)
 NOTIFY_CHANNEL = "thidua_actors"
 _WRITE = re.compile(r"\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)
-_DIRTY = "thidua_actor_write"
+_DIRTY = "thidua_tables_written"
 
 
 class ChangeFeed:
-    """Tells a cache whether the rows it copied (people, blocs, units, representatives: who is who
-    in which bloc) may have changed since. Nothing is cached while `usable` is false.
+    """Tells a cache whether the rows it copied may have changed since, table by table. Nothing is
+    cached while `usable` is false.
 
-    Every statement that writes one of the WATCHED_TABLES, through any session, bulk UPDATE or raw
-    SQL on this engine, marks its connection. While such a transaction is open `writing` is above
-    zero (a reader must not store what it read: it may be the old row); when the connection goes
-    back to the pool (after its commit or rollback) `generation` goes up, so whatever a reader copied
-    before is dropped. On PostgreSQL, where other processes may write the same rows, the committing
-    transaction also sends `NOTIFY thidua_actors` (delivered by PostgreSQL at commit, to every
-    listener): each process listens on one connection of its own and bumps its generation when it
-    hears one. While that listening connection is not up, `usable` is false and every update reads
-    the database. On SQLite only one process may use the file (bot/locking.py), so the local hooks
-    are the whole story."""
+    Every statement that writes a table, through any session, bulk UPDATE or raw SQL on this engine,
+    marks its connection with that table. While such a transaction is open the table counts as being
+    written (`busy`: a reader must not store what it read, it may be the old row); when the connection
+    goes back to the pool (after its commit or rollback) the table's version goes up, so whatever a
+    reader copied before is dropped. On PostgreSQL, where other processes may write the same rows,
+    the committing transaction also sends `NOTIFY thidua_actors, '<tables>'` (delivered by PostgreSQL
+    at commit, to every listener): each process listens on one connection of its own and bumps the
+    versions of the tables it hears. While that listening connection is not up, `usable` is false and
+    every update reads the database. On SQLite only one process may use the file (bot/locking.py), so
+    the local hooks are the whole story.
+
+    `version(tables)` is one number per set of tables (None: all of them) that goes up whenever one
+    of them may have changed; `generation`/`writing` are that for WATCHED_TABLES (the actor cache)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.generation = 0
-        self.writing = 0
+        self.epoch = 0  # bumped when a listener connection comes or goes: every copy may be old
+        self.counts: dict[str, int] = {}  # table -> version
+        self.total = 0  # sum of counts
+        self.open: dict[str, int] = {}  # table -> transactions writing it now
         self.remote = engine.dialect.name != "sqlite"
         self.listening = False
         self._task: asyncio.Task[None] | None = None
@@ -126,26 +135,61 @@ class ChangeFeed:
     def usable(self) -> bool:
         return not self.remote or self.listening
 
-    def bump(self) -> None:
-        self.generation += 1
+    def version(self, tables: tuple[str, ...] | None = None) -> int:
+        if tables is None:
+            return self.epoch + self.total
+        counts = self.counts
+        return self.epoch + sum(counts.get(t, 0) for t in tables)
+
+    def busy(self, tables: tuple[str, ...] | None = None) -> bool:
+        """Is a transaction writing one of these tables (any, for None) right now?"""
+        if tables is None:
+            return any(self.open.values())
+        return any(self.open.get(t) for t in tables)
+
+    @property
+    def generation(self) -> int:
+        return self.version(WATCHED_TABLES)
+
+    @property
+    def writing(self) -> bool:
+        return self.busy(WATCHED_TABLES)
+
+    def bump(self, tables: Any = None) -> None:
+        """Some of these tables (all, for None) may have changed."""
+        if tables is None:
+            self.epoch += 1
+            return
+        for table in tables:
+            self.counts[table] = self.counts.get(table, 0) + 1
+            self.total += 1
 
     def _after_execute(self, conn: Connection, cursor, statement: str, parameters, context, executemany) -> None:
         match = _WRITE.match(statement)
-        if match is None or match.group(1).lower() not in WATCHED_TABLES:
+        if match is None:
             return
-        if not conn.info.get(_DIRTY):
-            conn.info[_DIRTY] = True
-            self.writing += 1
-        self.bump()
+        table = match.group(1).lower()
+        dirty = conn.info.setdefault(_DIRTY, set())
+        if table not in dirty:
+            dirty.add(table)
+            self.open[table] = self.open.get(table, 0) + 1
+        self.bump((table,))
 
     def _before_commit(self, conn: Connection) -> None:
-        if self.remote and conn.info.get(_DIRTY):
-            conn.exec_driver_sql(f"NOTIFY {NOTIFY_CHANNEL}")
+        dirty = conn.info.get(_DIRTY)
+        if self.remote and dirty:
+            conn.exec_driver_sql(f"NOTIFY {NOTIFY_CHANNEL}, '{','.join(sorted(dirty))}'")
 
     def _checkin(self, dbapi_connection, record) -> None:
-        if record.info.pop(_DIRTY, False):
-            self.writing -= 1
-            self.bump()
+        dirty = record.info.pop(_DIRTY, None)
+        if dirty:
+            for table in dirty:
+                self.open[table] -= 1
+            self.bump(dirty)
+
+    def _heard(self, payload: str) -> None:
+        tables = [t for t in payload.split(",") if t]
+        self.bump(tables or None)
 
     async def listen(self) -> None:
         """PostgreSQL: start listening (once; a lost connection is retried every few seconds). The
@@ -173,7 +217,7 @@ class ChangeFeed:
                 continue
             try:
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
-                await conn.add_listener(NOTIFY_CHANNEL, lambda *_a: self.bump())
+                await conn.add_listener(NOTIFY_CHANNEL, lambda _c, _pid, _ch, payload: self._heard(payload))
                 self.bump()  # whatever was copied before we listened may be old
                 self.listening = True
                 self._ready.set()
@@ -196,6 +240,63 @@ class ChangeFeed:
                 pass
             self._task = None
         self.listening = False
+
+
+def detached_copy(obj: Any) -> Any:
+    """A detached copy of a loaded row (its columns only), as if loaded by another session."""
+    mapper = sa_inspect(type(obj))
+    new = mapper.class_manager.new_instance()
+    for key in mapper.column_attrs.keys():
+        set_committed_value(new, key, obj.__dict__.get(key))
+    make_transient_to_detached(new)
+    return new
+
+
+class Memo:
+    """Values computed from the database, kept while none of the tables they were read from has
+    changed (`ChangeFeed.version`) and for `ttl` seconds at most. `stamp()` before reading, `put()`
+    after: a value read while one of its tables was being written, or that changed meanwhile, is
+    not kept. A value is handed out as is: keep only what nobody mutates (rendered text, tuples)."""
+
+    def __init__(self, feed: ChangeFeed, tables: tuple[str, ...] | None = None, ttl: float = 30.0,
+                 size: int = 5000) -> None:
+        self.feed, self.tables, self.ttl, self.size = feed, tables, ttl, size
+        self.entries: dict[Any, tuple[int, float, Any]] = {}
+        self.hits = self.misses = 0
+
+    @classmethod
+    def of(cls, session: AsyncSession, name: str, tables: tuple[str, ...] | None = None,
+           ttl: float = 30.0) -> Memo | None:
+        """The memo called `name` of the database this session came from (None: no feed)."""
+        feed = changes_of(session)
+        if feed is None:
+            return None
+        memo = feed.caches.get(name)
+        if memo is None:
+            memo = feed.caches[name] = cls(feed, tables, ttl)
+        return cast("Memo", memo)
+
+    def stamp(self) -> int | None:
+        feed = self.feed
+        if not feed.usable or feed.busy(self.tables):
+            return None
+        return feed.version(self.tables)
+
+    def get(self, key: Any) -> Any:
+        entry = self.entries.get(key)
+        if entry is None or not self.feed.usable or entry[0] != self.feed.version(self.tables) \
+                or time.monotonic() - entry[1] > self.ttl:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return entry[2]
+
+    def put(self, key: Any, stamp: int | None, value: Any) -> None:
+        if stamp is None or stamp != self.stamp():
+            return  # written meanwhile (or being written): what was read may be old
+        if len(self.entries) >= self.size:
+            self.entries.clear()
+        self.entries[key] = (stamp, time.monotonic(), value)
 
 
 _FEEDS: weakref.WeakKeyDictionary[Any, ChangeFeed] = weakref.WeakKeyDictionary()

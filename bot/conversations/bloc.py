@@ -22,6 +22,7 @@ from bot.conversations.core import (
     say,
 )
 from bot.conversations.guards import need_bloc, need_manager
+from bot.i18n import current_locale
 from bot.services import blocs as bloc_service
 from bot.services import invites as invite_service
 from bot.services import settings as settings_service
@@ -30,6 +31,8 @@ from bot.services import zalo_usage
 from bot.services.blocs import Role
 from bot.services.errors import UserError
 from bot.views import core as views
+from bot.views.base import Reply
+from storage.db import Memo
 from storage.models import Bloc
 
 if TYPE_CHECKING:
@@ -204,13 +207,28 @@ async def cmd_setdeputy(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
     return await _set_post(ctx, actor, event, Role.deputy)
 
 
+STATUS_TTL = 60.0  # seconds a rendered /status is kept while nothing at all was written
+
+
 @conv.command("status", where=GROUP)
 async def cmd_status(ctx: Ctx, actor: Actor, event: Event) -> Outcome:
+    """The dashboard. Asked again and again in a quiet bloc, it is served from a memo of its text:
+    kept while no table at all was written (in this process or, on PostgreSQL, any other) and
+    within the same minute of the clock (its lines speak of "now"), in the reader's language."""
     bloc = need_bloc(actor.bloc)
-    probes = ctx.table.status_probes(bloc.id, ctx.clock.now()) if ctx.table is not None else []
-    units, reps, probed = await unit_service.units_and_reps(ctx.session, bloc.id, probes)  # one round trip
-    extra = await ctx.table.status_lines(ctx.session, ctx.clock, bloc, probed) if ctx.table is not None else []
-    return say(views.status(bloc, units, reps, extra))
+    now = ctx.clock.now()
+    memo = Memo.of(ctx.session, "status", tables=None, ttl=STATUS_TTL)
+    key = (bloc.id, current_locale(), now.replace(second=0, microsecond=0), ctx.table is not None)
+    text = memo.get(key) if memo is not None else None
+    if text is None:
+        stamp = memo.stamp() if memo is not None else None
+        probes = ctx.table.status_probes(bloc.id, now) if ctx.table is not None else []
+        units, reps, probed = await unit_service.units_and_reps(ctx.session, bloc.id, probes)  # one round trip
+        extra = await ctx.table.status_lines(ctx.session, ctx.clock, bloc, probed) if ctx.table is not None else []
+        text = views.status(bloc, units, reps, extra).text
+        if memo is not None:
+            memo.put(key, stamp, text)
+    return say(Reply(text))
 
 
 @conv.command("settings", where=GROUP)
