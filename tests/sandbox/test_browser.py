@@ -126,7 +126,14 @@ class Ui:
                     return li
             return None
 
-        self.until(f"{kind} chat in the list", find).click()
+        def click() -> bool:  # the list may be drawn again between finding and clicking: find again
+            li = find()
+            if li is None:
+                return False
+            li.click()
+            return True
+
+        self.until(f"{kind} chat in the list", click)
         self.until(f"{kind} chat open", lambda: "active" in find().get_attribute("class"))
 
     def type(self, text: str) -> None:
