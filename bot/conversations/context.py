@@ -13,10 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.clock import Clock
 from bot.conversations.core import Actor, Chat
@@ -26,17 +23,8 @@ from bot.services.blocs import Member, Role
 from bot.services.people import changes as person_changes
 from bot.services.people import touch_person
 from storage.db import ChangeFeed, changes_of
+from storage.db import detached_copy as _copy
 from storage.models import Bloc
-
-
-def _copy(obj: Any) -> Any:
-    """A detached copy of a loaded row (its columns only), as if loaded by another session."""
-    mapper = sa_inspect(type(obj))
-    new = mapper.class_manager.new_instance()
-    for key in mapper.column_attrs.keys():
-        set_committed_value(new, key, obj.__dict__.get(key))
-    make_transient_to_detached(new)
-    return new
 
 
 @dataclass
@@ -136,9 +124,7 @@ async def _resolve(session: AsyncSession, clock: Clock, chat: Chat, user_id: int
     if not chat.private:
         bloc, member = await bloc_service.group_context(session, int(chat.id), person)
     elif person is not None:
-        bloc = await bloc_service.private_bloc(session, person)
-        if bloc is not None:
-            member = await bloc_service.member_of(session, bloc, person)
+        bloc, member = await bloc_service.private_context(session, person)
     return Actor(person=person, bloc=bloc, member=member, chat=chat, group_here=_group_here(chat, bloc))
 
 

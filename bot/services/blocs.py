@@ -206,16 +206,35 @@ async def blocs_of_person(session: AsyncSession, person: Person) -> list[tuple[B
 
 
 async def private_bloc(session: AsyncSession, person: Person) -> Bloc | None:
-    """Which bloc a private chat is about: the one chosen last, else the latest joined."""
+    """Which bloc a private chat is about: the one chosen last, else the latest joined, else one
+    the person founded."""
+    bloc, _unit = await _private_choice(session, person, await blocs_of_person(session, person))
+    return bloc
+
+
+async def _private_choice(session: AsyncSession, person: Person,
+                          memberships: list[tuple[Bloc, Unit]]) -> tuple[Bloc | None, Unit | None]:
+    """`private_bloc` read off the person's memberships (and the unit they represent there)."""
     if person.current_bloc_id:
-        bloc = await session.get(Bloc, person.current_bloc_id)
-        if bloc is not None and bloc.is_active:
-            return bloc
-    founded = await session.execute(select(Bloc).where(Bloc.founder_person_id == person.id, Bloc.is_active == True))  # noqa: E712
-    memberships = await blocs_of_person(session, person)
+        for bloc, unit in memberships:
+            if bloc.id == person.current_bloc_id:
+                return bloc, unit
+        chosen = await session.get(Bloc, person.current_bloc_id)
+        if chosen is not None and chosen.is_active:
+            return chosen, None  # the founder's bloc, where they represent no unit (yet)
     if memberships:
-        return memberships[0][0]
-    return founded.scalars().first()
+        return memberships[0]
+    founded = await session.execute(select(Bloc).where(Bloc.founder_person_id == person.id, Bloc.is_active == True))  # noqa: E712
+    return founded.scalars().first(), None
+
+
+async def private_context(session: AsyncSession, person: Person) -> tuple[Bloc | None, Member | None]:
+    """The bloc a private chat is about and the person's membership in it: one query for someone
+    who represents a unit (their memberships, latest first), as `group_context` is for a group."""
+    bloc, unit = await _private_choice(session, person, await blocs_of_person(session, person))
+    if bloc is None:
+        return None, None
+    return bloc, await _member(session, bloc, person, unit)
 
 
 async def choose_bloc(session: AsyncSession, person: Person, bloc_id: int, allowed: list[int]) -> None:
