@@ -62,7 +62,7 @@ class ActionData:
         required = sum(1 for f in fields if f.default is dataclasses.MISSING)
         if not required <= len(values) <= len(fields):
             raise BadAction("wrong number of fields")
-        hints = typing.get_type_hints(cls)
+        hints = _hints(cls)
         kwargs = {f.name: _decode(raw, hints[f.name]) for f, raw in zip(fields, values, strict=False)}
         return cls(**kwargs)
 
@@ -71,6 +71,17 @@ class ActionData:
         if not data:
             return False
         return data == cls.prefix or data.startswith(cls.prefix + SEP)
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    """The fields' types of an action class, read once (typing.get_type_hints is slow)."""
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = typing.get_type_hints(cls)
+    return hints
 
 
 def action(prefix: str):

@@ -357,11 +357,10 @@ def _private_only(actor: Actor) -> Person:
 
 
 async def _voter(ctx: Ctx, actor: Actor, poll_id: int) -> svc.Voter:
+    """The voter at a tick or review: may still vote in this poll (open, their unit on the list).
+    Whether their unit has voted meanwhile is checked at the cast, under the box's lock."""
     person = _private_only(actor)  # the buttons' callers checked it already; this narrows the type
-    voter, voted = await svc.voter_and_voted(ctx.session, ctx.clock, poll_id, person, actor.member)
-    if voted:
-        raise svc.already_voted()
-    return voter
+    return await svc.voter_at_step(ctx.session, ctx.clock, poll_id, person, actor.member)
 
 
 @conv.start(svc.PAYLOAD_PREFIX)

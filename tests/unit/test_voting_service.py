@@ -271,3 +271,75 @@ def test_vote_defaults_come_from_bloc_settings():
     rule = svc.default_rule(bloc, "merit", 5, 14, proposed_before=1)
     assert rule.effective_cap(14) == 2 and rule.base == "valid" and rule.max_choices == 5  # 20% of the 13 others
     assert svc.default_rule(bloc, "flag", 1, 14).cap == 1
+
+
+class _Statements:
+    def __init__(self, db) -> None:
+        from sqlalchemy import event
+
+        self.n = 0
+        event.listen(db.engine.sync_engine, "before_cursor_execute", self._count)
+
+    def _count(self, *_args) -> None:
+        self.n += 1
+
+
+async def test_ticks_read_the_memoized_poll_and_the_cast_still_refuses_what_changed(db, clock):
+    """A tick or review reads nothing from the database once the ballot was opened (the poll is a
+    memoized copy); the memo is dropped by any write to the poll table, and the cast, which reads the
+    box under the write lock, refuses a unit that voted meanwhile and a poll cancelled meanwhile."""
+    bloc, founder, units, reps = await make_bloc(db, clock, n_units=3, reps_per_unit=2)
+    await db.changes.listen()  # PostgreSQL: what the first update does (bot/conversations/context.py)
+    poll = await open_poll(db, clock, bloc, founder)
+    first, second = reps[units[0].id]
+    async with db.session() as s:
+        member = await member_of(s, bloc, second)
+        voter, voted = await svc.voter_and_voted(s, clock, poll.id, second, member)  # the ballot opened
+    assert not voted and voter.unit.id == units[0].id
+    statements = _Statements(db)
+    async with db.session() as s:
+        before = statements.n
+        again = await svc.voter_at_step(s, clock, poll.id, second, member)
+        assert statements.n == before and again.poll.options == voter.poll.options
+    await cast(db, clock, poll.id, first, [1])  # the unit's other representative votes meanwhile
+    async with db.session() as s:
+        await svc.voter_at_step(s, clock, poll.id, second, member)  # a tick on the old ballot: shown
+    with pytest.raises(svc.AlreadyVoted):
+        await cast(db, clock, poll.id, second, [2])  # the cast refuses it
+    assert len((await box_of(db, poll.id)).ballots) == 1
+    async with db.session() as s:
+        await svc.cancel_vote(s, clock, poll.id, await member_of(s, bloc, founder))
+    async with db.session() as s:  # the cancel wrote the poll table: the memo's copy is gone
+        with pytest.raises(UserError, match="hủy|cancelled"):
+            await svc.voter_at_step(s, clock, poll.id, reps[units[1].id][0])
+    with pytest.raises(UserError, match="hủy|cancelled"):
+        await cast(db, clock, poll.id, reps[units[1].id][0], [0])
+
+
+async def test_a_close_by_another_process_is_seen_at_cast_before_its_notify(db, db_url, clock):
+    """PostgreSQL, two processes: the other closes the poll; before its NOTIFY can reach us, our cast
+    still refuses, because the cast reads the poll's state under FOR SHARE and drops a memoized copy
+    that differs. (SQLite allows one process per file, bot/locking.py.)"""
+    from storage.db import Database
+
+    bloc, founder, units, reps = await make_bloc(db, clock, n_units=3)
+    poll = await open_poll(db, clock, bloc, founder)
+    voter = reps[units[0].id][0]
+    if db.dialect == "sqlite":
+        return
+    await db.changes.listen()
+    async with db.session() as s:
+        await svc.voter_at_step(s, clock, poll.id, voter)  # the poll memoized, status "open"
+    other = Database(db_url)
+    try:
+        async with other.session() as s:
+            await svc.close_vote(s, clock, poll.id)
+    finally:
+        await other.dispose()
+    memo = db.changes.caches["ballot-polls"]
+    # as if the other process's NOTIFY had not arrived yet: the memo's "open" copy still looks fresh
+    memo.entries[poll.id] = (db.changes.version(("poll",)),) + memo.entries[poll.id][1:]
+    assert memo.get(poll.id).status == "open"
+    with pytest.raises(UserError, match="đã đóng|closed"):
+        await cast(db, clock, poll.id, voter, [0])
+    assert (await box_of(db, poll.id)).ballots == []

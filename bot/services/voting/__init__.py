@@ -32,6 +32,7 @@ from bot.services.voting.casting import (
     receipt_code,
     toggle,
     voter_and_voted,
+    voter_at_step,
     voter_for,
 )
 from bot.services.voting.counting import Outcome, outcome
@@ -135,7 +136,7 @@ __all__ = [
     "local_text", "locked_polls", "open_polls", "open_runoff", "open_vote", "outcome", "parse_payload",
     "parse_vote_line", "poll_in_bloc", "polls_for_unit", "receipt_code", "record_share_messages",
     "recount_board", "representatives", "resolve_cap", "rule_of", "seat_of", "set_group_message", "toggle",
-    "turnout", "usage", "vote_defaults", "voter_and_voted", "voter_for", "zone",
+    "turnout", "usage", "vote_defaults", "voter_and_voted", "voter_at_step", "voter_for", "zone",
     "advance_count", "meeting_start", "minutes_facts", "parse_form", "poll_for_minutes", "set_minutes",
     "split_number",
 ]

@@ -15,8 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.clock import Clock
 from bot.i18n import _
@@ -25,7 +26,7 @@ from bot.services.blocs import Member, member_of, require_representative
 from bot.services.errors import NotAllowed, UserError
 from bot.services.voting.polls import MAX_ID, get_poll, is_open
 from bot.services.voting.rules import rule_of
-from storage.db import abort, begin_write, is_sqlite
+from storage.db import Memo, abort, begin_write, detached_copy, is_sqlite, rowcount
 from storage.models import BallotBox, Bloc, Person, Poll, Unit
 
 CAST_MINUTE = "%Y-%m-%dT%H:%M"  # the cast times' format (UTC): sorts as it compares
@@ -134,65 +135,135 @@ def _poll_row(poll_id: int) -> None:
         raise UserError(_("This vote does not exist."))
 
 
+POLL_MEMO_TTL = 30.0  # seconds
+_VOTERS = select(BallotBox.voters).where(BallotBox.poll_id == bindparam("poll_id"))  # built once
+
+
+def _poll_memo(session: AsyncSession) -> Memo | None:
+    """Polls as the ballot's steps read them: copies, dropped at any write to the poll table (an
+    open, a close, a cancel, an extension), in this process or, on PostgreSQL, another one."""
+    return Memo.of(session, "ballot-polls", tables=("poll",), ttl=POLL_MEMO_TTL)
+
+
 async def voter_and_voted(session: AsyncSession, clock: Clock, poll_id: int, person: Person,
                           known: Member | None = None) -> tuple[Voter, bool]:
-    """`voter_for` and "has this voter's unit voted?" in one round trip (the poll and the box's
-    voter list), for the ballot's steps before the cast."""
+    """`voter_for` and "has this voter's unit voted?", for opening the ballot: one round trip (the
+    box's voter list) while the poll is memoized; otherwise one (poll and voters together)."""
     _poll_row(poll_id)
-    query = (select(Poll, BallotBox.voters).join(BallotBox, BallotBox.poll_id == Poll.id)  # type: ignore[arg-type]
-             .where(Poll.id == poll_id).execution_options(populate_existing=True))
-    row = (await session.execute(query)).first()
-    if row is None:
-        raise UserError(_("This vote does not exist."))
-    poll, voters = row
+    memo = _poll_memo(session)
+    poll = memo.get(poll_id) if memo is not None else None
+    if poll is not None:
+        voters = (await session.execute(_VOTERS, {"poll_id": poll_id})).scalar()
+        if voters is None:
+            raise UserError(_("This vote does not exist."))
+    else:
+        stamp = memo.stamp() if memo is not None else None
+        query = (select(Poll, BallotBox.voters).join(BallotBox, BallotBox.poll_id == Poll.id)  # type: ignore[arg-type]
+                 .where(Poll.id == poll_id).execution_options(populate_existing=True))
+        row = (await session.execute(query)).first()
+        if row is None:
+            raise UserError(_("This vote does not exist."))
+        poll, voters = row
+        if memo is not None:
+            memo.put(poll_id, stamp, detached_copy(poll))
     voter = await voter_for(session, clock, poll_id, person, known, poll=poll)
     return voter, voter.unit.id in voters
+
+
+async def voter_at_step(session: AsyncSession, clock: Clock, poll_id: int, person: Person,
+                        known: Member | None = None) -> Voter:
+    """`voter_for` for a ballot's tick and review (after `voter_and_voted` opened it): the poll from
+    the memo, nothing else read, so a tick costs no database round trip. Whether the unit voted
+    meanwhile (from another phone, or its other representative) is the cast's to say: it reads the
+    box under the write lock and refuses a second ballot (AlreadyVoted)."""
+    _poll_row(poll_id)
+    memo = _poll_memo(session)
+    poll = memo.get(poll_id) if memo is not None else None
+    if poll is None:
+        stamp = memo.stamp() if memo is not None else None
+        poll = await get_poll(session, poll_id)
+        if memo is not None:
+            memo.put(poll_id, stamp, detached_copy(poll))
+    return await voter_for(session, clock, poll_id, person, known, poll=poll)
+
+
+_BOX = select(BallotBox.ballots, BallotBox.voters, BallotBox.cast_at, BallotBox.version) \
+    .where(BallotBox.poll_id == bindparam("poll_id"))
+_BOX_LOCKED = _BOX.with_for_update()
+# PostgreSQL: a closer holds the poll row FOR UPDATE while it closes: a cast waits for it here, then
+# sees "closed", so no ballot slips in between the close and the count.
+_POLL_STATE = select(Poll.status, Poll.closing_at).where(Poll.id == bindparam("poll_id")).with_for_update(read=True)
+_PUT = (update(BallotBox)
+        .where(col(BallotBox.poll_id) == bindparam("box"), col(BallotBox.version) == bindparam("was"))
+        .values(ballots=bindparam("new_ballots"), voters=bindparam("new_voters"),
+                cast_at=bindparam("new_cast_at"), version=bindparam("new_version"))
+        .execution_options(synchronize_session=False))
+
+
+async def _poll_at_cast(session: AsyncSession, poll_id: int) -> Poll:
+    """The poll as the cast must see it, inside the write transaction. SQLite: the memoized copy (one
+    process writes the file, and every write to the poll table committed before this transaction
+    began has dropped the memo). PostgreSQL: the poll's state read under FOR SHARE (another process
+    may have closed, cancelled or extended it a moment ago, before its NOTIFY reached us); the memo's
+    copy is used only if its state is that one."""
+    memo = _poll_memo(session)
+    poll = memo.get(poll_id) if memo is not None else None
+    if not is_sqlite(session):
+        state = (await session.execute(_POLL_STATE, {"poll_id": poll_id})).first()
+        if state is None:
+            raise UserError(_("This vote does not exist."))
+        if poll is not None and (poll.status, poll.closing_at) != tuple(state):
+            poll = None
+    if poll is None:
+        stamp = memo.stamp() if memo is not None else None
+        poll = await get_poll(session, poll_id)
+        if memo is not None:
+            memo.put(poll_id, stamp, detached_copy(poll))
+    return poll
 
 
 async def cast(session: AsyncSession, clock: Clock, poll_id: int, person: Person,
                choices: Sequence[int] | Callable[[Poll], Sequence[int]], known: Member | None = None) -> Receipt:
     """Put the unit's one ballot into the box. A second ballot of the unit (another representative,
     a double tap, a replayed button) raises AlreadyVoted and changes nothing. `choices` may be
-    read off the poll (a ballot button's mask needs the number of options)."""
+    read off the poll (a ballot button's mask needs the number of options).
+
+    The box is read and rewritten with two plain statements (no ORM unit of work): its columns
+    under the write lock (BEGIN IMMEDIATE on SQLite; FOR UPDATE on PostgreSQL), then one UPDATE
+    guarded by the version read."""
     _poll_row(poll_id)
     await begin_write(session)
-    if not is_sqlite(session):
-        # A closer holds the poll row FOR UPDATE while it closes: a cast waits for it, then sees
-        # "closed", so no ballot slips in between the close and the count.
-        await session.execute(select(Poll.id).where(Poll.id == poll_id).with_for_update(read=True))
     try:
-        # The poll and its box in one round trip (the box row locked FOR UPDATE on PostgreSQL).
-        query = (select(Poll, BallotBox).join(BallotBox, BallotBox.poll_id == Poll.id)  # type: ignore[arg-type]
-                 .where(Poll.id == poll_id).execution_options(populate_existing=True))
-        if not is_sqlite(session):
-            query = query.with_for_update(of=BallotBox)
-        row = (await session.execute(query)).first()
-        if row is None:
+        poll = await _poll_at_cast(session, poll_id)
+        box = (await session.execute(_BOX if is_sqlite(session) else _BOX_LOCKED, {"poll_id": poll_id})).first()
+        if box is None:
             raise UserError(_("This vote does not exist."))
-        voter = await voter_for(session, clock, poll_id, person, known, poll=row[0])
+        voter = await voter_for(session, clock, poll_id, person, known, poll=poll)
         unit = voter.unit
-        box = row[1]
-        if unit.id in box.voters:
+        ballots, voters, cast_at, version = box
+        if unit.id in voters:
             raise already_voted()
-        chosen = check_choices(voter.poll, choices(voter.poll) if callable(choices) else choices, unit.id)
+        chosen = check_choices(poll, choices(poll) if callable(choices) else choices, unit.id)
     except UserError:
         await abort(session)
         raise
-    poll = voter.poll
     if poll.public_key:
         code = ballot_box.new_receipt()
         sealed = ballot_box.seal(poll.public_key, ballot_box.encode_ballot(len(poll.options), chosen, code))
-        box.ballots = sorted([*box.ballots, sealed])
+        ballots = sorted([*ballots, sealed])
     else:  # a vote opened before the sealed box
         ballot_id = secrets.token_bytes(16).hex()
         code = receipt_code(ballot_id)
-        box.ballots = sorted([*box.ballots, [ballot_id, chosen]], key=lambda b: b[0])
-    box.voters = sorted([*box.voters, unit.id])
-    box.cast_at = sorted([*(box.cast_at or []), cast_minute(clock.now())])  # sorted: names nobody
-    box.version += 1
-    voted = len(box.voters)
+        ballots = sorted([*ballots, [ballot_id, chosen]], key=lambda b: b[0])
+    voters = sorted([*voters, unit.id])
+    cast_at = sorted([*(cast_at or []), cast_minute(clock.now())])  # sorted: names nobody
+    put = await session.execute(_PUT, {"box": poll_id, "was": version, "new_ballots": ballots, "new_voters": voters,
+                                       "new_cast_at": cast_at, "new_version": version + 1})
+    if rowcount(put) != 1:  # cannot happen under the lock; never count a ballot that was not stored
+        await abort(session)
+        raise RuntimeError("the ballot box changed under the write lock")
     await session.commit()
-    return Receipt(code, poll, voter.bloc, unit, voted, len(poll.eligible))
+    return Receipt(code, poll, voter.bloc, unit, len(voters), len(poll.eligible))
 
 
 async def has_voted(session: AsyncSession, poll_id: int, unit_id: int) -> bool:
