@@ -11,7 +11,7 @@ from sqlalchemy import event, text
 
 from bot.services import units as unit_service
 from bot.services.blocs import bloc_of
-from storage.db import Database, Memo, changes_of
+from storage.db import Database, Memo
 from tests.support.textbloc import text_bloc
 
 
@@ -78,19 +78,13 @@ async def test_another_process_writing_drops_the_memo(db, db_url, clock, setting
     """Two Database objects on one PostgreSQL stand for two processes (SQLite: one process per file,
     bot/locking.py, so its feed never needs to listen)."""
     bloc = await text_bloc(db, clock, settings, reps=1)
-    async with db.session() as session:
-        feed = changes_of(session)
-    assert feed is not None
+    feed = db.changes
     if not feed.remote:
         assert feed.usable
         return
-    say = bloc.front.say
-    await say(bloc.head, "Lan", "/status", chat=bloc.group)  # starts listening
-    for _ in range(200):
-        if feed.usable:
-            break
-        await asyncio.sleep(0.02)
+    await feed.listen()  # what the first update does; waits until the listening connection is up
     assert feed.usable
+    say = bloc.front.say
     await say(bloc.head, "Lan", "/status", chat=bloc.group)
     first = (await say(bloc.head, "Lan", "/status", chat=bloc.group))[-1]
     assert _memo(db).hits >= 1
