@@ -145,6 +145,15 @@ def _poll_memo(session: AsyncSession) -> Memo | None:
     return Memo.of(session, "ballot-polls", tables=("poll",), ttl=POLL_MEMO_TTL)
 
 
+async def _read_poll(session: AsyncSession, memo: Memo | None, poll_id: int) -> Poll:
+    """The poll from the database, its copy kept in the memo."""
+    stamp = memo.stamp() if memo is not None else None
+    poll = await get_poll(session, poll_id)
+    if memo is not None:
+        memo.put(poll_id, stamp, detached_copy(poll))
+    return poll
+
+
 async def voter_and_voted(session: AsyncSession, clock: Clock, poll_id: int, person: Person,
                           known: Member | None = None) -> tuple[Voter, bool]:
     """`voter_for` and "has this voter's unit voted?", for opening the ballot: one round trip (the
@@ -180,10 +189,7 @@ async def voter_at_step(session: AsyncSession, clock: Clock, poll_id: int, perso
     memo = _poll_memo(session)
     poll = memo.get(poll_id) if memo is not None else None
     if poll is None:
-        stamp = memo.stamp() if memo is not None else None
-        poll = await get_poll(session, poll_id)
-        if memo is not None:
-            memo.put(poll_id, stamp, detached_copy(poll))
+        poll = await _read_poll(session, memo, poll_id)
     return await voter_for(session, clock, poll_id, person, known, poll=poll)
 
 
@@ -215,10 +221,7 @@ async def _poll_at_cast(session: AsyncSession, poll_id: int) -> Poll:
         if poll is not None and (poll.status, poll.closing_at) != tuple(state):
             poll = None
     if poll is None:
-        stamp = memo.stamp() if memo is not None else None
-        poll = await get_poll(session, poll_id)
-        if memo is not None:
-            memo.put(poll_id, stamp, detached_copy(poll))
+        poll = await _read_poll(session, memo, poll_id)
     return poll
 
 
