@@ -29,14 +29,14 @@ sys.path.insert(0, str(ROOT))
 
 from sqlmodel import select  # noqa: E402
 
-from bot.channels.textfront import Said, TextDelivery, TextFront  # noqa: E402
+from bot.channels.textfront import Said, TextFront  # noqa: E402
 from bot.channels.zalo.client import ZaloClient  # noqa: E402
 from bot.channels.zalo.front import ZaloFront  # noqa: E402
 from bot.channels.zalo.poller import ZaloPoller  # noqa: E402
 from bot.clock import FakeClock  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.conversations import voting  # noqa: E402
-from bot.conversations.core import Actor, Chat  # noqa: E402
+from bot.conversations.core import Chat  # noqa: E402
 from bot.conversations.meetings import conv as meetings_conv  # noqa: E402
 from bot.conversations.table import build_table  # noqa: E402
 from bot.fakeapi.zalo import FakeZalo  # noqa: E402
@@ -45,7 +45,7 @@ from bot.services.blocs import Role  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Meeting, OutboxMessage, Person, Representative, Unit  # noqa: E402
-from tests.support.textbloc import number_of  # noqa: E402
+from tests.support.textbloc import JobApp, number_of  # noqa: E402
 
 TOKEN = "9090909090:bench-secret"
 GROUP = -777
@@ -120,18 +120,6 @@ async def latency(n: int) -> None:
 
 
 # -- 2. messages per member -------------------------------------------------------------------------
-class _JobApp:
-    def __init__(self, front: TextFront) -> None:
-        self.front, self.clock, self.db, self.settings = front, front.clock, front.db, front.settings
-        self.vault, self.table, self.extras, self.dp = front.vault, front.table, {}, None
-
-    def kick(self) -> None:
-        pass
-
-    async def deliver_outcome(self, ctx, outcome) -> None:
-        await TextDelivery(self.front, ctx, Actor(None, None, None, Chat("text", 0, False))).send_all(outcome)
-
-
 class Count:
     """Sends per chat (text parts and photos), step by step."""
 
@@ -216,7 +204,7 @@ async def vote_messages() -> dict[int, int]:
         await front.say(rep, "x", "co")
     steps.append(("ballot, confirmation, receipt", count.step(), False))
     clock.advance(hours=3)
-    await voting.tick(_JobApp(front))
+    await voting.tick(JobApp(front))
     closed = count.step()
     async with db.session() as s:  # the committee's "hand back your key" goes through the outbox
         for person in (await s.execute(select(Person).join(OutboxMessage, OutboxMessage.person_id == Person.id))

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.channels.textfront import TextFront
-from bot.conversations.core import Chat, Table
+from bot.channels.textfront import TextDelivery, TextFront
+from bot.conversations.core import Actor, Chat, Table
 from bot.conversations.table import build_table
 from bot.services import blocs as bloc_service
 from bot.services import invites, units
@@ -32,6 +32,21 @@ def number_of(text: str, label: str) -> str:
         if m and label in m.group(2):
             return m.group(1)
     raise AssertionError(f"no choice {label!r} in:\n{text}")
+
+
+class JobApp:
+    """What a scheduled job (the vote closer, reminders) needs from the app, for a text front: clock,
+    db, settings, extras, kick, vault, table and `deliver_outcome(ctx, outcome)` (the front's delivery)."""
+
+    def __init__(self, front: TextFront) -> None:
+        self.front, self.clock, self.db, self.settings = front, front.clock, front.db, front.settings
+        self.vault, self.table, self.extras, self.dp = front.vault, front.table, {}, None
+
+    def kick(self) -> None:
+        pass
+
+    async def deliver_outcome(self, ctx, outcome) -> None:
+        await TextDelivery(self.front, ctx, Actor(None, None, None, Chat(CHANNEL, 0, False))).send_all(outcome)
 
 
 @dataclass

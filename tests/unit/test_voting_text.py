@@ -12,12 +12,12 @@ from pathlib import Path
 from sqlmodel import select
 
 from bot.app import build_table
-from bot.channels.textfront import TextDelivery, TextFront
+from bot.channels.textfront import TextFront
 from bot.channels.textual import PendingChoices
 from bot.conversations import voting
-from bot.conversations.core import Actor, CardKey, Chat
+from bot.conversations.core import CardKey, Chat
 from storage.models import Bloc, Person, Representative, Unit
-from tests.support.textbloc import number_of
+from tests.support.textbloc import JobApp, number_of
 
 GROUP = -500
 HEAD = 1
@@ -50,22 +50,6 @@ async def _seed(front: TextFront, clock) -> None:
         await s.commit()
 
 
-class _JobApp:
-    """What the closer job needs from the app: clock, db, settings, extras, kick, vault, table and
-    `deliver_outcome(ctx, outcome)` (here: the text front's delivery)."""
-
-    def __init__(self, front: TextFront) -> None:
-        self.front, self.clock, self.db, self.settings = front, front.clock, front.db, front.settings
-        self.vault, self.table, self.extras, self.dp = front.vault, front.table, {}, None
-
-    def kick(self) -> None:
-        pass
-
-    async def deliver_outcome(self, ctx, outcome) -> None:
-        actor = Actor(None, None, None, Chat("text", 0, False))
-        await TextDelivery(self.front, ctx, actor).send_all(outcome)
-
-
 async def test_a_whole_vote_in_plain_text(db, clock, settings):
     front = TextFront(build_table(), db, clock, settings, pending=Choices(clock=clock))
     group = Chat("text", GROUP, False)
@@ -92,7 +76,7 @@ async def test_a_whole_vote_in_plain_text(db, clock, settings):
     # A text channel's group has no numbered choices (they are remembered per private chat): the
     # vote closes at its time instead, through the closer job and the app's delivery.
     clock.advance(hours=3)
-    assert await voting.tick(_JobApp(front)) == 1
+    assert await voting.tick(JobApp(front)) == 1
     assert CardKey("vote", 1) in front.refreshed  # the card says the box is locked
     for person, code in list(codes.items())[:2]:
         said = await front.say(person, "x", code)
