@@ -10,7 +10,8 @@ from bot.app import build_table
 from bot.channels.textfront import TextFront
 from bot.conversations import voting
 from bot.conversations.core import Chat
-from tests.unit.test_voting_text import GROUP, HEAD, REPS, Choices, _JobApp, _seed, number_of
+from tests.support.textbloc import JobApp
+from tests.unit.test_voting_text import GROUP, HEAD, REPS, Choices, _seed, number_of
 
 
 async def test_approval_vote_in_plain_text(db, clock, settings):
@@ -33,7 +34,7 @@ async def test_approval_vote_in_plain_text(db, clock, settings):
         done = (await front.say(rep, name, number_of(review, "phiếu")))[-1]
         assert "Mã biên nhận" in done
     clock.advance(hours=3)
-    assert await voting.tick(_JobApp(front)) == 1
+    assert await voting.tick(JobApp(front)) == 1
     for person, code in list(codes.items())[:2]:
         await front.say(person, "x", code)
     results = [t for t in front.texts_to(GROUP) if "Kết quả bỏ phiếu" in t][-1]
