@@ -23,7 +23,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_dict
 
 WRITE_OPTION = "thidua_write"
 log = logging.getLogger(__name__)
@@ -242,12 +242,21 @@ class ChangeFeed:
         self.listening = False
 
 
+_COLUMNS: dict[type, tuple[Any, tuple[str, ...]]] = {}
+
+
 def detached_copy(obj: Any) -> Any:
-    """A detached copy of a loaded row (its columns only), as if loaded by another session."""
-    mapper = sa_inspect(type(obj))
-    new = mapper.class_manager.new_instance()
-    for key in mapper.column_attrs.keys():
-        set_committed_value(new, key, obj.__dict__.get(key))
+    """A detached copy of a loaded row (its columns only), as if loaded by another session: its
+    values go into the new instance's dict as the ORM's loader puts them (nothing is "changed")."""
+    kind = type(obj)
+    known = _COLUMNS.get(kind)
+    if known is None:
+        mapper = sa_inspect(kind)
+        known = _COLUMNS[kind] = (mapper.class_manager, tuple(mapper.column_attrs.keys()))
+    manager, keys = known
+    new = manager.new_instance()
+    source = instance_dict(obj)
+    instance_dict(new).update({key: source.get(key) for key in keys})
     make_transient_to_detached(new)
     return new
 

@@ -43,11 +43,12 @@ class ActionData:
     prefix: ClassVar[str] = ""
 
     def pack(self) -> str:
+        names, _required, _kinds = _spec(type(self))
         parts = [self.prefix]
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            parts.append(_encode(getattr(self, f.name), f.name, type(self)))
+        for name in names:
+            parts.append(_encode(getattr(self, name), name, type(self)))
         data = SEP.join(parts)
-        if len(data.encode("utf-8")) > MAX_BYTES:
+        if len(data) > MAX_BYTES // 4 and len(data.encode("utf-8")) > MAX_BYTES:  # 4 bytes per char at most
             raise ValueError(f"{type(self).__name__} packs to more than {MAX_BYTES} bytes: {len(data.encode())}")
         return data
 
@@ -58,12 +59,10 @@ class ActionData:
         prefix, *values = data.split(SEP)
         if prefix != cls.prefix:
             raise BadAction("another action")
-        fields = dataclasses.fields(cls)  # type: ignore[arg-type]
-        required = sum(1 for f in fields if f.default is dataclasses.MISSING)
-        if not required <= len(values) <= len(fields):
+        names, required, kinds = _spec(cls)
+        if not required <= len(values) <= len(names):
             raise BadAction("wrong number of fields")
-        hints = _hints(cls)
-        kwargs = {f.name: _decode(raw, hints[f.name]) for f, raw in zip(fields, values, strict=False)}
+        kwargs = {name: _decode(raw, kind) for name, kind, raw in zip(names, kinds, values, strict=False)}
         return cls(**kwargs)
 
     @classmethod
@@ -73,15 +72,25 @@ class ActionData:
         return data == cls.prefix or data.startswith(cls.prefix + SEP)
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
+_SPECS: dict[type, tuple[tuple[str, ...], int, tuple[tuple[type, bool], ...]]] = {}
 
 
-def _hints(cls: type) -> dict[str, Any]:
-    """The fields' types of an action class, read once (typing.get_type_hints is slow)."""
-    hints = _HINTS.get(cls)
-    if hints is None:
-        hints = _HINTS[cls] = typing.get_type_hints(cls)
-    return hints
+def _spec(cls: type) -> tuple[tuple[str, ...], int, tuple[tuple[type, bool], ...]]:
+    """An action class's field names, how many are required, and each field's (type, may be None),
+    read once per class (dataclasses.fields and typing.get_type_hints are slow for every press)."""
+    spec = _SPECS.get(cls)
+    if spec is None:
+        fields = dataclasses.fields(cls)
+        hints = typing.get_type_hints(cls)
+        kinds = []
+        for f in fields:
+            hint = hints[f.name]
+            options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+            concrete = [o for o in options if o is not type(None)]
+            kinds.append((concrete[0] if concrete else str, type(None) in options))
+        required = sum(1 for f in fields if f.default is dataclasses.MISSING)
+        spec = _SPECS[cls] = (tuple(f.name for f in fields), required, tuple(kinds))
+    return spec
 
 
 def action(prefix: str):
@@ -126,12 +135,10 @@ def _encode(value: Any, name: str, owner: type) -> str:
     raise TypeError(f"{owner.__name__}.{name}: cannot pack {type(value).__name__}")
 
 
-def _decode(raw: str, hint: Any) -> Any:
-    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
-    if type(None) in options and raw == "":
+def _decode(raw: str, spec: tuple[type, bool]) -> Any:
+    kind, optional = spec
+    if optional and raw == "":
         return None
-    kinds = [o for o in options if o is not type(None)]
-    kind = kinds[0] if kinds else str
     if kind is bool:
         if raw not in ("0", "1"):
             raise BadAction("not a flag")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
@@ -10,11 +11,11 @@ from bot.clock import Clock
 from storage.db import abort, begin_write
 from storage.models import Person
 
+_PERSON = select(Person).where(Person.channel == bindparam("channel"), Person.external_id == bindparam("external_id"))
+
 
 async def get_person(session: AsyncSession, external_id: int, channel: str = "telegram") -> Person | None:
-    result = await session.execute(
-        select(Person).where(Person.channel == channel, Person.external_id == external_id)
-    )
+    result = await session.execute(_PERSON, {"channel": channel, "external_id": external_id})
     return result.scalar_one_or_none()
 
 

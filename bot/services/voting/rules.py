@@ -95,5 +95,18 @@ def default_rule(bloc: Bloc, kind: str, max_choices: int, unit_count: int, propo
                 **blank)
 
 
+_RULES: dict[tuple, Rule] = {}  # a poll's rule (JSON) -> Rule, read once: a ballot's every press asks
+
+
 def rule_of(poll: Poll) -> Rule:
-    return Rule.from_json(poll.rule)
+    try:
+        key = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in poll.rule.items()))
+        hash(key)
+    except TypeError:  # a value that is not plain data: no memo
+        return Rule.from_json(poll.rule)
+    rule = _RULES.get(key)
+    if rule is None:
+        if len(_RULES) >= 1000:
+            _RULES.clear()
+        rule = _RULES[key] = Rule.from_json(poll.rule)
+    return rule
