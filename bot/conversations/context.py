@@ -118,6 +118,13 @@ async def resolve_actor(session: AsyncSession, clock: Clock, chat: Chat, user_id
 async def _resolve(session: AsyncSession, clock: Clock, chat: Chat, user_id: int | None, full_name: str,
                    username: str | None, language_code: str | None, is_bot: bool) -> Actor:
     person = bloc = member = None
+    if chat.private and user_id is not None and not is_bot:
+        # In private, the person and their memberships come in one query while nothing about
+        # them changed (the usual case); otherwise touch_person writes, and they are read after.
+        person, memberships = await bloc_service.person_and_blocs(session, chat.channel, user_id)
+        if person is not None and not person_changes(person, full_name, username, language_code, True):
+            bloc, member = await bloc_service.private_context_of(session, person, memberships)
+            return Actor(person=person, bloc=bloc, member=member, chat=chat, group_here=_group_here(chat, bloc))
     if user_id is not None and not is_bot:
         person = await touch_person(session, clock, user_id, full_name, username, language_code,
                                     channel=chat.channel, private=chat.private)

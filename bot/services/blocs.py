@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 from enum import Enum
 
+from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -194,14 +195,16 @@ def require_representative(member: Member) -> Unit:
     return member.unit
 
 
+_BLOCS_OF_PERSON = (  # built once: every representative's first private update asks
+    select(Bloc, Unit).join(Representative, col(Representative.bloc_id) == col(Bloc.id))
+    .join(Unit, col(Unit.id) == col(Representative.unit_id))
+    .where(Representative.person_id == bindparam("person_id"), Representative.revoked_at == None,  # noqa: E711
+           Bloc.is_active == True)  # noqa: E712
+    .order_by(col(Representative.joined_at).desc()))
+
+
 async def blocs_of_person(session: AsyncSession, person: Person) -> list[tuple[Bloc, Unit]]:
-    result = await session.execute(
-        select(Bloc, Unit).join(Representative, col(Representative.bloc_id) == col(Bloc.id))
-        .join(Unit, col(Unit.id) == col(Representative.unit_id))
-        .where(Representative.person_id == person.id, Representative.revoked_at == None,  # noqa: E711
-               Bloc.is_active == True)  # noqa: E712
-        .order_by(col(Representative.joined_at).desc())
-    )
+    result = await session.execute(_BLOCS_OF_PERSON, {"person_id": person.id})
     return [(b, u) for b, u in result.all()]
 
 
@@ -231,7 +234,32 @@ async def _private_choice(session: AsyncSession, person: Person,
 async def private_context(session: AsyncSession, person: Person) -> tuple[Bloc | None, Member | None]:
     """The bloc a private chat is about and the person's membership in it: one query for someone
     who represents a unit (their memberships, latest first), as `group_context` is for a group."""
-    bloc, unit = await _private_choice(session, person, await blocs_of_person(session, person))
+    return await private_context_of(session, person, await blocs_of_person(session, person))
+
+
+_PERSON_AND_BLOCS = (  # a private update's person and their memberships, latest first, in one query
+    select(Person, Bloc, Unit).select_from(Person)
+    .outerjoin(Representative, (col(Representative.person_id) == col(Person.id))
+               & (col(Representative.revoked_at) == None))  # noqa: E711
+    .outerjoin(Bloc, (col(Bloc.id) == col(Representative.bloc_id)) & (col(Bloc.is_active) == True))  # noqa: E712
+    .outerjoin(Unit, col(Unit.id) == col(Representative.unit_id))
+    .where(Person.channel == bindparam("channel"), Person.external_id == bindparam("external_id"))
+    .order_by(col(Representative.joined_at).desc()))
+
+
+async def person_and_blocs(session: AsyncSession, channel: str,
+                           external_id: int) -> tuple[Person | None, list[tuple[Bloc, Unit]]]:
+    """`get_person` and `blocs_of_person` in one round trip (a representative's private update)."""
+    rows = (await session.execute(_PERSON_AND_BLOCS, {"channel": channel, "external_id": external_id})).all()
+    if not rows:
+        return None, []
+    return rows[0][0], [(b, u) for _p, b, u in rows if b is not None and u is not None]
+
+
+async def private_context_of(session: AsyncSession, person: Person,
+                             memberships: list[tuple[Bloc, Unit]]) -> tuple[Bloc | None, Member | None]:
+    """`private_context` with the person's memberships already read (`person_and_blocs`)."""
+    bloc, unit = await _private_choice(session, person, memberships)
     if bloc is None:
         return None, None
     return bloc, await _member(session, bloc, person, unit)

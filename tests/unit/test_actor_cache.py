@@ -105,3 +105,53 @@ async def test_another_process_writing_drops_the_copies(db, db_url, clock, setti
         assert after.member is not None and after.member.role is Role.deputy
     finally:
         await other.dispose()
+
+
+async def test_a_private_first_update_reads_person_and_memberships_in_one_query(db, clock, settings):
+    """A representative's first update in private (an actor-cache miss): one query finds the person,
+    their memberships and so the bloc, unit and role, while nothing about the person changed; a
+    revoked membership and an inactive bloc count for nothing; a new name is still written."""
+    from sqlalchemy import event
+
+    from tests.support.textbloc import CHANNEL
+
+    bloc = await text_bloc(db, clock, settings, reps=2)
+    private = Chat(CHANNEL, bloc.reps[0], True)
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            statements.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with db.session() as session:
+            ActorCache.of(session).entries.clear()
+            actor = await resolve_actor(session, clock, private, bloc.reps[0], "Đại diện 1")
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+    assert len(statements) == 1, statements
+    assert actor.bloc is not None and actor.bloc.id == bloc.bloc_id
+    assert actor.member is not None and actor.member.role is Role.representative and actor.member.unit is not None
+
+    async with db.engine.begin() as conn:  # the second representative's membership is revoked
+        await conn.execute(text("UPDATE representative SET revoked_at = CURRENT_TIMESTAMP "
+                                "WHERE person_id = (SELECT id FROM person WHERE external_id = :x)"),
+                           {"x": bloc.reps[1]})
+    async with db.session() as session:
+        revoked = await resolve_actor(session, clock, Chat(CHANNEL, bloc.reps[1], True), bloc.reps[1], "Đại diện 2")
+    assert revoked.person is not None and (revoked.member is None or revoked.member.unit is None)
+
+    async with db.engine.begin() as conn:  # the bloc is closed: no bloc in private for its members
+        await conn.execute(text("UPDATE bloc SET is_active = :no"), {"no": False})
+    async with db.session() as session:
+        closed = await resolve_actor(session, clock, private, bloc.reps[0], "Đại diện 1")
+    assert closed.person is not None and closed.bloc is None
+
+    async with db.session() as session:  # a new name in private: written, then the memberships read
+        renamed = await resolve_actor(session, clock, private, bloc.reps[0], "Trần Thị Mới")
+    assert renamed.person is not None and renamed.person.full_name == "Trần Thị Mới"
+    async with db.session() as session:
+        name = (await session.execute(text("SELECT full_name FROM person WHERE external_id = :x"),
+                                      {"x": bloc.reps[0]})).scalar()
+    assert name == "Trần Thị Mới"
