@@ -5,7 +5,10 @@
 2. /help and /status through the real Dispatcher (real SQLite, Telegram HTTP replaced by a recorder),
    p50/p99 over N updates, beside a bare aiogram echo handler measured in the same run.
 
-Run: .venv/bin/python bench/bench_core.py [N]
+The process's garbage collector is set as `thidua run` sets it (bot.runner.settle_heap), for the
+echo and for us alike; --gc-defaults leaves Python's defaults (the figures before that change).
+
+Run: .venv/bin/python bench/bench_core.py [N] [--no-startup] [--gc-defaults]
 """
 
 from __future__ import annotations
@@ -182,6 +185,10 @@ if __name__ == "__main__":
     n = int(args[0]) if args else 10000
     if "--no-startup" not in sys.argv:
         asyncio.run(startup_bench())
+    if "--gc-defaults" not in sys.argv:
+        from bot.runner import settle_heap
+
+        settle_heap()
     asyncio.run(dispatcher_bench(n))
     pg = os.environ.get("BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
     try:

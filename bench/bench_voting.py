@@ -13,7 +13,10 @@ reachable). Then every vote is closed and checked: each ballot counted exactly o
 First, one voter at a time: p50 of each ballot step (open, tick, confirm, cast) and its SQL
 statements, beside a bare aiogram callback echo fed one at a time; the group card's edits per vote.
 
-Run: .venv/bin/python bench/bench_voting.py [blocs] [units] [--steps-only]
+The process's garbage collector is set as `thidua run` sets it (bot.runner.settle_heap), for the
+echo and for us alike; --gc-defaults leaves Python's defaults (the figures before that change).
+
+Run: .venv/bin/python bench/bench_voting.py [blocs] [units] [--steps-only] [--gc-defaults]
 """
 
 from __future__ import annotations
@@ -387,6 +390,10 @@ def main() -> None:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     blocs = int(args[0]) if args else 100
     units = int(args[1]) if len(args) > 1 else 14
+    if "--gc-defaults" not in sys.argv:
+        from bot.runner import settle_heap
+
+        settle_heap()
     folder = Path(tempfile.mkdtemp())
     steps = f"sqlite+aiosqlite:///{folder}/steps.sqlite3"
     asyncio.run(upgrade(steps))

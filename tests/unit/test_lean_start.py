@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.fakeapi.zalo import FakeZalo
+from bot.runner import GC_YOUNG
 from storage.db import Database
 from storage.migrate import is_current, script_heads
 
@@ -92,10 +94,12 @@ def _free_port() -> int:
 @pytest.mark.slow
 async def test_zalo_only_serves_zalo_without_aiogram(tmp_path):
     """`thidua run` with ZALO_BOT_TOKEN and no BOT_TOKEN: migrates, polls the (fake) Zalo API,
-    answers a Zalo user, and never imports aiogram (Python's own import log says so)."""
+    answers a Zalo user, and never imports aiogram (Python's own import log says so). Once built,
+    the process settles its heap (bot.runner.settle_heap: the start-up objects frozen out of the
+    garbage collector's walks), and its log says how many objects that froze."""
     token = "8080808080:zalo-only-secret"
     async with FakeZalo(token=token, poll_timeout=0.2) as zalo:
-        env = _env(ZALO_BOT_TOKEN=token, ZALO_API_BASE=zalo.base_url, LOG_LEVEL="WARNING",
+        env = _env(ZALO_BOT_TOKEN=token, ZALO_API_BASE=zalo.base_url, LOG_LEVEL="INFO",
                    DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/zalo.sqlite3", WEBHOOK_HOST="127.0.0.1",
                    WEBHOOK_PORT=str(_free_port()))
         proc = await asyncio.create_subprocess_exec(sys.executable, "-X", "importtime", "-m", "bot", "run",
@@ -112,3 +116,6 @@ async def test_zalo_only_serves_zalo_without_aiogram(tmp_path):
         imported = {line.rsplit("|", 1)[-1].strip() for line in err.decode().splitlines() if "import time:" in line}
         assert "bot.channels.zalo.service" in imported
         assert not {m for m in imported if m.split(".")[0] == "aiogram"}
+        settled = re.search(r"heap settled: (\d+) objects frozen, gc thresholds \((\d+),", err.decode())
+        assert settled is not None, err.decode()[-2000:]
+        assert int(settled.group(1)) > 10_000 and int(settled.group(2)) == GC_YOUNG
