@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import select
 
 from bot.clock import Clock
 from bot.i18n import _
@@ -136,7 +136,11 @@ def _poll_row(poll_id: int) -> None:
 
 
 POLL_MEMO_TTL = 30.0  # seconds
-_VOTERS = select(BallotBox.voters).where(BallotBox.poll_id == bindparam("poll_id"))  # built once
+# The hot statements are Core statements on the tables, built once and run on the session's
+# connection: no ORM compile or execution state for a row we only read columns of or rewrite.
+_BOXES = BallotBox.__table__  # type: ignore[attr-defined]
+_POLLS = Poll.__table__  # type: ignore[attr-defined]
+_VOTERS = select(_BOXES.c.voters).where(_BOXES.c.poll_id == bindparam("poll_id"))
 
 
 def _poll_memo(session: AsyncSession) -> Memo | None:
@@ -162,7 +166,7 @@ async def voter_and_voted(session: AsyncSession, clock: Clock, poll_id: int, per
     memo = _poll_memo(session)
     poll = memo.get(poll_id) if memo is not None else None
     if poll is not None:
-        voters = (await session.execute(_VOTERS, {"poll_id": poll_id})).scalar()
+        voters = (await (await session.connection()).execute(_VOTERS, {"poll_id": poll_id})).scalar()
         if voters is None:
             raise UserError(_("This vote does not exist."))
     else:
@@ -193,17 +197,17 @@ async def voter_at_step(session: AsyncSession, clock: Clock, poll_id: int, perso
     return await voter_for(session, clock, poll_id, person, known, poll=poll)
 
 
-_BOX = select(BallotBox.ballots, BallotBox.voters, BallotBox.cast_at, BallotBox.version) \
-    .where(BallotBox.poll_id == bindparam("poll_id"))
+_BOX = select(_BOXES.c.ballots, _BOXES.c.voters, _BOXES.c.cast_at, _BOXES.c.version) \
+    .where(_BOXES.c.poll_id == bindparam("poll_id"))
 _BOX_LOCKED = _BOX.with_for_update()
 # PostgreSQL: a closer holds the poll row FOR UPDATE while it closes: a cast waits for it here, then
 # sees "closed", so no ballot slips in between the close and the count.
-_POLL_STATE = select(Poll.status, Poll.closing_at).where(Poll.id == bindparam("poll_id")).with_for_update(read=True)
-_PUT = (update(BallotBox)
-        .where(col(BallotBox.poll_id) == bindparam("box"), col(BallotBox.version) == bindparam("was"))
+_POLL_STATE = select(_POLLS.c.status, _POLLS.c.closing_at).where(_POLLS.c.id == bindparam("poll_id")) \
+    .with_for_update(read=True)
+_PUT = (update(_BOXES)
+        .where(_BOXES.c.poll_id == bindparam("box"), _BOXES.c.version == bindparam("was"))
         .values(ballots=bindparam("new_ballots"), voters=bindparam("new_voters"),
-                cast_at=bindparam("new_cast_at"), version=bindparam("new_version"))
-        .execution_options(synchronize_session=False))
+                cast_at=bindparam("new_cast_at"), version=bindparam("new_version")))
 
 
 async def _poll_at_cast(session: AsyncSession, poll_id: int) -> Poll:
@@ -215,7 +219,7 @@ async def _poll_at_cast(session: AsyncSession, poll_id: int) -> Poll:
     memo = _poll_memo(session)
     poll = memo.get(poll_id) if memo is not None else None
     if not is_sqlite(session):
-        state = (await session.execute(_POLL_STATE, {"poll_id": poll_id})).first()
+        state = (await (await session.connection()).execute(_POLL_STATE, {"poll_id": poll_id})).first()
         if state is None:
             raise UserError(_("This vote does not exist."))
         if poll is not None and (poll.status, poll.closing_at) != tuple(state):
@@ -238,7 +242,8 @@ async def cast(session: AsyncSession, clock: Clock, poll_id: int, person: Person
     await begin_write(session)
     try:
         poll = await _poll_at_cast(session, poll_id)
-        box = (await session.execute(_BOX if is_sqlite(session) else _BOX_LOCKED, {"poll_id": poll_id})).first()
+        conn = await session.connection()
+        box = (await conn.execute(_BOX if is_sqlite(session) else _BOX_LOCKED, {"poll_id": poll_id})).first()
         if box is None:
             raise UserError(_("This vote does not exist."))
         voter = await voter_for(session, clock, poll_id, person, known, poll=poll)
@@ -260,8 +265,8 @@ async def cast(session: AsyncSession, clock: Clock, poll_id: int, person: Person
         ballots = sorted([*ballots, [ballot_id, chosen]], key=lambda b: b[0])
     voters = sorted([*voters, unit.id])
     cast_at = sorted([*(cast_at or []), cast_minute(clock.now())])  # sorted: names nobody
-    put = await session.execute(_PUT, {"box": poll_id, "was": version, "new_ballots": ballots, "new_voters": voters,
-                                       "new_cast_at": cast_at, "new_version": version + 1})
+    put = await conn.execute(_PUT, {"box": poll_id, "was": version, "new_ballots": ballots, "new_voters": voters,
+                                    "new_cast_at": cast_at, "new_version": version + 1})
     if rowcount(put) != 1:  # cannot happen under the lock; never count a ballot that was not stored
         await abort(session)
         raise RuntimeError("the ballot box changed under the write lock")
