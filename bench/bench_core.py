@@ -6,7 +6,9 @@
    p50/p99 over N updates, beside a bare aiogram echo handler measured in the same run.
 
 The process's garbage collector is set as `thidua run` sets it (bot.runner.settle_heap), for the
-echo and for us alike; --gc-defaults leaves Python's defaults (the figures before that change).
+echo and for us alike; --gc-defaults leaves Python's defaults (the figures before that change). The
+bare echo is also measured as shipped (Python's defaults; bench/gcmode.py), the p99 ratio against it
+in brackets.
 
 Run: .venv/bin/python bench/bench_core.py [N] [--no-startup] [--gc-defaults]
 """
@@ -36,6 +38,9 @@ from bot.config import Settings  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from tests.support.flow import Flow  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from gcmode import python_defaults  # noqa: E402
 
 
 def pct(values: list[float], q: float) -> float:
@@ -83,18 +88,25 @@ async def dispatcher_bench(n: int, url: str | None = None) -> None:
     await measure(flow, head, flow.group, "/help", 200)  # warm-up
     await measure(flow, head, flow.group, "/status", 200)
     await measure(echo_flow, head, flow.group, "/help", 200)
-    results: dict[str, list[float]] = {"/help (group)": [], "/status (group)": [], "bare aiogram echo": []}
-    # Interleaved in small rounds, so that a busy neighbour on the machine weighs on all three alike.
+    shipped = "bare echo, gc defaults"
+    results: dict[str, list[float]] = {"/help (group)": [], "/status (group)": [], "bare aiogram echo": [],
+                                       shipped: []}
+    # Interleaved in small rounds, so that a busy neighbour on the machine weighs on all alike. The
+    # bare echo runs twice: under this process's collector settings, and as shipped (Python's).
     for _ in range(max(1, n // 50)):
         results["/help (group)"] += await measure(flow, head, flow.group, "/help", 50)
         results["/status (group)"] += await measure(flow, head, flow.group, "/status", 50)
         results["bare aiogram echo"] += await measure(echo_flow, head, flow.group, "/help", 50)
+        with python_defaults():
+            results[shipped] += await measure(echo_flow, head, flow.group, "/help", 50)
     base = statistics.median(results["bare aiogram echo"])
     base99 = pct(results["bare aiogram echo"], 0.99)
+    ship99 = pct(results[shipped], 0.99)
     print(f"dispatcher, {len(results['/help (group)'])} updates each, real {label}, HTTP recorder:")
     for name, values in results.items():
-        print(f"  {name:20s} p50 {statistics.median(values):6.2f} ms  p99 {pct(values, 0.99):6.2f} ms  "
-              f"p50/bare p50 {statistics.median(values) / base:5.1f}x  p99/bare p99 {pct(values, 0.99) / base99:5.1f}x")
+        p50, p99 = statistics.median(values), pct(values, 0.99)
+        print(f"  {name:22s} p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  p50/bare p50 {p50 / base:5.1f}x  "
+              f"p99/bare p99 {p99 / base99:5.1f}x  (p99/as shipped {p99 / ship99:4.1f}x)")
     await db.dispose()
 
 

@@ -114,7 +114,10 @@ async def seed(db: Database, clock, blocs: int, units: int) -> list[tuple[Bloc, 
     return out
 
 
-async def voting_run(label: str, url: str, blocs: int, units: int) -> float:
+async def voting_run(label: str, url: str, blocs: int, units: int,
+                     ceilings: tuple[float, float] | None = None) -> float:
+    """`ceilings`: ballots/s of the bare echo (4 callbacks a ballot) under this process's collector
+    settings and as shipped (Python's defaults)."""
     db = Database(url, pool_size=20, max_overflow=40) if not url.startswith("sqlite") else Database(url)
     clock = SystemClock()
     settings = Settings(_env_file=None, bot_token="1:x", database_url=url)
@@ -204,6 +207,9 @@ async def voting_run(label: str, url: str, blocs: int, units: int) -> float:
     print(f"{label}: {blocs} blocs x {units} units = {total} ballots, all at once, 4 updates each, "
           f"<= {INFLIGHT} updates in flight")
     print(f"  {total / elapsed:8.1f} ballots/s   ({elapsed:.2f} s wall)")
+    if ceilings:
+        print(f"  share of the bare-echo ceiling: {100 * total / elapsed / ceilings[0]:.0f}% "
+              f"(of bare aiogram as shipped: {100 * total / elapsed / ceilings[1]:.0f}%)")
     print(f"  cast update   p50 {statistics.median(cast_ms):8.2f} ms   p99 {pct(cast_ms, 0.99):8.2f} ms")
     print(f"  whole ballot  p50 {statistics.median(ballot_ms):8.2f} ms   p99 {pct(ballot_ms, 0.99):8.2f} ms")
     print(f"  counted exactly once: {exact}/{len(polls)} votes match the ballots cast "
@@ -352,7 +358,7 @@ async def echo_sequential(n: int) -> float:
     return statistics.median(latencies)
 
 
-async def echo_run(n: int) -> float:
+async def echo_run(n: int) -> tuple[float, float]:
     """A bare aiogram Dispatcher answering callbacks, fed the same way, concurrently."""
     dp, flow, update = echo_dispatcher()
     latencies: list[float] = []
@@ -370,8 +376,8 @@ async def echo_run(n: int) -> float:
     elapsed = time.perf_counter() - start
     p50 = statistics.median(latencies)
     print(f"bare aiogram callback echo: {n} callbacks at once: {n / elapsed:8.1f} /s   "
-          f"p50 {p50:6.2f} ms   p99 {pct(latencies, 0.99):6.2f} ms")
-    return p50
+          f"p50 {p50:6.2f} ms   p99 {pct(latencies, 0.99):6.2f} ms   (ceiling {n / elapsed / 4:.1f} ballots/s)")
+    return p50, n / elapsed / 4
 
 
 async def pg_url() -> str | None:
@@ -402,9 +408,16 @@ def main() -> None:
         return
     url = f"sqlite+aiosqlite:///{folder}/bench.sqlite3"
     asyncio.run(upgrade(url))
-    echo = asyncio.run(echo_run(blocs * units))
-    sqlite_p50 = asyncio.run(voting_run("SQLite", url, blocs, units))
-    print(f"  ratio cast p50 / bare echo p50: {sqlite_p50 / echo:.1f}x")
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from gcmode import python_defaults
+
+    print("bare aiogram as shipped (Python's garbage-collector defaults):")
+    with python_defaults():
+        shipped, shipped_ceiling = asyncio.run(echo_run(blocs * units))
+    print("bare aiogram under this process's collector settings:")
+    echo, ceiling = asyncio.run(echo_run(blocs * units))
+    sqlite_p50 = asyncio.run(voting_run("SQLite", url, blocs, units, (ceiling, shipped_ceiling)))
+    print(f"  ratio cast p50 / bare echo p50: {sqlite_p50 / echo:.1f}x (as shipped: {sqlite_p50 / shipped:.1f}x)")
     for n in (14, 200):
         one = f"sqlite+aiosqlite:///{folder}/open{n}.sqlite3"
         asyncio.run(upgrade(one))
@@ -415,8 +428,8 @@ def main() -> None:
 
         pg = databases.create_pg_database(base)  # a throwaway database, migrated
         try:
-            pg_p50 = asyncio.run(voting_run("PostgreSQL", pg, blocs, units))
-            print(f"  ratio cast p50 / bare echo p50: {pg_p50 / echo:.1f}x")
+            pg_p50 = asyncio.run(voting_run("PostgreSQL", pg, blocs, units, (ceiling, shipped_ceiling)))
+            print(f"  ratio cast p50 / bare echo p50: {pg_p50 / echo:.1f}x (as shipped: {pg_p50 / shipped:.1f}x)")
         finally:
             databases.drop_pg_database(base, pg)
 
