@@ -10,6 +10,9 @@ aiogram callback echo (one handler answering the callback) measured in the same 
 and on PostgreSQL (TEST_DATABASE_URL, else postgresql+asyncpg://postgres@127.0.0.1:5432/test, if
 reachable). Then every vote is closed and checked: each ballot counted exactly once.
 
+Beside the bare echo, a bare aiogram "ballot tick" (answer the callback, edit the message into a
+new 15-button ballot, nothing else) under the same load: what aiogram itself allows a ballot step.
+
 First, one voter at a time: p50 of each ballot step (open, tick, confirm, cast) and its SQL
 statements, beside a bare aiogram callback echo fed one at a time; the group card's edits per vote.
 
@@ -36,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from aiogram import Dispatcher, F, Router  # noqa: E402
 from aiogram.fsm.storage.memory import MemoryStorage  # noqa: E402
-from aiogram.types import CallbackQuery, Chat, Message, Update, User  # noqa: E402
+from aiogram.types import CallbackQuery, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
 from bot.app import build_dispatcher  # noqa: E402
@@ -115,9 +118,9 @@ async def seed(db: Database, clock, blocs: int, units: int) -> list[tuple[Bloc, 
 
 
 async def voting_run(label: str, url: str, blocs: int, units: int,
-                     ceilings: tuple[float, float] | None = None) -> float:
+                     ceilings: tuple[float, float, float] | None = None) -> float:
     """`ceilings`: ballots/s of the bare echo (4 callbacks a ballot) under this process's collector
-    settings and as shipped (Python's defaults)."""
+    settings and as shipped (Python's defaults), and of the bare ballot tick (answer + edit)."""
     db = Database(url, pool_size=20, max_overflow=40) if not url.startswith("sqlite") else Database(url)
     clock = SystemClock()
     settings = Settings(_env_file=None, bot_token="1:x", database_url=url)
@@ -209,7 +212,8 @@ async def voting_run(label: str, url: str, blocs: int, units: int,
     print(f"  {total / elapsed:8.1f} ballots/s   ({elapsed:.2f} s wall)")
     if ceilings:
         print(f"  share of the bare-echo ceiling: {100 * total / elapsed / ceilings[0]:.0f}% "
-              f"(of bare aiogram as shipped: {100 * total / elapsed / ceilings[1]:.0f}%)")
+              f"(of bare aiogram as shipped: {100 * total / elapsed / ceilings[1]:.0f}%; of the bare ballot tick's: "
+              f"{100 * total / elapsed / ceilings[2]:.0f}%)")
     print(f"  cast update   p50 {statistics.median(cast_ms):8.2f} ms   p99 {pct(cast_ms, 0.99):8.2f} ms")
     print(f"  whole ballot  p50 {statistics.median(ballot_ms):8.2f} ms   p99 {pct(ballot_ms, 0.99):8.2f} ms")
     print(f"  counted exactly once: {exact}/{len(polls)} votes match the ballots cast "
@@ -322,9 +326,24 @@ async def steps_run(label: str, url: str, polls_n: int = 20, units: int = 14) ->
     return out
 
 
-def echo_dispatcher() -> tuple[Dispatcher, Flow, Callable[..., Update]]:
-    """A bare aiogram Dispatcher whose one handler answers the callback, the recorder's bot to feed it
-    with (Flow: only its recorder and bot are used), and the i-th callback update."""
+BALLOT_TEXT = ("🗳 <b>Bầu đơn vị đề nghị tặng Cờ thi đua</b> — Khối thi đua các TTYT\n"
+               "Bạn bỏ phiếu thay mặt <b>TTYT huyện số 3</b>. Đánh dấu tối đa 1, rồi bấm “Tiếp ▶”.\n"
+               "Hạn: 17:00 ngày 05/12/2026\nĐã chọn: 1/1")
+
+
+def _ballot_keyboard(tick: int) -> InlineKeyboardMarkup:
+    rows = [[InlineKeyboardButton(text=f"{'☑' if i == tick else '☐'} TTYT huyện số {i + 1}",
+                                  callback_data=f"vt:12:{1 << tick:x}:{i}")] for i in range(14)]
+    rows.append([InlineKeyboardButton(text="Tiếp ▶", callback_data=f"vc:12:{1 << tick:x}")])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def echo_dispatcher(shape: str = "answer") -> tuple[Dispatcher, Flow, Callable[..., Update]]:
+    """A bare aiogram Dispatcher, the recorder's bot to feed it with (Flow: only its recorder and bot
+    are used), and the i-th callback update. `shape` "answer": its one handler answers the callback
+    (the bare echo). "ballot": it does what a ballot tick does with Telegram and nothing else: the
+    callback arrives on a 15-button ballot, and the handler answers it and edits the message into a
+    new 15-button ballot (no database, no dialog): the floor aiogram itself sets for a ballot step."""
     dp = Dispatcher(storage=MemoryStorage())
     router = Router()
 
@@ -332,16 +351,30 @@ def echo_dispatcher() -> tuple[Dispatcher, Flow, Callable[..., Update]]:
     async def echo(callback: CallbackQuery) -> None:
         await callback.answer("ok")
 
+    @router.callback_query(F.data.startswith("vt:"))
+    async def tick(callback: CallbackQuery) -> None:
+        await callback.answer()
+        assert isinstance(callback.message, Message) and callback.data is not None
+        index = int(callback.data.rsplit(":", 1)[1])
+        await callback.message.edit_text(BALLOT_TEXT, reply_markup=_ballot_keyboard(index))
+
     dp.include_router(router)
     holder = type("A", (), {})()
     holder.dp, holder.clock = dp, SystemClock()
+    ballot = _ballot_keyboard(0)
 
     def update(i: int, user_id: int = 50_000) -> Update:
         user = User(id=user_id, is_bot=False, first_name="x")
         chat = Chat(id=user.id, type="private")
-        message = Message(message_id=i + 1, date=holder.clock.now(), chat=chat, text="ballot")
+        if shape == "ballot":
+            message = Message(message_id=i + 1, date=holder.clock.now(), chat=chat, text=BALLOT_TEXT,
+                              reply_markup=ballot)
+            data = f"vt:12:1:{i % 14}"
+        else:
+            message = Message(message_id=i + 1, date=holder.clock.now(), chat=chat, text="ballot")
+            data = "vk:1"
         return Update(update_id=i + 1, callback_query=CallbackQuery(id=str(i), from_user=user, chat_instance="c",
-                                                                    message=message, data="vk:1"))
+                                                                    message=message, data=data))
 
     return dp, Flow(holder), update
 
@@ -358,9 +391,10 @@ async def echo_sequential(n: int) -> float:
     return statistics.median(latencies)
 
 
-async def echo_run(n: int) -> tuple[float, float]:
-    """A bare aiogram Dispatcher answering callbacks, fed the same way, concurrently."""
-    dp, flow, update = echo_dispatcher()
+async def echo_run(n: int, shape: str = "answer") -> tuple[float, float]:
+    """A bare aiogram Dispatcher answering callbacks (`shape`: see echo_dispatcher), fed the same way,
+    concurrently."""
+    dp, flow, update = echo_dispatcher(shape)
     latencies: list[float] = []
     sem = asyncio.Semaphore(INFLIGHT)
 
@@ -375,7 +409,8 @@ async def echo_run(n: int) -> tuple[float, float]:
     await asyncio.gather(*[one(i) for i in range(n)])
     elapsed = time.perf_counter() - start
     p50 = statistics.median(latencies)
-    print(f"bare aiogram callback echo: {n} callbacks at once: {n / elapsed:8.1f} /s   "
+    label = "bare aiogram callback echo" if shape == "answer" else "bare aiogram ballot tick "
+    print(f"{label}: {n} callbacks at once: {n / elapsed:8.1f} /s   "
           f"p50 {p50:6.2f} ms   p99 {pct(latencies, 0.99):6.2f} ms   (ceiling {n / elapsed / 4:.1f} ballots/s)")
     return p50, n / elapsed / 4
 
@@ -416,7 +451,9 @@ def main() -> None:
         shipped, shipped_ceiling = asyncio.run(echo_run(blocs * units))
     print("bare aiogram under this process's collector settings:")
     echo, ceiling = asyncio.run(echo_run(blocs * units))
-    sqlite_p50 = asyncio.run(voting_run("SQLite", url, blocs, units, (ceiling, shipped_ceiling)))
+    _tick, floor = asyncio.run(echo_run(blocs * units, "ballot"))  # answer + edit into a 15-button ballot
+    ceilings = (ceiling, shipped_ceiling, floor)
+    sqlite_p50 = asyncio.run(voting_run("SQLite", url, blocs, units, ceilings))
     print(f"  ratio cast p50 / bare echo p50: {sqlite_p50 / echo:.1f}x (as shipped: {sqlite_p50 / shipped:.1f}x)")
     for n in (14, 200):
         one = f"sqlite+aiosqlite:///{folder}/open{n}.sqlite3"
@@ -428,7 +465,7 @@ def main() -> None:
 
         pg = databases.create_pg_database(base)  # a throwaway database, migrated
         try:
-            pg_p50 = asyncio.run(voting_run("PostgreSQL", pg, blocs, units, (ceiling, shipped_ceiling)))
+            pg_p50 = asyncio.run(voting_run("PostgreSQL", pg, blocs, units, ceilings))
             print(f"  ratio cast p50 / bare echo p50: {pg_p50 / echo:.1f}x (as shipped: {pg_p50 / shipped:.1f}x)")
         finally:
             databases.drop_pg_database(base, pg)
