@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.clock import Clock
-from storage.db import rowcount
+from storage.db import rowcount, write
 from storage.models import SharedFile
 
 LINK_TTL = timedelta(days=7)
@@ -33,11 +33,14 @@ def media_type(filename: str) -> str:
 
 async def share(session: AsyncSession, clock: Clock, filename: str, content: bytes,
                 ttl: timedelta = LINK_TTL) -> str:
+    """Store the file; its token. A write transaction of its own (begin_write commits whatever the
+    update had read so far): on SQLite, an INSERT flushed into a read transaction that another
+    connection wrote past fails at once with "database is locked" (the sandbox's vote results did)."""
     token = secrets.token_urlsafe(16)
     now = clock.now()
-    session.add(SharedFile(token_hash=_hash(token), filename=filename[:255], media_type=media_type(filename),
-                           content=content, created_at=now, expires_at=now + ttl))
-    await session.commit()
+    async with write(session):
+        session.add(SharedFile(token_hash=_hash(token), filename=filename[:255], media_type=media_type(filename),
+                               content=content, created_at=now, expires_at=now + ttl))
     return token
 
 
@@ -52,8 +55,8 @@ async def fetch(session: AsyncSession, clock: Clock, token: str) -> SharedFile |
 
 async def prune(session: AsyncSession, clock: Clock) -> int:
     """Drop the files whose links have expired."""
-    result = await session.execute(delete(SharedFile).where(col(SharedFile.expires_at) <= clock.now()))
-    await session.commit()
+    async with write(session):
+        result = await session.execute(delete(SharedFile).where(col(SharedFile.expires_at) <= clock.now()))
     return rowcount(result)
 
 

@@ -65,3 +65,23 @@ async def test_without_a_public_address_the_bot_says_so(db, clock, settings):
     assert "xuat.xlsx" in front.last_to(5) and "PUBLIC_BASE_URL" in front.last_to(5) and "http" not in front.last_to(5)
     async with db.session() as session:
         assert (await session.execute(select(SharedFile))).scalars().all() == []
+
+
+async def test_sharing_after_reads_that_another_writer_passed_does_not_fail(db, clock):
+    """An update that has read (its read transaction open) and then shares a file, while another
+    connection has written meanwhile: the link is made, nothing fails. Flushed into the stale read
+    transaction, SQLite refused the INSERT at once ("database is locked"), as the sandbox's vote
+    results once did."""
+    from sqlalchemy import text
+
+    from bot.services import files
+
+    async with db.session() as session:
+        await session.execute(text("SELECT count(*) FROM shared_file"))  # the update's reads so far
+        async with db.session() as other:  # another update writes and commits meanwhile
+            await files.share(other, clock, "khac.docx", b"other")
+        token = await files.share(session, clock, "bien-ban.docx", b"minutes")
+    async with db.session() as session:
+        found = await files.fetch(session, clock, token)
+        assert found is not None and found.content == b"minutes"
+        assert len((await session.execute(select(SharedFile))).scalars().all()) == 2
