@@ -7,6 +7,7 @@ import logging
 from aiogram import Router
 from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.i18n import normalize_locale, use_locale
 from bot.services.errors import UserError
@@ -17,12 +18,20 @@ log = logging.getLogger(__name__)
 router = Routes("errors")
 
 
+def _loaded(row, name: str):
+    """An attribute of the update's person or bloc, or None when it can no longer be read: a failed
+    commit rolled the session back and expired the row, and a detached row cannot load it again
+    (the apology must still go out, in the default language)."""
+    try:
+        return getattr(row, name) if row is not None else None
+    except SQLAlchemyError:
+        return None
+
+
 def _locale(data: dict) -> str:
-    person, bloc = data.get("person"), data.get("bloc")
     settings = data.get("settings")
     default = settings.default_locale if settings else "vi"
-    return normalize_locale((person.locale if person and person.locale else None) or (bloc.locale if bloc else None),
-                            default)
+    return normalize_locale(_loaded(data.get("person"), "locale") or _loaded(data.get("bloc"), "locale"), default)
 
 
 async def _tell(event: ErrorEvent, text: str) -> None:
