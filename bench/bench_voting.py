@@ -245,7 +245,7 @@ async def opening_run(label: str, url: str, units: int) -> None:
             await svc.cast(s, clock, poll.id, person, sorted(rng.sample(range(units), 3)))
     async with db.session() as s:
         await svc.close_vote(s, clock, poll.id)
-    keys = [x for x in flow.sent if x.text and x.text.startswith("🔑") and f"K{poll.id}-" in x.text]
+    keys = [x for x in flow.sent if x.text and x.text.startswith("🔑") and f"<code>K{poll.id}-" in x.text]
     datas = []
     for key in keys[:poll.committee_k]:
         markup = flow.messages[(key.chat_id, key.message_id)].reply_markup

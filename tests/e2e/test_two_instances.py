@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -116,7 +117,9 @@ def key_messages(tg, reps, poll: int) -> dict[int, dict]:
     out = {}
     for user in reps:
         for m in tg.messages(user["id"], from_bot=True):
-            if (m.get("text") or "").startswith("🔑") and f"K{poll}-" in (m.get("text") or ""):
+            text = m.get("text") or ""
+            # the code starts its own line; "K2-" may also occur inside another vote's random code
+            if text.startswith("🔑") and re.search(rf"(?:\n|<code>)K{poll}-", text):
                 out[user["id"]] = m
     return out
 

@@ -55,7 +55,7 @@ async def press(flow, user, sent, kind, index=None):
 def key_messages(flow, poll_id):
     """The key-share messages the committee got in private: [(chat id, Sent)]."""
     return [s for s in flow.sent if s.method == "sendMessage" and s.text and s.text.startswith("🔑")
-            and f"K{poll_id}-" in s.text]
+            and f"<code>K{poll_id}-" in s.text]  # the code's own start: "K12-" may occur inside another code
 
 
 async def open_box(flow, poll_id, members=2):
