@@ -48,7 +48,7 @@ class ActionData:
         for name in names:
             parts.append(_encode(getattr(self, name), name, type(self)))
         data = SEP.join(parts)
-        if len(data) > MAX_BYTES // 4 and len(data.encode("utf-8")) > MAX_BYTES:  # 4 bytes per char at most
+        if len(data.encode("utf-8")) > MAX_BYTES:
             raise ValueError(f"{type(self).__name__} packs to more than {MAX_BYTES} bytes: {len(data.encode())}")
         return data
 
