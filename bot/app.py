@@ -36,11 +36,12 @@ from bot.conversations.table import build_table
 from bot.outbox import OutboxService, OutboxWorker
 from bot.services.ballot_box import KeyVault
 from bot.services.vault import make_vault
-from storage.db import Database
+from storage.db import Database, retry_wal_truncation
 
 log = logging.getLogger(__name__)
 CARD_DELAY = 3.0  # seconds a card may lag behind a change that marked it (Telegram: 20 edits/min per group)
 CARD_TICK = 1.0  # seconds between two looks at the marked cards
+WAL_RETRY = 10.0  # seconds between two tries to cut a -wal that a reader held up (SQLite)
 _TELEGRAM_NAMES = ("build_dispatcher", "make_bot", "make_storage", "prepare", "on_startup")
 
 
@@ -190,8 +191,15 @@ async def flush_cards(app: App) -> None:
     await app.cards.flush()
 
 
+async def cut_wal(app: App) -> None:
+    """A -wal cut that a reader held up after a count (storage.db.truncate_wal), done once it can be."""
+    await retry_wal_truncation(app.db)
+
+
 def schedule_jobs(app: App) -> None:
     app.scheduler.add_job(run_job, "interval", seconds=CARD_TICK, args=(app, flush_cards), id="cards:flush",
+                          coalesce=True, max_instances=1, replace_existing=True)
+    app.scheduler.add_job(run_job, "interval", seconds=WAL_RETRY, args=(app, cut_wal), id="wal:cut",
                           coalesce=True, max_instances=1, replace_existing=True)
     for seconds, job in app.table.jobs:
         name = f"{getattr(job, '__module__', '')}.{getattr(job, '__qualname__', repr(job))}"

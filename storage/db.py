@@ -436,11 +436,49 @@ async def write(session: AsyncSession) -> AsyncIterator[AsyncSession]:
     await session.commit()
 
 
-async def truncate_wal(session_or_db) -> None:
+WAL_CUT_WAIT_MS = 1000  # how long cutting the -wal waits for readers before the retry job takes over
+_WAL_PENDING: weakref.WeakSet[Any] = weakref.WeakSet()  # engines whose -wal could not be cut yet
+
+
+async def truncate_wal(session_or_db) -> bool:
     """SQLite: fold the -wal file into the database and cut it to zero bytes (old page versions,
-    e.g. of a ballot box, do not stay behind in it). PostgreSQL: nothing to do here."""
+    e.g. of a ballot box, do not stay behind in it). True when it is cut (PostgreSQL: nothing to do).
+
+    A reader whose transaction began before the last commit (another update, mid-way) still reads
+    pages of the -wal, and SQLite cannot cut it until that reader ends: the checkpoint waits for it
+    up to WAL_CUT_WAIT_MS (not the connections' 15 s busy timeout: the count's results wait on this),
+    then returns False, says so in the log, and leaves the engine marked: `retry_wal_truncation`
+    (a periodic job of the app) cuts it as soon as the readers are gone."""
     engine = getattr(session_or_db, "engine", None) or getattr(session_or_db, "bind", None)
     if engine is None or engine.dialect.name != "sqlite":
-        return
+        return True
     async with engine.connect() as conn:
-        await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        await conn.exec_driver_sql(f"PRAGMA busy_timeout={WAL_CUT_WAIT_MS}")
+        try:
+            busy, frames, moved = (await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).one()
+        finally:
+            await conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    sync = engine.sync_engine
+    if busy:
+        if sync not in _WAL_PENDING:
+            log.warning("the -wal could not be cut yet (%s of its %s frames folded into the database): a reader "
+                        "began before the last commit; retried until it is cut", moved, frames)
+        _WAL_PENDING.add(sync)
+        return False
+    if sync in _WAL_PENDING:
+        _WAL_PENDING.discard(sync)
+        log.info("the -wal was cut on a retry")
+    return True
+
+
+def wal_cut_pending(session_or_db) -> bool:
+    """Is a cut of this engine's -wal still owed (see truncate_wal)?"""
+    engine = getattr(session_or_db, "engine", None) or getattr(session_or_db, "bind", None)
+    return engine is not None and engine.sync_engine in _WAL_PENDING
+
+
+async def retry_wal_truncation(session_or_db) -> bool:
+    """The periodic job's pass: cut the -wal if a cut is owed. True when nothing is owed any more."""
+    if not wal_cut_pending(session_or_db):
+        return True
+    return await truncate_wal(session_or_db)

@@ -95,4 +95,5 @@ async def test_shutdown_edits_what_is_still_marked(flow):
 def test_the_refresher_runs_on_the_apps_scheduler(flow):
     schedule_jobs(flow.app)
     assert flow.app.scheduler.get_job("cards:flush") is not None
+    assert flow.app.scheduler.get_job("wal:cut") is not None  # a -wal cut that a reader held up (storage.db)
     assert isinstance(flow.app.cards, CardRefresher)
