@@ -313,6 +313,8 @@ async def steps_run(label: str, url: str, polls_n: int = 20, units: int = 14) ->
                      - before)
         flow.sent.clear()
     echo = await echo_sequential(len(steps["cast"]))
+    floor_tick = await echo_sequential(len(steps["cast"]), "ballot")
+    floor_cast = await echo_sequential(len(steps["cast"]), "cast", db)
     print(f"{label}: ballot steps one voter at a time ({len(steps['cast'])} ballots), bare echo p50 {echo:.2f} ms:")
     out = {}
     for name, values in steps.items():
@@ -321,6 +323,11 @@ async def steps_run(label: str, url: str, polls_n: int = 20, units: int = 14) ->
         print(f"  {name:8s} p50 {p50:6.2f} ms  p99 {pct(values, 0.99):6.2f} ms  = {p50 / echo:5.1f}x bare echo p50  "
               f"SQL statements {statistics.median(sql[name]):.0f}")
     print(f"  group card edits per vote of {units} casts: {statistics.median(edits):.0f}")
+    print(f"  floors, one at a time: bare aiogram ballot tick p50 {floor_tick:.2f} ms = {floor_tick / echo:.1f}x; "
+          f"bare cast (aiogram + one write transaction, read and rewrite one row) p50 {floor_cast:.2f} ms = "
+          f"{floor_cast / echo:.1f}x bare echo p50")
+    print(f"  tick / bare ballot tick: {out['tick'] / floor_tick:.1f}x; "
+          f"cast / bare cast: {out['cast'] / floor_cast:.1f}x")
     event.remove(db.engine.sync_engine, "before_cursor_execute", count)
     await db.dispose()
     return out
@@ -338,14 +345,43 @@ def _ballot_keyboard(tick: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def echo_dispatcher(shape: str = "answer") -> tuple[Dispatcher, Flow, Callable[..., Update]]:
+FLOOR_BOX = "bench_floor_box"  # the bare cast's one-row box (a scratch table of the steps' database)
+RECEIPT_TEXT = ("✅ Đã bỏ phiếu thay mặt <b>TTYT huyện số 3</b>.\nMã biên nhận: <code>ABCDE-FGHIJ</code>\n"
+                "Đã bỏ: 4/14 đơn vị.")
+
+
+def echo_dispatcher(shape: str = "answer",
+                    db: Database | None = None) -> tuple[Dispatcher, Flow, Callable[..., Update]]:
     """A bare aiogram Dispatcher, the recorder's bot to feed it with (Flow: only its recorder and bot
     are used), and the i-th callback update. `shape` "answer": its one handler answers the callback
     (the bare echo). "ballot": it does what a ballot tick does with Telegram and nothing else: the
     callback arrives on a 15-button ballot, and the handler answers it and edits the message into a
-    new 15-button ballot (no database, no dialog): the floor aiogram itself sets for a ballot step."""
+    new 15-button ballot (no database, no dialog): the floor aiogram itself sets for a ballot step.
+    "cast" (needs `db`): the least a cast can do with the stack the design card binds (aiogram,
+    SQLAlchemy's async session): in one write transaction (storage.db.write: BEGIN IMMEDIATE on
+    SQLite) read one row and rewrite it guarded by its version, commit, then answer the callback and
+    edit the ballot into a short receipt. No dialog, no rules, no sealing, no cache."""
     dp = Dispatcher(storage=MemoryStorage())
     router = Router()
+
+    if db is not None:
+        from sqlalchemy import text
+
+        from storage.db import write
+
+        read = text(f"SELECT ballots, version FROM {FLOOR_BOX} WHERE id = 1")
+        put = text(f"UPDATE {FLOOR_BOX} SET ballots = :ballots, version = :new WHERE id = 1 AND version = :was")
+
+        @router.callback_query(F.data.startswith("vx:"))
+        async def cast(callback: CallbackQuery) -> None:
+            async with db.session() as session:
+                async with write(session):
+                    conn = await session.connection()
+                    ballots, version = (await conn.execute(read)).one()
+                    await conn.execute(put, {"ballots": ballots, "new": version + 1, "was": version})
+            await callback.answer()
+            assert isinstance(callback.message, Message)
+            await callback.message.edit_text(RECEIPT_TEXT)
 
     @router.callback_query(F.data.startswith("vk:"))
     async def echo(callback: CallbackQuery) -> None:
@@ -366,10 +402,10 @@ def echo_dispatcher(shape: str = "answer") -> tuple[Dispatcher, Flow, Callable[.
     def update(i: int, user_id: int = 50_000) -> Update:
         user = User(id=user_id, is_bot=False, first_name="x")
         chat = Chat(id=user.id, type="private")
-        if shape == "ballot":
+        if shape in ("ballot", "cast"):
             message = Message(message_id=i + 1, date=holder.clock.now(), chat=chat, text=BALLOT_TEXT,
                               reply_markup=ballot)
-            data = f"vt:12:1:{i % 14}"
+            data = f"vt:12:1:{i % 14}" if shape == "ballot" else "vx:12:1"
         else:
             message = Message(message_id=i + 1, date=holder.clock.now(), chat=chat, text="ballot")
             data = "vk:1"
@@ -379,9 +415,20 @@ def echo_dispatcher(shape: str = "answer") -> tuple[Dispatcher, Flow, Callable[.
     return dp, Flow(holder), update
 
 
-async def echo_sequential(n: int) -> float:
-    """The bare aiogram callback echo, one update at a time: p50 ms."""
-    dp, flow, update = echo_dispatcher()
+async def echo_sequential(n: int, shape: str = "answer", db: Database | None = None) -> float:
+    """The bare aiogram callback echo (or another `shape` of echo_dispatcher), one update at a time:
+    p50 ms."""
+    if db is not None:
+        from sqlalchemy import text
+
+        async with db.session() as session:
+            await session.execute(text(f"CREATE TABLE IF NOT EXISTS {FLOOR_BOX} "
+                                       "(id INTEGER PRIMARY KEY, ballots TEXT NOT NULL, version INTEGER NOT NULL)"))
+            await session.execute(text(f"DELETE FROM {FLOOR_BOX}"))
+            await session.execute(text(f"INSERT INTO {FLOOR_BOX} VALUES (1, :ballots, 0)"),
+                                  {"ballots": "[" + ",".join(['"' + "x" * 120 + '"'] * 14) + "]"})
+            await session.commit()
+    dp, flow, update = echo_dispatcher(shape, db)
     latencies = []
     for i in range(n):
         one = update(i)
