@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from bot.clock import Clock
-from storage.db import abort, begin_write
+from storage.db import abort, begin_write, write
 from storage.models import Person
 
 _PERSON = select(Person).where(Person.channel == bindparam("channel"), Person.external_id == bindparam("external_id"))
@@ -69,15 +69,17 @@ def changes(person: Person, full_name: str, username: str | None, language_code:
 
 
 async def set_person_locale(session: AsyncSession, person: Person, locale: str) -> None:
-    person.locale = locale
-    session.add(person)
-    await session.commit()
+    """In a write transaction of its own (what the update read before is committed first): flushed
+    into a read transaction that another writer has passed, SQLite would refuse the UPDATE."""
+    async with write(session):
+        person.locale = locale
+        session.add(person)
 
 
 async def mark_blocked(session: AsyncSession, external_id: int, blocked: bool, channel: str = "telegram") -> None:
-    person = await get_person(session, external_id, channel)
-    if person is not None and person.blocked != blocked:
-        person.blocked = blocked
-        if not blocked:
-            person.started = True
-        await session.commit()
+    async with write(session):
+        person = await get_person(session, external_id, channel)
+        if person is not None and person.blocked != blocked:
+            person.blocked = blocked
+            if not blocked:
+                person.started = True

@@ -24,7 +24,7 @@ from bot.i18n import _
 from bot.services import assessments
 from bot.services.errors import UserError
 from bot.services.files import media_type
-from storage.db import rowcount
+from storage.db import rowcount, write
 from storage.models import EvidenceFile, Person, StoredFile, UploadTicket
 
 UPLOAD_TTL = timedelta(minutes=30)
@@ -52,9 +52,9 @@ async def issue(session: AsyncSession, clock: Clock, round_id: int, person_id: i
                 ttl: timedelta = UPLOAD_TTL) -> str:
     token = secrets.token_urlsafe(16)
     now = clock.now()
-    session.add(UploadTicket(token_hash=_hash(token), round_id=round_id, person_id=person_id,
-                             created_at=now, expires_at=now + ttl))
-    await session.commit()
+    async with write(session):  # after the update's reads: their transaction is committed first
+        session.add(UploadTicket(token_hash=_hash(token), round_id=round_id, person_id=person_id,
+                                 created_at=now, expires_at=now + ttl))
     return token
 
 
@@ -106,8 +106,8 @@ async def accept(session: AsyncSession, clock: Clock, token: str, filename: str,
 async def prune(session: AsyncSession, clock: Clock) -> int:
     """Drop the tickets that can no longer be used (expired; a used one is kept with its time until
     it expires, then dropped too). The files themselves stay with their evidence rows."""
-    result = await session.execute(delete(UploadTicket).where(col(UploadTicket.expires_at) <= clock.now()))
-    await session.commit()
+    async with write(session):
+        result = await session.execute(delete(UploadTicket).where(col(UploadTicket.expires_at) <= clock.now()))
     return rowcount(result)
 
 
