@@ -15,6 +15,10 @@ new 15-button ballot, nothing else) under the same load: what aiogram itself all
 
 First, one voter at a time: p50 of each ballot step (open, tick, confirm, cast) and its SQL
 statements, beside a bare aiogram callback echo fed one at a time; the group card's edits per vote.
+The echo and two floors run interleaved with the ballots (after each ballot, one of each), so that
+they see the same machine: a bare ballot tick, and a bare cast (aiogram + one SQLAlchemy write
+transaction that reads and rewrites one row). The echo alone, in a tight loop of its own (warm
+caches), is printed too: it runs 1.5-2x faster there than between real updates.
 
 The process's garbage collector is set as `thidua run` sets it (bot.runner.settle_heap), for the
 echo and for us alike; --gc-defaults leaves Python's defaults (the figures before that change).
@@ -298,6 +302,9 @@ async def steps_run(label: str, url: str, polls_n: int = 20, units: int = 14) ->
         steps[name].append((time.perf_counter() - t) * 1000)
         sql[name].append(statements[0])
 
+    await prepare_floor_box(db)
+    bare = Bare()
+    floors = {"tick": Bare("ballot"), "cast": Bare("cast", db)}
     for poll, bloc, voters in polls:
         before = sum(1 for x in flow.sent if x.method == "editMessageText" and x.chat_id == bloc.chat_id)
         for i, (user, _unit) in enumerate(voters):
@@ -306,24 +313,29 @@ async def steps_run(label: str, url: str, polls_n: int = 20, units: int = 14) ->
             await timed("tick", flow.click(user, ballot, act.Tick(poll.id, "0", i).pack()))
             await timed("confirm", flow.click(user, ballot, act.Review(poll.id, act.mask([i])).pack()))
             await timed("cast", flow.click(user, ballot, act.Cast(poll.id, act.mask([i])).pack()))
+            for one in (bare, *floors.values()):  # interleaved: each ballot beside its bare counterparts
+                await one.one()
         cards = getattr(app, "cards", None)
         if cards is not None:
             await cards.flush(everything=True)
         edits.append(sum(1 for x in flow.sent if x.method == "editMessageText" and x.chat_id == bloc.chat_id)
                      - before)
         flow.sent.clear()
-    echo = await echo_sequential(len(steps["cast"]))
-    floor_tick = await echo_sequential(len(steps["cast"]), "ballot")
-    floor_cast = await echo_sequential(len(steps["cast"]), "cast", db)
-    print(f"{label}: ballot steps one voter at a time ({len(steps['cast'])} ballots), bare echo p50 {echo:.2f} ms:")
+    echo, floor_tick, floor_cast = bare.p50(), floors["tick"].p50(), floors["cast"].p50()
+    alone = Bare()  # the echo on its own, in a tight loop (how stop 20 and before measured it): warm caches
+    for _ in steps["cast"]:
+        await alone.one()
+    print(f"{label}: ballot steps one voter at a time ({len(steps['cast'])} ballots), bare echo p50 {echo:.2f} ms "
+          f"interleaved with them ({alone.p50():.2f} ms alone, in a loop of its own):")
     out = {}
     for name, values in steps.items():
         p50 = statistics.median(values)
         out[name] = p50
-        print(f"  {name:8s} p50 {p50:6.2f} ms  p99 {pct(values, 0.99):6.2f} ms  = {p50 / echo:5.1f}x bare echo p50  "
-              f"SQL statements {statistics.median(sql[name]):.0f}")
+        print(f"  {name:8s} p50 {p50:6.2f} ms  p99 {pct(values, 0.99):6.2f} ms  = {p50 / echo:5.1f}x bare echo p50 "
+              f"({p50 / alone.p50():4.1f}x alone)  SQL statements {statistics.median(sql[name]):.0f}")
     print(f"  group card edits per vote of {units} casts: {statistics.median(edits):.0f}")
-    print(f"  floors, one at a time: bare aiogram ballot tick p50 {floor_tick:.2f} ms = {floor_tick / echo:.1f}x; "
+    print(f"  floors, interleaved with the ballots: bare aiogram ballot tick p50 {floor_tick:.2f} ms = "
+          f"{floor_tick / echo:.1f}x; "
           f"bare cast (aiogram + one write transaction, read and rewrite one row) p50 {floor_cast:.2f} ms = "
           f"{floor_cast / echo:.1f}x bare echo p50")
     print(f"  tick / bare ballot tick: {out['tick'] / floor_tick:.1f}x; "
@@ -415,27 +427,35 @@ def echo_dispatcher(shape: str = "answer",
     return dp, Flow(holder), update
 
 
-async def echo_sequential(n: int, shape: str = "answer", db: Database | None = None) -> float:
-    """The bare aiogram callback echo (or another `shape` of echo_dispatcher), one update at a time:
-    p50 ms."""
-    if db is not None:
-        from sqlalchemy import text
+async def prepare_floor_box(db: Database) -> None:
+    """The bare cast's one-row box, in a scratch table of `db`."""
+    from sqlalchemy import text
 
-        async with db.session() as session:
-            await session.execute(text(f"CREATE TABLE IF NOT EXISTS {FLOOR_BOX} "
-                                       "(id INTEGER PRIMARY KEY, ballots TEXT NOT NULL, version INTEGER NOT NULL)"))
-            await session.execute(text(f"DELETE FROM {FLOOR_BOX}"))
-            await session.execute(text(f"INSERT INTO {FLOOR_BOX} VALUES (1, :ballots, 0)"),
-                                  {"ballots": "[" + ",".join(['"' + "x" * 120 + '"'] * 14) + "]"})
-            await session.commit()
-    dp, flow, update = echo_dispatcher(shape, db)
-    latencies = []
-    for i in range(n):
-        one = update(i)
+    async with db.session() as session:
+        await session.execute(text(f"CREATE TABLE IF NOT EXISTS {FLOOR_BOX} "
+                                   "(id INTEGER PRIMARY KEY, ballots TEXT NOT NULL, version INTEGER NOT NULL)"))
+        await session.execute(text(f"DELETE FROM {FLOOR_BOX}"))
+        await session.execute(text(f"INSERT INTO {FLOOR_BOX} VALUES (1, :ballots, 0)"),
+                              {"ballots": "[" + ",".join(['"' + "x" * 120 + '"'] * 14) + "]"})
+        await session.commit()
+
+
+class Bare:
+    """A bare aiogram Dispatcher of echo_dispatcher's `shape`, fed one update at a time (`one`), so
+    that it can be interleaved with the steps it is compared with: this machine's speed drifts."""
+
+    def __init__(self, shape: str = "answer", db: Database | None = None) -> None:
+        self.dp, self.flow, self.update = echo_dispatcher(shape, db)
+        self.ms: list[float] = []
+
+    async def one(self) -> None:
+        item = self.update(len(self.ms))
         t = time.perf_counter()
-        await dp.feed_update(flow.bot, one)
-        latencies.append((time.perf_counter() - t) * 1000)
-    return statistics.median(latencies)
+        await self.dp.feed_update(self.flow.bot, item)
+        self.ms.append((time.perf_counter() - t) * 1000)
+
+    def p50(self) -> float:
+        return statistics.median(self.ms)
 
 
 async def echo_run(n: int, shape: str = "answer") -> tuple[float, float]:

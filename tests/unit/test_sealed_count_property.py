@@ -50,3 +50,18 @@ def test_decrypted_count_equals_board_equals_cast(vote):
     if k > 2:  # fewer than k shares rebuild another key, which opens nothing
         wrong = ballot_box.private_key(ballot_box.combine(shares[: k - 1]))
         assert all(ballot_box.unseal(wrong, c) is None for c in sealed)
+
+
+def test_receipt_codes_use_every_base32_character_in_every_place():
+    """A receipt is 10 random base32 characters, XXXXX-XXXXX: none repeats in 2,000 codes, and each of
+    the 32 characters turns up in each of the 10 places (a bias, e.g. hex digits only or a constant
+    place, would leave some out: about 62 of each are expected)."""
+    import re
+    import string
+
+    codes = [ballot_box.new_receipt() for _ in range(2000)]
+    assert all(re.fullmatch(r"[A-Z2-7]{5}-[A-Z2-7]{5}", code) for code in codes)
+    assert len(set(codes)) == len(codes)
+    alphabet = set(string.ascii_uppercase + "234567")
+    places = [{code.replace("-", "")[i] for code in codes} for i in range(ballot_box.RECEIPT_LEN)]
+    assert all(place == alphabet for place in places)
