@@ -516,6 +516,7 @@ def main() -> None:
     print("bare aiogram as shipped (Python's garbage-collector defaults):")
     with python_defaults():
         shipped, shipped_ceiling = asyncio.run(echo_run(blocs * units))
+        asyncio.run(echo_run(blocs * units, "ballot"))  # the floor as shipped too: like is compared with like
     print("bare aiogram under this process's collector settings:")
     echo, ceiling = asyncio.run(echo_run(blocs * units))
     _tick, floor = asyncio.run(echo_run(blocs * units, "ballot"))  # answer + edit into a 15-button ballot
