@@ -59,7 +59,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlmodel import col
 
 from bot.channels.base import BadContent, ChannelSender, Rejected, RetryLater, SentRef, Transient, Unreachable
@@ -125,7 +125,7 @@ class OutboxWorker:
         t = OutboxMessage.__table__
         due = or_(and_(t.c.status == "pending", t.c.due_at <= now),
                   and_(t.c.status == "claimed", t.c.lease_until <= now))
-        pick = select(t.c.id).where(due).order_by(t.c.due_at, t.c.id).limit(limit)
+        pick = select(t.c.id).where(due, self._served()).order_by(t.c.due_at, t.c.id).limit(limit)
         if not await self._due_count():
             return []  # idle: no write transaction (on SQLite it would make other writers wait)
         if self.db.dialect == "postgresql":
@@ -139,6 +139,31 @@ class OutboxWorker:
         rows.sort(key=lambda r: (r.due_at, r.id))
         await self._learn_channels(rows)
         return rows
+
+    def _served(self) -> ColumnElement[bool]:
+        """The rows this process can send: group rows if it sends on GROUP_CHANNEL, and the rows of
+        people on a channel it has a sender for. With several instances, Zalo may be served by one
+        of them only: the others leave its rows alone instead of claiming them and putting them
+        back NO_SENDER_WAIT later (a reminder up to 5 minutes late)."""
+        t, people = OutboxMessage.__table__, Person.__table__  # type: ignore[attr-defined]
+        mine = t.c.person_id.in_(select(people.c.id).where(people.c.channel.in_(sorted(self.senders))))
+        return or_(t.c.person_id.is_(None), mine) if GROUP_CHANNEL in self.senders else mine
+
+    async def unserved_waiting(self) -> dict[str, int]:
+        """Pending rows for channels this process has no sender for, by channel (said once at start:
+        if no instance serves that channel, its rows wait until one does)."""
+        t, people = OutboxMessage.__table__, Person.__table__  # type: ignore[attr-defined]
+        query = (select(people.c.channel, func.count()).select_from(t.join(people, t.c.person_id == people.c.id))
+                 .where(t.c.status.in_(("pending", "claimed")), people.c.channel.not_in(sorted(self.senders)))
+                 .group_by(people.c.channel))
+        async with self.db.session() as session:
+            found = {channel: int(n) for channel, n in (await session.execute(query)).all()}
+            if GROUP_CHANNEL not in self.senders:
+                groups = (await session.execute(select(func.count()).select_from(t).where(
+                    t.c.status.in_(("pending", "claimed")), t.c.person_id.is_(None)))).scalar()
+                if groups:
+                    found[GROUP_CHANNEL] = found.get(GROUP_CHANNEL, 0) + int(groups)
+        return found
 
     async def _learn_channels(self, rows: list[OutboxMessage]) -> None:
         unknown = {r.person_id for r in rows if r.person_id is not None and r.person_id not in self._channels}
@@ -157,9 +182,9 @@ class OutboxWorker:
     async def next_due(self) -> datetime | None:
         t = OutboxMessage.__table__
         async with self.db.session() as session:
-            pending = (await session.execute(select(t.c.due_at).where(t.c.status == "pending")
+            pending = (await session.execute(select(t.c.due_at).where(t.c.status == "pending", self._served())
                                              .order_by(t.c.due_at).limit(1))).scalar()
-            lease = (await session.execute(select(t.c.lease_until).where(t.c.status == "claimed")
+            lease = (await session.execute(select(t.c.lease_until).where(t.c.status == "claimed", self._served())
                                            .order_by(t.c.lease_until).limit(1))).scalar()
         times = [x for x in (pending, lease) if x is not None]
         return min(times) if times else None
@@ -359,7 +384,7 @@ class OutboxWorker:
         async with self.db.session() as session:
             return len((await session.execute(select(t.c.id).where(or_(
                 and_(t.c.status == "pending", t.c.due_at <= now),
-                and_(t.c.status == "claimed", t.c.lease_until <= now))).limit(1))).all())
+                and_(t.c.status == "claimed", t.c.lease_until <= now)), self._served()).limit(1))).all())
 
 
 class OutboxService:
@@ -389,6 +414,9 @@ class OutboxService:
         if self._own_scheduler:
             self.scheduler.start()
         _services.append(self)
+        for channel, n in (await self.worker.unserved_waiting()).items():
+            log.warning("outbox: %d messages wait for channel %r, which this process does not send on; "
+                        "another instance must serve it", n, channel)
         self._task = asyncio.create_task(self._run(), name="outbox-worker")
         self.kick()
 

@@ -272,7 +272,25 @@ def test_limiter_global_ticks_are_distinct_and_future_bookings_do_not_block():
     assert limiter.book(12345) < 2.1
 
 
-async def test_rows_for_a_channel_without_a_sender_stay_pending_never_dropped(db, clock, caplog):
+class RecordingSender:
+    """A channel's sender that only records what it was given (the Zalo instance of the test)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[int | str, str]] = []
+
+    async def send(self, chat_id, reply, *, plain: bool = False):
+        from bot.channels.base import SentRef
+
+        self.sent.append((chat_id, reply.text))
+        return SentRef(chat_id, len(self.sent))
+
+
+async def test_rows_for_a_channel_without_a_sender_are_left_to_the_instance_that_serves_it(db, clock, caplog):
+    """Two instances, Zalo configured on one of them: the other sends its own rows and leaves the
+    Zalo rows untouched (not claimed, not put back 5 minutes later), so the Zalo instance sends
+    them at once; at start a process says which rows wait for a channel it does not serve."""
+    from bot.outbox import OutboxService
+
     async with fake_bot() as (tg, bot):
         bloc, people, group = await make_bloc(db, clock, tg, 3)
         async with db.session() as s:
@@ -280,17 +298,23 @@ async def test_rows_for_a_channel_without_a_sender_stay_pending_never_dropped(db
                 (await s.get(Person, p.id)).channel = "zalo"
             await s.commit()
         await queue(db, clock, bloc, people)
-        worker = OutboxWorker(db, senders(bot), clock, fast_limiter())
+        telegram_only = OutboxWorker(db, senders(bot), clock, fast_limiter(), name="tg")
         with caplog.at_level("WARNING", logger="bot.outbox"):
-            assert await worker.drain() == 4
+            service = OutboxService(telegram_only)
+            await service.start()
+            await service.stop()
+        assert any("2 messages wait for channel 'zalo'" in r.getMessage() for r in caplog.records)
+        assert await telegram_only.drain() == 2  # its own: the Telegram person and the group
         by_person = {r.person_id: r for r in await rows(db)}
-        assert by_person[people[0].id].status == "sent" and by_person[None].status == "sent"  # group: Telegram
+        assert by_person[people[0].id].status == "sent" and by_person[None].status == "sent"
         for p in people[1:]:
             row = by_person[p.id]
-            assert row.status == "pending" and row.attempts == 0 and "zalo" in row.last_error
-            assert row.due_at > clock.now() and deliveries(tg, p.external_id) == []
-        assert sum("no sender for channel 'zalo'" in r.getMessage() for r in caplog.records) == 1  # logged once
-        assert await worker.drain() == 0  # waiting, not spinning
-        clock.advance(minutes=10)
-        assert await worker.drain() == 2  # looked at again later, still pending
-        assert {r.status for r in await rows(db) if r.person_id in {p.id for p in people[1:]}} == {"pending"}
+            assert (row.status, row.attempts, row.last_error, row.claim_token) == ("pending", 0, None, None)
+            assert row.due_at <= clock.now() and deliveries(tg, p.external_id) == []
+        assert await telegram_only.next_due() is None  # nothing of its own left to wake for
+        assert await telegram_only.drain() == 0
+        zalo = RecordingSender()
+        zalo_instance = OutboxWorker(db, {"zalo": zalo}, clock, fast_limiter(), name="zalo")
+        assert await zalo_instance.drain() == 2  # at once, not NO_SENDER_WAIT later
+        assert sorted(chat for chat, _text in zalo.sent) == sorted(p.external_id for p in people[1:])
+        assert {r.status for r in await rows(db)} == {"sent"}
