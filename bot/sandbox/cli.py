@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import shutil
 import signal
 import sys
@@ -36,7 +37,10 @@ def main(args: argparse.Namespace, settings) -> int:
     import logging
 
     lang = args.lang or settings.default_locale
-    for name in ("aiogram.event", "alembic", "apscheduler"):  # one line per update is noise here
+    quiet = ["alembic", "apscheduler"]
+    if not os.environ.get("SANDBOX_LOG_UPDATES"):  # one line per update is noise here (tests turn it on)
+        quiet.append("aiogram.event")
+    for name in quiet:
         logging.getLogger(name).setLevel(logging.WARNING)
     with use_locale(lang):
         return asyncio.run(_serve(args, settings, lang))

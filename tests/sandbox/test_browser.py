@@ -39,6 +39,7 @@ def _free_port() -> int:
 def sandbox_process(tmp_path):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_URL", "REDIS_URL")}
+    env["SANDBOX_LOG_UPDATES"] = "1"  # sandbox.log then says which updates the bot handled, and how long each took
     t0 = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "bot", "sandbox", "--demo", "--port", str(port),
                              "--data-dir", str(tmp_path / "sandbox")], cwd=tmp_path, env=env,
