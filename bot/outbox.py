@@ -141,13 +141,18 @@ class OutboxWorker:
         return rows
 
     def _served(self) -> ColumnElement[bool]:
-        """The rows this process can send: group rows if it sends on GROUP_CHANNEL, and the rows of
-        people on a channel it has a sender for. With several instances, Zalo may be served by one
-        of them only: the others leave its rows alone instead of claiming them and putting them
-        back NO_SENDER_WAIT later (a reminder up to 5 minutes late)."""
+        """The rows this process can handle: planned rows still to be prepared (a fan-out expanded
+        into private rows, a group reminder copied to the members the group does not reach: any
+        worker does that), group rows if it sends on GROUP_CHANNEL, and the rows of people on a
+        channel it has a sender for. With several instances, Zalo may be served by one of them only:
+        the others leave its rows alone instead of claiming them and putting them back
+        NO_SENDER_WAIT later (a reminder up to 5 minutes late)."""
         t, people = OutboxMessage.__table__, Person.__table__  # type: ignore[attr-defined]
         mine = t.c.person_id.in_(select(people.c.id).where(people.c.channel.in_(sorted(self.senders))))
-        return or_(t.c.person_id.is_(None), mine) if GROUP_CHANNEL in self.senders else mine
+        to_prepare = and_(t.c.text.is_(None), t.c.kind.in_(("group", "fanout")))
+        if GROUP_CHANNEL in self.senders:
+            return or_(to_prepare, t.c.person_id.is_(None), mine)
+        return or_(to_prepare, mine)
 
     async def unserved_waiting(self) -> dict[str, int]:
         """Pending rows for channels this process has no sender for, by channel (said once at start:
@@ -160,7 +165,7 @@ class OutboxWorker:
             found = {channel: int(n) for channel, n in (await session.execute(query)).all()}
             if GROUP_CHANNEL not in self.senders:
                 groups = (await session.execute(select(func.count()).select_from(t).where(
-                    t.c.status.in_(("pending", "claimed")), t.c.person_id.is_(None)))).scalar()
+                    t.c.status.in_(("pending", "claimed")), t.c.person_id.is_(None), t.c.text.is_not(None)))).scalar()
                 if groups:
                     found[GROUP_CHANNEL] = found.get(GROUP_CHANNEL, 0) + int(groups)
         return found
@@ -288,8 +293,10 @@ class OutboxWorker:
         if channel not in self._unserved:
             self._unserved.add(channel)
             log.warning("outbox: no sender for channel %r; its rows stay pending", channel)
-        await self._requeue(row, self.clock.now() + NO_SENDER_WAIT, f"no sender for channel {channel}"[:200],
-                            count_attempt=False)
+        # A group row this worker has just prepared goes back as it was due: `_served` keeps this
+        # worker from claiming it again, and the instance that sends on GROUP_CHANNEL takes it now.
+        later = row.due_at if row.person_id is None else self.clock.now() + NO_SENDER_WAIT
+        await self._requeue(row, later, f"no sender for channel {channel}"[:200], count_attempt=False)
 
     async def deliver(self, row: OutboxMessage) -> None:
         try:

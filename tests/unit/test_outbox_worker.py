@@ -318,3 +318,44 @@ async def test_rows_for_a_channel_without_a_sender_are_left_to_the_instance_that
         assert await zalo_instance.drain() == 2  # at once, not NO_SENDER_WAIT later
         assert sorted(chat for chat, _text in zalo.sent) == sorted(p.external_id for p in people[1:])
         assert {r.status for r in await rows(db)} == {"sent"}
+
+
+async def test_a_group_reminder_prepared_by_the_zalo_instance_goes_to_the_telegram_instance_at_once(db, clock):
+    """A meeting's planned reminders fall due; the Zalo instance claims them first. It prepares them
+    (the fan-out becomes one private reminder per unit still to answer; its Zalo member's goes out
+    from here) and hands the group's reminder, which only the Telegram instance can post, back as
+    it was due, not 5 minutes later: the Telegram instance posts it in the same minute."""
+    from bot.app import build_table
+    from bot.services import meetings
+    from bot.services.blocs import Member, Role
+    from storage.models import Representative, Unit
+
+    build_table()  # registers the meeting's reminder source, as the composition root does
+    async with fake_bot() as (tg, bot):
+        bloc, people, group = await make_bloc(db, clock, tg, 1)
+        async with db.session() as s:
+            founder = await s.get(Person, people[0].id)
+            zalo_person = Person(external_id=7_000_001, full_name="Mai", channel="zalo", started=True,
+                                 created_at=clock.now())
+            unit = Unit(bloc_id=bloc.id, name="TTYT Tiên Yên", name_key="ttyt tiên yên", created_at=clock.now())
+            s.add_all([zalo_person, unit])
+            await s.flush()
+            s.add(Representative(bloc_id=bloc.id, unit_id=unit.id, person_id=zalo_person.id, joined_at=clock.now()))
+            fresh = await s.get(Bloc, bloc.id)
+            fresh.founder_person_id = founder.id
+            await s.commit()
+            member = Member(bloc=fresh, person=founder, unit=None, role=Role.founder)
+            draft = meetings.Draft(when=clock.now() + timedelta(days=2), place="Hội trường", title="Sơ kết")
+            await meetings.create_meeting(s, clock, member, draft)
+        first = min(r.due_at for r in await rows(db) if r.kind == "group")
+        clock.advance(seconds=(first - clock.now()).total_seconds())
+        zalo = RecordingSender()
+        zalo_instance = OutboxWorker(db, {"zalo": zalo}, clock, fast_limiter(), name="zalo")
+        await zalo_instance.drain()
+        assert [chat for chat, _text in zalo.sent] == [7_000_001]  # the unit's private reminder
+        group_rows = [r for r in await rows(db) if r.kind == "group" and r.due_at <= clock.now()]
+        assert len(group_rows) == 1 and group_rows[0].status == "pending" and group_rows[0].text
+        assert await zalo_instance.drain() == 0  # it does not claim that row again
+        telegram_instance = OutboxWorker(db, senders(bot), clock, fast_limiter(), name="tg")
+        assert await telegram_instance.drain() == 1  # same minute: the group's reminder
+        assert any("Sơ kết" in text for text in deliveries(tg, group["id"]))
