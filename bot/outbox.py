@@ -56,6 +56,7 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -125,7 +126,7 @@ class OutboxWorker:
         t = OutboxMessage.__table__
         due = or_(and_(t.c.status == "pending", t.c.due_at <= now),
                   and_(t.c.status == "claimed", t.c.lease_until <= now))
-        pick = select(t.c.id).where(due, self._served()).order_by(t.c.due_at, t.c.id).limit(limit)
+        pick = select(t.c.id).where(due, self._served).order_by(t.c.due_at, t.c.id).limit(limit)
         if not await self._due_count():
             return []  # idle: no write transaction (on SQLite it would make other writers wait)
         if self.db.dialect == "postgresql":
@@ -140,13 +141,14 @@ class OutboxWorker:
         await self._learn_channels(rows)
         return rows
 
+    @cached_property
     def _served(self) -> ColumnElement[bool]:
-        """The rows this process can handle: planned rows still to be prepared (a fan-out expanded
-        into private rows, a group reminder copied to the members the group does not reach: any
-        worker does that), group rows if it sends on GROUP_CHANNEL, and the rows of people on a
-        channel it has a sender for. With several instances, Zalo may be served by one of them only:
-        the others leave its rows alone instead of claiming them and putting them back
-        NO_SENDER_WAIT later (a reminder up to 5 minutes late)."""
+        """The rows this process can handle (built once: the senders are fixed at construction):
+        planned rows still to be prepared (a fan-out expanded into private rows, a group reminder
+        copied to the members the group does not reach: any worker does that), group rows if it
+        sends on GROUP_CHANNEL, and the rows of people on a channel it has a sender for. With several
+        instances, Zalo may be served by one of them only: the others leave its rows alone instead of
+        claiming them and putting them back NO_SENDER_WAIT later (a reminder up to 5 minutes late)."""
         t, people = OutboxMessage.__table__, Person.__table__  # type: ignore[attr-defined]
         mine = t.c.person_id.in_(select(people.c.id).where(people.c.channel.in_(sorted(self.senders))))
         to_prepare = and_(t.c.text.is_(None), t.c.kind.in_(("group", "fanout")))
@@ -187,9 +189,9 @@ class OutboxWorker:
     async def next_due(self) -> datetime | None:
         t = OutboxMessage.__table__
         async with self.db.session() as session:
-            pending = (await session.execute(select(t.c.due_at).where(t.c.status == "pending", self._served())
+            pending = (await session.execute(select(t.c.due_at).where(t.c.status == "pending", self._served)
                                              .order_by(t.c.due_at).limit(1))).scalar()
-            lease = (await session.execute(select(t.c.lease_until).where(t.c.status == "claimed", self._served())
+            lease = (await session.execute(select(t.c.lease_until).where(t.c.status == "claimed", self._served)
                                            .order_by(t.c.lease_until).limit(1))).scalar()
         times = [x for x in (pending, lease) if x is not None]
         return min(times) if times else None
@@ -391,7 +393,7 @@ class OutboxWorker:
         async with self.db.session() as session:
             return len((await session.execute(select(t.c.id).where(or_(
                 and_(t.c.status == "pending", t.c.due_at <= now),
-                and_(t.c.status == "claimed", t.c.lease_until <= now)), self._served()).limit(1))).all())
+                and_(t.c.status == "claimed", t.c.lease_until <= now)), self._served).limit(1))).all())
 
 
 class OutboxService:
