@@ -436,6 +436,11 @@ async def write(session: AsyncSession) -> AsyncIterator[AsyncSession]:
     await session.commit()
 
 
+def _engine_of(session_or_db) -> Any:
+    """The engine behind a Database (`.engine`) or an AsyncSession (`.bind`); None for neither."""
+    return getattr(session_or_db, "engine", None) or getattr(session_or_db, "bind", None)
+
+
 WAL_CUT_WAIT_MS = 1000  # how long cutting the -wal waits for readers before the retry job takes over
 _WAL_PENDING: weakref.WeakSet[Any] = weakref.WeakSet()  # engines whose -wal could not be cut yet
 
@@ -449,7 +454,7 @@ async def truncate_wal(session_or_db) -> bool:
     up to WAL_CUT_WAIT_MS (not the connections' 15 s busy timeout: the count's results wait on this),
     then returns False, says so in the log, and leaves the engine marked: `retry_wal_truncation`
     (a periodic job of the app) cuts it as soon as the readers are gone."""
-    engine = getattr(session_or_db, "engine", None) or getattr(session_or_db, "bind", None)
+    engine = _engine_of(session_or_db)
     if engine is None or engine.dialect.name != "sqlite":
         return True
     async with engine.connect() as conn:
@@ -473,7 +478,7 @@ async def truncate_wal(session_or_db) -> bool:
 
 def wal_cut_pending(session_or_db) -> bool:
     """Is a cut of this engine's -wal still owed (see truncate_wal)?"""
-    engine = getattr(session_or_db, "engine", None) or getattr(session_or_db, "bind", None)
+    engine = _engine_of(session_or_db)
     return engine is not None and engine.sync_engine in _WAL_PENDING
 
 
