@@ -144,20 +144,30 @@ class Ui:
         box.send_keys(text)
         box.send_keys(Keys.ENTER)
 
-    def bot_message(self, contains: str, with_button: str | None = None):
-        def find():
-            for message in reversed(self.css("#messages .msg.from-bot")):
-                if contains in message.text and (with_button is None or self.button_in(message, with_button)):
-                    return message
-            return None
+    def _find(self, contains: str, with_button: str | None = None):
+        for message in reversed(self.css("#messages .msg.from-bot")):
+            if contains in message.text and (with_button is None or self.button_in(message, with_button)):
+                return message
+        return None
 
-        return self.until(f"bot message {contains!r}" + (f" with {with_button!r}" if with_button else ""), find)
+    def bot_message(self, contains: str, with_button: str | None = None):
+        return self.until(f"bot message {contains!r}" + (f" with {with_button!r}" if with_button else ""),
+                          lambda: self._find(contains, with_button))
 
     def button_in(self, message, label: str):
         return next((b for b in self.css(".kb-btn", message) if label in b.text), None)
 
     def press(self, contains: str, label: str) -> None:
-        self.button_in(self.bot_message(contains, label), label).click()
+        """Find the button and click it inside the wait: an edited message (the vote card after a
+        cast) is drawn anew, and the element found a moment before goes stale; it is found again."""
+        def click() -> bool:
+            message = self._find(contains, label)
+            if message is None:
+                return False
+            self.button_in(message, label).click()
+            return True
+
+        self.until(f"bot message {contains!r} with {label!r}", click)
 
     def shot(self, name: str) -> Path:
         path = OUT / f"{name}.png"
