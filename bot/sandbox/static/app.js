@@ -3,7 +3,7 @@
 "use strict";
 
 const S = {
-  state: null, strings: {}, persona: null, chat: null, messages: new Map(), unread: {},
+  state: null, strings: {}, persona: null, chat: null, messages: new Map(), gone: new Set(), unread: {},
   pendingQueries: new Set(), pendingSend: [], status: "starting",
 };
 window.sandboxTimings = [];  // ms from a typed message to the bot's first answer in that chat (browser test)
@@ -105,9 +105,16 @@ async function openChat(chatId) {
   const c = p.chats.find((x) => x.id === chatId);
   $("chat-title").textContent = chatTitle(c);
   $("chat-sub").textContent = c.type === "private" ? "@" + S.state.bot.username : S.strings.group;
+  // What the event stream brings for this chat while its history loads is kept here and laid over
+  // the history: a bot's answer to a deep link's /start can arrive before the history does, and
+  // the history may have been read before that answer existed.
+  S.messages = new Map();
+  S.gone = new Set();
   const data = await api(`/api/messages?persona=${p.key}&chat=${chatId}`);
   if (S.chat !== chatId) return;
-  S.messages = new Map(data.messages.map((m) => [m.id, m]));
+  const live = S.messages;
+  S.messages = new Map(data.messages.filter((m) => !S.gone.has(m.id)).map((m) => [m.id, m]));
+  for (const [id, m] of live) S.messages.set(id, m);
   renderMessages();
 }
 
@@ -238,7 +245,7 @@ function onEvent(ev) {
   }
   const p = persona();
   if (ev.chat_id === S.chat && p.chats.some((c) => c.id === ev.chat_id)) {
-    if (ev.type === "delete") { S.messages.delete(m.id); const n = $("messages").querySelector(`[data-id="${m.id}"]`); if (n) n.remove(); }
+    if (ev.type === "delete") { S.messages.delete(m.id); S.gone.add(m.id); const n = $("messages").querySelector(`[data-id="${m.id}"]`); if (n) n.remove(); }
     else upsert(m);
     return;
   }
