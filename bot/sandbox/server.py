@@ -762,6 +762,7 @@ PAGE_STRINGS = {
     "edited": N_("edited"),
     "download": N_("Download"),
     "no_messages": N_("No messages yet."),
+    "loading": N_("Loading the chat…"),
     "hint_setup": N_("Start as Lan in the group: /setup <bloc name>, then /addunit and /invite."),
     "hint_demo": N_("Demo bloc ready. As Lan in the group try /vote flag; representatives vote in their private chat."),
     "offline": N_("Connection to the sandbox lost; retrying…"),

@@ -8,6 +8,7 @@ with THIDUA_DOCS_SCREENSHOTS=1); the typed-message timings are printed and saved
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import signal
@@ -65,6 +66,8 @@ def sandbox_process(tmp_path):
             proc.kill()
             output, _ = proc.communicate()
         (OUT.mkdir(parents=True, exist_ok=True), (OUT / "sandbox.log").write_text(output or ""))
+        # Shown by pytest only when the test failed: which updates the bot handled, and how fast.
+        print("sandbox.log, last lines:", *(output or "").splitlines()[-30:], sep="\n")
     assert proc.returncode == 0, output
 
 
@@ -78,6 +81,8 @@ def browser():
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
+    for name in ("selenium", "urllib3"):  # their DEBUG lines would bury a failure's own output
+        logging.getLogger(name).setLevel(logging.INFO)
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,860",
@@ -110,7 +115,9 @@ class Ui:
         except TimeoutException:
             self.shot("failed-" + what.replace(" ", "-")[:40])
             texts = [m.text for m in self.css("#messages .msg")][-4:]
-            raise AssertionError(f"timed out waiting for {what}; last messages: {texts}") from None
+            toast = self.css("#toast.show")
+            raise AssertionError(f"timed out waiting for {what}; last messages: {texts}"
+                                 + (f"; the page said: {toast[0].text!r}" if toast else "")) from None
 
     def as_persona(self, key: str) -> None:
         from selenium.webdriver.support.ui import Select
@@ -177,16 +184,31 @@ class Ui:
 
 # The page answers a deep link by sending /start and loading the private chat's history; the bot's
 # answer can come through the event stream before that history does (it failed twice under CI
-# load). Held back 1.5 s here, the history always comes last: the answer must still be shown.
+# load). Here the history is held in the page until the test has seen, on the server, that the
+# ballot was sent: the page must show nothing tappable while it loads, and the ballot once it has.
 HOLD_HISTORY = """
 window.realFetch = window.realFetch || window.fetch;
+window.heldHistory = [];
 window.fetch = async (url, opts) => {
   const response = await window.realFetch(url, opts);
-  if (String(url).startsWith("/api/messages")) await new Promise((done) => setTimeout(done, 1500));
+  if (String(url).startsWith("/api/messages")) await new Promise((done) => window.heldHistory.push(done));
   return response;
 };
 """
-RELEASE_HISTORY = "window.fetch = window.realFetch;"
+RELEASE_HISTORY = "window.fetch = window.realFetch; for (const done of window.heldHistory.splice(0)) done();"
+
+
+def _api(url: str, path: str) -> dict:
+    with urllib.request.urlopen(url + path.lstrip("/"), timeout=5) as r:
+        return json.loads(r.read())
+
+
+def ballot_sent(url: str, persona: str) -> bool:
+    """Whether the bot has sent `persona` a ballot with a button for Tiên Yên (the sandbox's record)."""
+    person = next(p for p in _api(url, "/api/state")["personas"] if p["key"] == persona)
+    chat = next(c["id"] for c in person["chats"] if c["type"] == "private")
+    messages = _api(url, f"/api/messages?persona={persona}&chat={chat}")["messages"]
+    return any(TIENYEN in b["text"] for m in messages for row in m.get("buttons") or [] for b in row)
 
 
 def test_a_vote_in_the_browser(sandbox_process, browser):
@@ -217,9 +239,14 @@ def test_a_vote_in_the_browser(sandbox_process, browser):
             ui.d.execute_script(HOLD_HISTORY)
         ui.press("Bỏ phiếu kín", "🗳 Bỏ phiếu")  # the deep link: opens the private chat, /start v_<id>
         ui.until("the private chat", lambda: "@thidua_sandbox_bot" in ui.css("#chat-sub")[0].text)
-        ui.press("Cờ thi đua", TIENYEN)
         if number == 1:
+            ui.until("the bot's ballot sent", lambda: ballot_sent(url, "deputy"))
+            # While the history loads the page shows "loading", not the group's messages with the
+            # ballot under them, which the history then moved away from under a tap (CI failed so).
+            assert ui.css("#messages")[0].get_attribute("data-loading") == "1"
+            assert not ui.css("#messages .msg") and "Đang tải" in ui.css("#messages")[0].text
             ui.d.execute_script(RELEASE_HISTORY)
+        ui.press("Cờ thi đua", TIENYEN)
         ui.until("the tick", lambda: ui.button_in(ui.bot_message("Cờ thi đua", TIENYEN), "☑ " + TIENYEN))
         if number == 1:
             shots.append(ui.shot("2-representative-ticks"))

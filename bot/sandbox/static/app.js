@@ -4,7 +4,7 @@
 
 const S = {
   state: null, strings: {}, persona: null, chat: null, messages: new Map(), gone: new Set(), unread: {},
-  pendingQueries: new Set(), pendingSend: [], status: "starting",
+  pendingQueries: new Set(), pendingSend: [], status: "starting", loads: 0, loading: false,
 };
 window.sandboxTimings = [];  // ms from a typed message to the bot's first answer in that chat (browser test)
 
@@ -105,17 +105,31 @@ async function openChat(chatId) {
   const c = p.chats.find((x) => x.id === chatId);
   $("chat-title").textContent = chatTitle(c);
   $("chat-sub").textContent = c.type === "private" ? "@" + S.state.bot.username : S.strings.group;
-  // What the event stream brings for this chat while its history loads is kept here and laid over
-  // the history: a bot's answer to a deep link's /start can arrive before the history does, and
-  // the history may have been read before that answer existed.
+  // Until its history is in, the chat shows only "loading": the previous chat's messages are gone at
+  // once, and nothing that could be tapped is drawn and then moved by the history landing above it.
+  // What the event stream brings for this chat meanwhile is kept and laid over the history: a bot's
+  // answer to a deep link's /start can arrive before the history does, which may have been read
+  // before that answer existed.
+  const load = ++S.loads;
+  S.loading = true;
   S.messages = new Map();
   S.gone = new Set();
-  const data = await api(`/api/messages?persona=${p.key}&chat=${chatId}`);
-  if (S.chat !== chatId) return;
-  const live = S.messages;
-  S.messages = new Map(data.messages.filter((m) => !S.gone.has(m.id)).map((m) => [m.id, m]));
-  for (const [id, m] of live) S.messages.set(id, m);
-  renderMessages();
+  const box = $("messages");
+  box.dataset.loading = "1";
+  box.replaceChildren(el("div", "empty", S.strings.loading));
+  let history = [];
+  try {
+    history = (await api(`/api/messages?persona=${p.key}&chat=${chatId}`)).messages;
+  } finally {
+    if (load === S.loads) {  // a later openChat (another chat, or this one again) supersedes this one
+      const live = S.messages;
+      S.messages = new Map(history.filter((m) => !S.gone.has(m.id)).map((m) => [m.id, m]));
+      for (const [id, m] of live) S.messages.set(id, m);
+      S.loading = false;
+      delete box.dataset.loading;
+      renderMessages();
+    }
+  }
 }
 
 function renderMessages() {
@@ -187,6 +201,7 @@ function renderMessage(m) {
 
 function upsert(m) {
   S.messages.set(m.id, m);
+  if (S.loading) return;  // drawn with the history (openChat)
   const box = $("messages");
   const old = box.querySelector(`[data-id="${m.id}"]`);
   const node = renderMessage(m);
